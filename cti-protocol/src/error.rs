@@ -1,0 +1,143 @@
+//! The crate's one error type.
+
+use std::fmt;
+
+/// What went wrong, in a form a program can branch on.
+///
+/// The list grows as the crate grows, so match it with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input is not valid JSON (or is truncated).
+    Syntax,
+    /// The JSON is valid but is not a message envelope: not an object, or
+    /// the `type` / `action` tag is missing or not a string.
+    Envelope,
+    /// The message type is known but its payload does not have the
+    /// documented shape (a field is missing or has the wrong type).
+    Payload,
+    /// The input is larger or deeper than the decoder accepts.
+    Limit,
+    /// An origin string is not a valid web origin.
+    Origin,
+    /// An origin allowlist pattern is not valid.
+    AllowlistPattern,
+    /// A command cannot be expressed in the chosen vendor's dialect.
+    Unsupported,
+    /// A value (time, duration, id) is not in the expected text format.
+    Format,
+}
+
+impl ErrorKind {
+    /// A short, stable, lower-case name for the kind (`"payload"`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Syntax => "syntax",
+            Self::Envelope => "envelope",
+            Self::Payload => "payload",
+            Self::Limit => "limit",
+            Self::Origin => "origin",
+            Self::AllowlistPattern => "allowlist-pattern",
+            Self::Unsupported => "unsupported",
+            Self::Format => "format",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of every fallible operation in this crate.
+///
+/// It is opaque on purpose: branch on [`Error::kind`], show it with
+/// `Display`. The message names what is wrong (the field, the message type,
+/// the offending text) so it can be shown to a developer as is.
+///
+/// # Examples
+///
+/// ```
+/// use cti_protocol::{zoom::ZoomEvent, ErrorKind};
+///
+/// let err = ZoomEvent::decode(r#"{"type":"zcc-resize","data":{"widthInPixels":"wide"}}"#)
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Payload);
+/// assert!(err.to_string().contains("widthInPixels"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: Box<str>,
+    message_type: Option<Box<str>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into().into_boxed_str(),
+            message_type: None,
+        }
+    }
+
+    pub(crate) fn with_message_type(mut self, ty: &str) -> Self {
+        self.message_type = Some(ty.into());
+        self
+    }
+
+    pub(crate) fn from_json(err: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let text = err.to_string();
+        let kind = match err.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                if text.contains("recursion limit") {
+                    ErrorKind::Limit
+                } else {
+                    ErrorKind::Syntax
+                }
+            }
+            Category::Data => ErrorKind::Payload,
+        };
+        Self::new(kind, text)
+    }
+
+    /// What kind of error this is.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The wire type (`zcc-call-ringing`, `login`, `New_Call`, …) of the
+    /// message that failed to decode, when it got that far.
+    #[must_use]
+    pub fn message_type(&self) -> Option<&str> {
+        self.message_type.as_deref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("message_type", &self.message_type)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message_type {
+            Some(ty) => write!(f, "{ty}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
