@@ -1,1 +1,289 @@
-fn main() {}
+//! `cti`: the cti-rs command line.
+//!
+//! `cti decode <zoom|leaddesk|ccai>` reads one postMessage payload per line
+//! on standard input and writes one JSON result per line. `cti demo`
+//! decodes a bundled sample conversation of each dialect and shows each
+//! raw message beside its vendor-neutral form.
+
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use cti_protocol::Vendor;
+use serde_json::{Value, json};
+
+/// Tools for contact-center (CTI) embedding.
+#[derive(Debug, Parser)]
+#[command(name = "cti", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Decode postMessage payloads, one per line on standard input.
+    ///
+    /// Each input line is the JSON value exactly as the frame posted it (an
+    /// object; for `ccai` also a JSON string holding the object). Each
+    /// output line is
+    /// `{"ok":true,"vendor":…,"type":…,"known":…,"event":…,"raw":…}` or
+    /// `{"ok":false,"error":…}`. The exit status is 0 once standard input
+    /// has been read to the end.
+    Decode {
+        /// The dialect.
+        vendor: Dialect,
+    },
+    /// Decode a bundled sample conversation of each dialect and print each
+    /// raw message beside its vendor-neutral form.
+    Demo {
+        /// Only this dialect.
+        #[arg(long)]
+        vendor: Option<Dialect>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Dialect {
+    Zoom,
+    Leaddesk,
+    Ccai,
+}
+
+impl From<Dialect> for Vendor {
+    fn from(d: Dialect) -> Self {
+        match d {
+            Dialect::Zoom => Vendor::Zoom,
+            Dialect::Leaddesk => Vendor::LeadDesk,
+            Dialect::Ccai => Vendor::Ccai,
+        }
+    }
+}
+
+/// The longest line `decode` reads; longer lines are answered with an
+/// error and skipped without being held in memory.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Decode { vendor } => decode(vendor.into(), io::stdin().lock(), io::stdout().lock()),
+        Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cti: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The result line for one input line.
+fn decode_line(vendor: Vendor, line: &[u8]) -> Value {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return json!({ "ok": false, "error": "the line is not valid UTF-8" });
+    };
+    if text.trim().is_empty() {
+        return json!({ "ok": false, "error": "the line is empty" });
+    }
+    match cti_protocol::decode(vendor, text) {
+        Ok(msg) => {
+            let event = msg.event_kind().map_or(Value::Null, |kind| {
+                let mut v = serde_json::to_value(&kind).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut v {
+                    map.insert("vendor".into(), json!(vendor.name()));
+                }
+                v
+            });
+            json!({
+                "ok": true,
+                "vendor": vendor.name(),
+                "type": msg.wire_type(),
+                "known": msg.is_known(),
+                "event": event,
+                "raw": msg.to_value(),
+            })
+        }
+        Err(e) => json!({ "ok": false, "error": e.to_string() }),
+    }
+}
+
+fn decode(vendor: Vendor, mut input: impl BufRead, mut out: impl Write) -> io::Result<()> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let (n, too_long) = read_line_bounded(&mut input, &mut line)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        let result = if too_long {
+            json!({ "ok": false, "error": format!("the line is longer than {MAX_LINE} bytes") })
+        } else {
+            decode_line(vendor, &line)
+        };
+        serde_json::to_writer(&mut out, &result)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+}
+
+/// Reads one line into `buf`, keeping at most `MAX_LINE` bytes of it.
+/// Returns the bytes consumed and whether the line was cut.
+fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut too_long = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((consumed, too_long));
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() + take > MAX_LINE + 1 {
+            too_long = true;
+            buf.clear();
+        } else if !too_long {
+            buf.extend_from_slice(&chunk[..take]);
+        }
+        input.consume(take);
+        consumed += take;
+        if done {
+            return Ok((consumed, too_long));
+        }
+    }
+}
+
+const SAMPLES: [(Dialect, &str); 3] = [
+    (Dialect::Zoom, include_str!("../samples/zoom.jsonl")),
+    (Dialect::Leaddesk, include_str!("../samples/leaddesk.jsonl")),
+    (Dialect::Ccai, include_str!("../samples/ccai.jsonl")),
+];
+
+fn demo(only: Option<Dialect>, mut out: impl Write) -> io::Result<()> {
+    for (dialect, sample) in SAMPLES {
+        if only.is_some_and(|o| o != dialect) {
+            continue;
+        }
+        let vendor = Vendor::from(dialect);
+        writeln!(
+            out,
+            "== {vendor}: a sample conversation, raw message → neutral event"
+        )?;
+        for line in sample.lines().filter(|l| !l.trim().is_empty()) {
+            let result = decode_line(vendor, line.as_bytes());
+            let ty = result["type"].as_str().unwrap_or("?");
+            let known = if result["known"] == json!(true) {
+                ""
+            } else {
+                " (unknown type, kept raw)"
+            };
+            let event = match &result["event"] {
+                Value::Null => "—".to_owned(),
+                e => e.to_string(),
+            };
+            writeln!(out, "{ty}{known}\n    raw:   {line}\n    event: {event}")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "Decode your own traffic: `cti decode <zoom|leaddesk|ccai> < messages.jsonl`"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(vendor: Vendor, input: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        decode(vendor, input.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn one_output_line_per_input_line_in_order() {
+        let input = "{\"type\":\"zcc-init-config-request\"}\n\nnot json\r\n{\"type\":\"zcc-new\",\"data\":1}";
+        let out = run(Vendor::Zoom, input);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0]["ok"], true);
+        assert_eq!(out[0]["type"], "zcc-init-config-request");
+        assert_eq!(out[0]["event"]["event"], "config_requested");
+        assert_eq!(out[1]["ok"], false);
+        assert_eq!(out[2]["ok"], false);
+        assert!(out[2]["error"].as_str().unwrap().contains("line 1"));
+        assert_eq!(out[3]["known"], false);
+        assert_eq!(out[3]["raw"], json!({"type":"zcc-new","data":1}));
+    }
+
+    #[test]
+    fn ccai_string_form_gives_the_object_as_raw() {
+        let out = run(
+            Vendor::Ccai,
+            r#""{\"type\":\"CRM_Record_Pop\",\"data\":{\"recordUrl\":\"u\"}}""#,
+        );
+        assert_eq!(
+            out[0]["raw"],
+            json!({"type":"CRM_Record_Pop","data":{"recordUrl":"u"}})
+        );
+        assert_eq!(out[0]["event"]["event"], "screen_pop");
+    }
+
+    #[test]
+    fn commands_have_no_event() {
+        let out = run(Vendor::LeadDesk, "{\"action\":\"getJwt\"}");
+        assert_eq!(out[0]["known"], true);
+        assert_eq!(out[0]["event"], Value::Null);
+    }
+
+    #[test]
+    fn non_utf8_and_overlong_lines_are_errors_not_failures() {
+        let mut out = Vec::new();
+        decode(Vendor::Zoom, &b"\xff\xfe\n{}\n"[..], &mut out).unwrap();
+        let lines: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0]["error"].as_str().unwrap().contains("UTF-8"));
+        assert!(lines[1]["error"].as_str().unwrap().contains("type"));
+
+        let big = format!(
+            "{}\n{{\"type\":\"zcc-resize\"}}\n",
+            "x".repeat(MAX_LINE + 10)
+        );
+        let out = run(Vendor::Zoom, &big);
+        assert_eq!(out.len(), 2);
+        assert!(out[0]["error"].as_str().unwrap().contains("longer"));
+        assert_eq!(out[1]["ok"], true);
+    }
+
+    #[test]
+    fn demo_decodes_every_sample_line() {
+        let mut out = Vec::new();
+        demo(None, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("zcc-phone-call-log"));
+        assert!(text.contains("interaction_completed"));
+        assert!(!text.contains("\"ok\":false"));
+    }
+}

@@ -44,6 +44,30 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Reads a message's tag (`type`, `action`), which must be a string; the
+/// error names the tag.
+struct TagSeed(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for TagSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V(&'static str);
+        impl<'de> Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "`{}` to be a string", self.0)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V(self.0))
+    }
+}
+
 /// How the `data` member of a `{type, data}` envelope was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum DataForm {
@@ -146,10 +170,7 @@ impl EnvelopeSeed {
                                 self.tag
                             )));
                         }
-                        let v: Key<'de> = map.next_value().map_err(|_| {
-                            de::Error::custom(format_args!("`{}` must be a string", self.tag))
-                        })?;
-                        kind = Some(v.0);
+                        kind = Some(map.next_value_seed(TagSeed(self.tag))?);
                     } else if key == "data" {
                         if data.is_some() || data_null {
                             return Err(de::Error::custom("duplicate `data` member"));
@@ -717,10 +738,7 @@ pub(crate) fn scan_tag<'a>(json: &'a str, tag: &'static str) -> crate::Result<Co
                             self.0
                         )));
                     }
-                    let v: Key<'de> = map.next_value().map_err(|_| {
-                        de::Error::custom(format_args!("`{}` must be a string", self.0))
-                    })?;
-                    found = Some(v.0);
+                    found = Some(map.next_value_seed(TagSeed(self.0))?);
                 } else {
                     let _: de::IgnoredAny = map.next_value()?;
                 }

@@ -1,1 +1,12 @@
-//! wip
+//! Cross-crate tests for cti-rs, compiled as one binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod fixtures;
+mod hostile;
+mod properties;
+mod schemas;

@@ -1,0 +1,235 @@
+//! Every fixture decodes, is a known type (but for the deliberate unknown
+//! ones), normalises, and re-encodes to equal JSON; every catalogue type
+//! has a fixture.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use cti_protocol::ccai::AdapterEvent;
+use cti_protocol::leaddesk::{TalkCommand, TalkEvent};
+use cti_protocol::model::VendorMessage;
+use cti_protocol::zoom::{ZoomCommand, ZoomEvent};
+use cti_protocol::{Vendor, decode};
+use serde_json::Value;
+
+fn fixture(path: &str) -> Vec<String> {
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path);
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The JSON the frame meant: for a CCAI string message, the object inside.
+fn posted_value(line: &str) -> Value {
+    match serde_json::from_str(line).unwrap() {
+        Value::String(inner) => serde_json::from_str(&inner).unwrap(),
+        v => v,
+    }
+}
+
+fn round_trip(vendor: Vendor, path: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for line in fixture(path) {
+        let msg = decode(vendor, &line).unwrap_or_else(|e| panic!("{path}: {line}: {e}"));
+        assert_eq!(
+            msg.to_value(),
+            posted_value(&line),
+            "{path}: re-encoding changed {line}"
+        );
+        if msg.is_known() {
+            seen.insert(msg.wire_type().to_owned());
+        }
+        // Normalising never panics, and keeps the message.
+        let _ = msg.event_kind();
+    }
+    seen
+}
+
+fn assert_covers(seen: &BTreeSet<String>, catalogue: &[&str], what: &str) {
+    let missing: Vec<_> = catalogue.iter().filter(|t| !seen.contains(**t)).collect();
+    assert!(missing.is_empty(), "{what}: no fixture for {missing:?}");
+}
+
+#[test]
+fn zoom_events_round_trip_and_cover_the_catalogue() {
+    let seen = round_trip(Vendor::Zoom, "zoom/events.jsonl");
+    assert_covers(&seen, ZoomEvent::KNOWN_TYPES, "zoom events");
+}
+
+#[test]
+fn zoom_commands_round_trip_and_cover_the_catalogue() {
+    let seen = round_trip(Vendor::Zoom, "zoom/commands.jsonl");
+    assert_covers(&seen, ZoomCommand::KNOWN_TYPES, "zoom commands");
+    for line in fixture("zoom/commands.jsonl") {
+        assert_eq!(
+            ZoomCommand::decode(&line).unwrap().to_value(),
+            posted_value(&line)
+        );
+    }
+}
+
+#[test]
+fn leaddesk_events_round_trip_and_cover_the_catalogue() {
+    let seen = round_trip(Vendor::LeadDesk, "leaddesk/events.jsonl");
+    assert_covers(&seen, TalkEvent::KNOWN_TYPES, "leaddesk events");
+}
+
+#[test]
+fn leaddesk_commands_round_trip_and_cover_the_catalogue() {
+    let mut seen = BTreeSet::new();
+    for line in fixture("leaddesk/commands.jsonl") {
+        // `call` is ambiguous on the wire; decode commands as commands.
+        let cmd = TalkCommand::decode(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(cmd.to_value(), posted_value(&line));
+        seen.insert(cmd.wire_type().to_owned());
+    }
+    assert_covers(&seen, TalkCommand::KNOWN_TYPES, "leaddesk commands");
+}
+
+#[test]
+fn ccai_events_round_trip_and_cover_the_catalogue() {
+    let seen = round_trip(Vendor::Ccai, "ccai/events.jsonl");
+    assert_covers(&seen, AdapterEvent::KNOWN_TYPES, "ccai events");
+}
+
+#[test]
+fn unknown_types_and_fields_are_kept() {
+    let line = r#"{"type":"zcc-call-ringing","data":{"engagementId":"E1","futureField":{"nested":[1,2,3]},"queueName":null},"meta":"kept"}"#;
+    let msg = ZoomEvent::decode(line).unwrap();
+    let ZoomEvent::CallRinging(r) = &msg else {
+        panic!("{msg:?}")
+    };
+    assert_eq!(r.extra["futureField"]["nested"][2], 3);
+    assert_eq!(r.queue_name, None);
+    assert_eq!(msg.to_value(), serde_json::from_str::<Value>(line).unwrap());
+
+    let unknown = ZoomEvent::decode(r#"{"type":"zcc-future","data":[1,{"a":null}]}"#).unwrap();
+    let ZoomEvent::Unknown(u) = &unknown else {
+        panic!()
+    };
+    assert_eq!(u.kind(), "zcc-future");
+    assert_eq!(u.data().unwrap().get(), r#"[1,{"a":null}]"#);
+
+    let talk = TalkEvent::decode(r#"{"action":"transferred","to":"agent-7"}"#).unwrap();
+    assert!(!talk.is_known());
+    assert_eq!(talk.wire_type(), "transferred");
+}
+
+#[test]
+fn leaddesk_quirks() {
+    let msg =
+        TalkEvent::decode(r#"{"action":"disconnected","callEnd":"2024 03-05 14:11:02"}"#).unwrap();
+    let TalkEvent::Disconnected(d) = &msg else {
+        panic!()
+    };
+    let end = d.call_end.as_ref().unwrap();
+    assert_eq!(end.at().to_string(), "2024-03-05T14:11:02");
+    assert_eq!(msg.to_value()["callEnd"], "2024 03-05 14:11:02");
+
+    let err = TalkEvent::decode(r#"{"action":"connected","callStart":"soon"}"#).unwrap_err();
+    assert_eq!(err.kind(), cti_protocol::ErrorKind::Payload);
+    assert!(err.to_string().contains("callStart"), "{err}");
+    assert_eq!(err.message_type(), Some("connected"));
+
+    let jwt = TalkEvent::decode(r#"{"action":"jwt","jwt":"top.secret.token"}"#).unwrap();
+    assert!(!format!("{jwt:?}").contains("secret"));
+    assert_eq!(jwt.to_value()["jwt"], "top.secret.token");
+}
+
+#[test]
+fn ccai_accepts_both_forms_and_id_types() {
+    let object = r#"{"type":"Agent_Login","data":{"agent_id":1}}"#;
+    let string = serde_json::to_string(object).unwrap();
+    let a = decode(Vendor::Ccai, object).unwrap();
+    let b = decode(Vendor::Ccai, &string).unwrap();
+    let (VendorMessage::Ccai(ea, fa), VendorMessage::Ccai(eb, fb)) = (&a, &b) else {
+        panic!()
+    };
+    assert_eq!(ea, eb);
+    assert_ne!(fa, fb);
+    assert_eq!(eb.encode_as(*fb), string);
+
+    let s = AdapterEvent::decode(r#"{"type":"Agent_Login","data":{"agent_id":"1"}}"#).unwrap();
+    let AdapterEvent::AgentLogin(l) = &s else {
+        panic!()
+    };
+    assert_eq!(l.agent_id.as_str(), "1");
+    assert_eq!(s.to_value()["data"]["agent_id"], "1");
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    use cti_protocol::ErrorKind;
+    let cases: &[(Vendor, &str, ErrorKind, &str)] = &[
+        (Vendor::Zoom, "", ErrorKind::Syntax, "EOF"),
+        (Vendor::Zoom, "{\"type\":", ErrorKind::Syntax, "EOF"),
+        (Vendor::Zoom, "[1,2]", ErrorKind::Envelope, "message object"),
+        (Vendor::Zoom, "{\"data\":{}}", ErrorKind::Envelope, "`type`"),
+        (
+            Vendor::Zoom,
+            "{\"type\":5}",
+            ErrorKind::Envelope,
+            "expected `type` to be a string",
+        ),
+        (
+            Vendor::Zoom,
+            "{\"type\":\"zcc-call-ended\",\"data\":{}}",
+            ErrorKind::Payload,
+            "engagementId",
+        ),
+        (
+            Vendor::Zoom,
+            "{\"type\":\"zcc-call-ended\",\"data\":{\"engagementId\":\"e\",\"completeTs\":\"x\"}}",
+            ErrorKind::Payload,
+            "completeTs",
+        ),
+        (
+            Vendor::Zoom,
+            "{\"type\":\"zcc-call-ended\"}",
+            ErrorKind::Payload,
+            "no `data`",
+        ),
+        (
+            Vendor::LeadDesk,
+            "{\"number\":1}",
+            ErrorKind::Envelope,
+            "`action`",
+        ),
+        (
+            Vendor::LeadDesk,
+            "{\"action\":\"call\",\"id\":1}",
+            ErrorKind::Payload,
+            "number",
+        ),
+        (
+            Vendor::Ccai,
+            "\"not a message\"",
+            ErrorKind::Syntax,
+            "posted string",
+        ),
+        (
+            Vendor::Ccai,
+            "{\"type\":\"New_Call\",\"data\":{\"agent_id\":1,\"call_id\":1.5}}",
+            ErrorKind::Payload,
+            "call_id",
+        ),
+        (
+            Vendor::Zoom,
+            "{\"type\":\"a\",\"type\":\"b\"}",
+            ErrorKind::Envelope,
+            "duplicate",
+        ),
+    ];
+    for (vendor, input, kind, needle) in cases {
+        let err = decode(*vendor, input).unwrap_err();
+        assert_eq!(err.kind(), *kind, "{input}: {err}");
+        assert!(
+            err.to_string().contains(needle),
+            "{input}: `{err}` does not mention {needle}"
+        );
+    }
+}
