@@ -1,1 +1,99 @@
-fn main() {}
+//! Decode throughput: typed decode + normalisation of a mixed corpus of
+//! all three dialects, against parsing the same bytes into
+//! `serde_json::Value` in the same run. Goal: ratio ≥ 1.5.
+//!
+//! Also measured: typed decode alone (`decode_only`) and each dialect on its
+//! own against its own `Value` parse (`{vendor}_typed` / `{vendor}_value`).
+//!
+//! Run `cargo bench -p cti-protocol --bench decode`, then
+//! `python3 scripts/bench_ratio.py decode typed_decode_normalise serde_json_value`.
+//! For a noise-free second opinion, count instructions with callgrind on
+//! `examples/decode_mix.rs`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use cti_protocol::{Vendor, decode};
+
+const ZOOM: &str = include_str!("../../tests/fixtures/zoom/events.jsonl");
+const LEADDESK: &str = include_str!("../../tests/fixtures/leaddesk/events.jsonl");
+const CCAI: &str = include_str!("../../tests/fixtures/ccai/events.jsonl");
+
+fn corpus() -> Vec<(Vendor, &'static str)> {
+    let mut out = Vec::new();
+    for (vendor, text) in [
+        (Vendor::Zoom, ZOOM),
+        (Vendor::LeadDesk, LEADDESK),
+        (Vendor::Ccai, CCAI),
+    ] {
+        out.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| (vendor, l)),
+        );
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let corpus = corpus();
+    let bytes: usize = corpus.iter().map(|(_, l)| l.len()).sum();
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Bytes(bytes as u64));
+
+    group.bench_function("typed_decode_normalise", |b| {
+        b.iter(|| {
+            for (vendor, line) in &corpus {
+                let msg = decode(*vendor, black_box(line)).unwrap();
+                // Keep the original message inside the neutral event.
+                match msg.into_event() {
+                    Ok(event) => {
+                        black_box(event);
+                    }
+                    Err(msg) => {
+                        black_box(msg);
+                    }
+                }
+            }
+        });
+    });
+
+    for v in [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai] {
+        let sub: Vec<_> = corpus.iter().filter(|(x, _)| *x == v).collect();
+        group.bench_function(format!("{v}_typed"), |b| {
+            b.iter(|| {
+                for (vendor, line) in &sub {
+                    black_box(decode(*vendor, black_box(line)).unwrap());
+                }
+            });
+        });
+        group.bench_function(format!("{v}_value"), |b| {
+            b.iter(|| {
+                for (_, line) in &sub {
+                    let v: serde_json::Value = serde_json::from_str(black_box(line)).unwrap();
+                    black_box(v);
+                }
+            });
+        });
+    }
+    group.bench_function("decode_only", |b| {
+        b.iter(|| {
+            for (vendor, line) in &corpus {
+                black_box(decode(*vendor, black_box(line)).unwrap());
+            }
+        });
+    });
+    group.bench_function("serde_json_value", |b| {
+        b.iter(|| {
+            for (_, line) in &corpus {
+                let v: serde_json::Value = serde_json::from_str(black_box(line)).unwrap();
+                black_box(v);
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -36,6 +36,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::types::Str;
 use crate::types::{AgentId, CallId, CampaignId, ChatId, NumOrStr, QueueId};
 use crate::wire::{envelope_enum, wire_struct};
 
@@ -45,9 +46,9 @@ wire_struct! {
         /// The agent.
         "agent_id" => agent_id: req AgentId,
         /// The custom id from the agent's profile.
-        "agent_custom_id" => agent_custom_id: opt String,
+        "agent_custom_id" => agent_custom_id: opt Str,
         /// The agent's e-mail address.
-        "agent_email" => agent_email: opt String,
+        "agent_email" => agent_email: opt Str,
     }
 }
 
@@ -57,21 +58,21 @@ wire_struct! {
         /// The agent.
         "agent_id" => agent_id: req AgentId,
         /// The custom id from the agent's profile.
-        "agent_custom_id" => agent_custom_id: opt String,
+        "agent_custom_id" => agent_custom_id: opt Str,
         /// The agent's e-mail address.
-        "agent_email" => agent_email: opt String,
+        "agent_email" => agent_email: opt Str,
         /// The queue the call came from.
         "queue_id" => queue_id: opt QueueId,
         /// The queue's path (`"Support / Billing"`).
-        "queue_path" => queue_path: opt String,
+        "queue_path" => queue_path: opt Str,
         /// The campaign (campaign calls).
         "campaign_id" => campaign_id: opt CampaignId,
         /// The campaign's name.
-        "campaign_name" => campaign_name: opt String,
+        "campaign_name" => campaign_name: opt Str,
         /// The call.
         "call_id" => call_id: req CallId,
         /// The session type (`"Voice Inbound"`, `"Voice Campaign (UJET)"`, …).
-        "session_type" => session_type: opt String,
+        "session_type" => session_type: opt Str,
         /// The virtual agent involved.
         "virtual_agent_id" => virtual_agent_id: opt NumOrStr,
         /// Variables sent to the virtual agent.
@@ -93,17 +94,17 @@ wire_struct! {
         /// The chat.
         "chat_id" => chat_id: req ChatId,
         /// The session type (case varies: `"messaging inbound (web chat)"`).
-        "session_type" => session_type: opt String,
+        "session_type" => session_type: opt Str,
         /// The agent.
         "agent_id" => agent_id: opt AgentId,
         /// The custom id from the agent's profile.
-        "agent_custom_id" => agent_custom_id: opt String,
+        "agent_custom_id" => agent_custom_id: opt Str,
         /// The agent's e-mail address.
-        "agent_email" => agent_email: opt String,
+        "agent_email" => agent_email: opt Str,
         /// The queue the chat came from.
         "queue_id" => queue_id: opt QueueId,
         /// The queue's path.
-        "queue_path" => queue_path: opt String,
+        "queue_path" => queue_path: opt Str,
         /// Signed custom data from the customer's server.
         "custom_data_secured" => custom_data_secured: opt serde_json::Value,
         /// Unsigned custom data from the customer's web page.
@@ -265,7 +266,7 @@ wire_struct! {
         /// The chat it happens in.
         "chat_id" => chat_id: opt ChatId,
         /// The co-browse session.
-        "cobrowse_session_id" => cobrowse_session_id: req String,
+        "cobrowse_session_id" => cobrowse_session_id: req Str,
         /// Who asked for the session.
         "cobrowse_session_requested_by" => requested_by: opt CobrowseActor,
         /// Who ended the session.
@@ -294,7 +295,7 @@ wire_struct! {
         /// The session (call or chat).
         "session_id" => session_id: opt NumOrStr,
         /// The queue's language.
-        "queue_language_id" => queue_language_id: opt String,
+        "queue_language_id" => queue_language_id: opt Str,
         /// When, as sent (`"12:45:15"`).
         "timestamp" => timestamp: opt NumOrStr,
     }
@@ -304,7 +305,7 @@ wire_struct! {
     /// `CRM_Record_Pop`: open this CRM record.
     pub struct CrmRecordPop {
         /// The record's URL.
-        "recordUrl" => record_url: req String,
+        "recordUrl" => record_url: req Str,
     }
 }
 
@@ -318,21 +319,21 @@ wire_struct! {
         /// The campaign.
         "campaign_id" => campaign_id: opt CampaignId,
         /// The campaign's name.
-        "campaign_name" => campaign_name: opt String,
+        "campaign_name" => campaign_name: opt Str,
         /// The virtual agent.
         "virtual_agent_id" => virtual_agent_id: opt NumOrStr,
         /// The virtual agent's name.
-        "virtual_agent_name" => virtual_agent_name: opt String,
+        "virtual_agent_name" => virtual_agent_name: opt Str,
         /// The participant id of the assistant.
         "participant_id" => participant_id: opt NumOrStr,
         /// The queue.
         "queue_id" => queue_id: opt QueueId,
         /// The queue's path.
-        "queue_path" => queue_path: opt String,
+        "queue_path" => queue_path: opt Str,
         /// The queue's language.
-        "queue_language_id" => queue_language_id: opt String,
+        "queue_language_id" => queue_language_id: opt Str,
         /// The session type.
-        "session_type" => session_type: opt String,
+        "session_type" => session_type: opt Str,
         /// The assistant's conversation.
         "conversation_id" => conversation_id: opt NumOrStr,
         /// The session.
@@ -399,13 +400,16 @@ pub enum WireForm {
 pub fn decode_with_form(json: &str) -> crate::Result<(AdapterEvent, WireForm)> {
     if json.trim_start().starts_with('"') {
         let inner: String = serde_json::from_str(json).map_err(|e| crate::Error::from_json(&e))?;
-        let env = crate::wire::Envelope::parse(&inner, "type").map_err(|e| {
-            crate::Error::new(
-                e.kind(),
-                format!("the posted string does not hold a message: {e}"),
-            )
+        let event = AdapterEvent::decode(&inner).map_err(|e| match e.kind() {
+            crate::ErrorKind::Syntax | crate::ErrorKind::Envelope | crate::ErrorKind::Limit => {
+                crate::Error::new(
+                    e.kind(),
+                    format!("the posted string does not hold a message: {e}"),
+                )
+            }
+            _ => e,
         })?;
-        Ok((AdapterEvent::from_envelope(env)?, WireForm::JsonString))
+        Ok((event, WireForm::JsonString))
     } else {
         Ok((AdapterEvent::decode(json)?, WireForm::Object))
     }

@@ -26,17 +26,18 @@
 //! # Ok::<(), cti_protocol::Error>(())
 //! ```
 
+use crate::types::Str;
 use crate::types::{NumOrStr, SecretText, TalkCallId, TalkTime};
-use crate::wire::{action_enum, wire_struct};
+use crate::wire::{ActionEnum, action_enum, wire_struct};
 
 wire_struct! {
     /// `login`: the agent logged in. `origin` is where commands must be
     /// posted from now on.
     pub struct Login {
         /// The agent's language code (`"en"`).
-        "language" => language: opt String,
+        "language" => language: opt Str,
         /// Talk's origin, the target origin for every command.
-        "origin" => origin: opt String,
+        "origin" => origin: opt Str,
     }
 }
 
@@ -53,7 +54,7 @@ wire_struct! {
         /// The other party's number (a JSON number or string).
         "number" => number: req NumOrStr,
         /// `"in"` or `"out"`.
-        "direction" => direction: opt String,
+        "direction" => direction: opt Str,
         /// When ringing started.
         "ringStart" => ring_start: opt TalkTime,
     }
@@ -74,7 +75,7 @@ wire_struct! {
         /// When the call ended.
         "callEnd" => call_end: opt TalkTime,
         /// The recording's URL, when there is one.
-        "recordUrl" => record_url: opt String,
+        "recordUrl" => record_url: opt Str,
     }
 }
 
@@ -82,9 +83,9 @@ wire_struct! {
     /// The reason the agent chose when finishing a call.
     pub struct EndReason {
         /// The reason's name.
-        "name" => name: opt String,
+        "name" => name: opt Str,
         /// The reason's logical name.
-        "logicalName" => logical_name: opt String,
+        "logicalName" => logical_name: opt Str,
     }
 }
 
@@ -95,7 +96,7 @@ wire_struct! {
         /// Talk's call id.
         "id" => id: opt TalkCallId,
         /// `"in"` or `"out"`.
-        "direction" => direction: opt String,
+        "direction" => direction: opt Str,
         /// The called number.
         "to" => to: opt NumOrStr,
         /// The calling number.
@@ -111,9 +112,9 @@ wire_struct! {
         /// The call's length in seconds.
         "duration" => duration: opt serde_json::Number,
         /// The agent's comment.
-        "comment" => comment: opt String,
+        "comment" => comment: opt Str,
         /// The recording's URL.
-        "recordUrl" => record_url: opt String,
+        "recordUrl" => record_url: opt Str,
         /// The reason the agent chose.
         "reason" => reason: opt EndReason,
     }
@@ -131,7 +132,7 @@ wire_struct! {
     /// `sms`: the agent sent a text message.
     pub struct SmsSent {
         /// The message text.
-        "sms" => sms: req String,
+        "sms" => sms: req Str,
         /// The call it relates to, if any.
         "callId" => call_id: opt TalkCallId,
     }
@@ -142,7 +143,7 @@ wire_struct! {
     /// this is the only failure signal.
     pub struct TalkError {
         /// `"general"` or `"unknown error"`.
-        "message" => message: opt String,
+        "message" => message: opt Str,
     }
 }
 
@@ -201,7 +202,7 @@ wire_struct! {
 impl Dial {
     /// Dials `number` at once.
     #[must_use]
-    pub fn now(number: impl Into<String>) -> Self {
+    pub fn now(number: impl Into<Str>) -> Self {
         Self::default()
             .number(NumOrStr::text(number))
             .autocall(true)
@@ -252,7 +253,6 @@ action_enum! {
 /// posts), because that is what a host page receives.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant)] // decoded once and matched; boxing would cost an allocation
 pub enum TalkMessage {
     /// Talk → host.
     Event(TalkEvent),
@@ -267,12 +267,7 @@ impl TalkMessage {
     ///
     /// As [`TalkEvent::decode`].
     pub fn decode(json: &str) -> crate::Result<Self> {
-        let action = crate::wire::scan_tag(json, "action")?;
-        if !TalkEvent::knows(&action) && TalkCommand::knows(&action) {
-            TalkCommand::decode_tagged(&action, json).map(Self::Command)
-        } else {
-            TalkEvent::decode_tagged(&action, json).map(Self::Event)
-        }
+        crate::wire::decode_action(json)
     }
 
     /// The wire `action` string.
@@ -290,6 +285,26 @@ impl TalkMessage {
         match self {
             Self::Event(e) => e.to_value(),
             Self::Command(c) => c.to_value(),
+        }
+    }
+}
+
+impl ActionEnum for TalkMessage {
+    fn decode_fields<'de, A: serde::de::MapAccess<'de>>(
+        action: &str,
+        map: &mut A,
+    ) -> Result<Option<Self>, A::Error> {
+        Ok(if !TalkEvent::knows(action) && TalkCommand::knows(action) {
+            TalkCommand::decode_fields(action, map)?.map(Self::Command)
+        } else {
+            TalkEvent::decode_fields(action, map)?.map(Self::Event)
+        })
+    }
+    fn decode_tagged(action: &str, json: &str) -> crate::Result<Self> {
+        if !TalkEvent::knows(action) && TalkCommand::knows(action) {
+            TalkCommand::decode_tagged(action, json).map(Self::Command)
+        } else {
+            TalkEvent::decode_tagged(action, json).map(Self::Event)
         }
     }
 }

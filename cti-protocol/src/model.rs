@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ccai::{self, AdapterEvent, WireForm};
 use crate::leaddesk::{self, TalkCommand, TalkEvent, TalkMessage};
-use crate::types::{EpochMillis, NumOrStr};
+use crate::types::{EpochMillis, NumOrStr, Str};
 use crate::zoom::{self, ZoomCommand, ZoomEvent, ZoomMessage};
 use crate::{Error, ErrorKind, Vendor};
 
@@ -135,16 +135,16 @@ impl From<EpochMillis> for Option<EventTime> {
 pub struct Party {
     /// A phone number or e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub address: Option<Str>,
     /// A display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Str>,
 }
 
 impl Party {
     /// A party known by its address.
     #[must_use]
-    pub fn address(address: impl Into<String>) -> Self {
+    pub fn address(address: impl Into<Str>) -> Self {
         Self {
             address: Some(address.into()),
             name: None,
@@ -152,7 +152,7 @@ impl Party {
     }
 
     fn from_parts(address: Option<&str>, name: Option<&str>) -> Option<Self> {
-        let clean = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+        let clean = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(Str::new);
         let p = Self {
             address: clean(address),
             name: clean(name),
@@ -169,15 +169,15 @@ impl Party {
 pub struct QueueRef {
     /// The queue's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Str>,
     /// The queue's name or path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Str>,
 }
 
 impl QueueRef {
     fn from_parts(id: Option<&str>, name: Option<&str>) -> Option<Self> {
-        let clean = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+        let clean = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(Str::new);
         let q = Self {
             id: clean(id),
             name: clean(name),
@@ -194,16 +194,16 @@ impl QueueRef {
 pub struct AgentRef {
     /// The vendor's agent id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Str>,
     /// A custom id from the agent's profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_id: Option<String>,
+    pub custom_id: Option<Str>,
     /// The agent's e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Str>,
     /// The agent's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Str>,
 }
 
 /// What the event knows about the interaction it concerns.
@@ -215,7 +215,7 @@ pub struct Interaction {
     /// The vendor's id (Zoom engagement id, CCAI call or chat id, LeadDesk
     /// call id). LeadDesk omits it from `connected` and `disconnected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Str>,
     /// The medium.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
@@ -236,14 +236,14 @@ pub struct Interaction {
     pub agent: Option<AgentRef>,
     /// The vendor's session type text (CCAI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_type: Option<String>,
+    pub session_type: Option<Str>,
     /// When the event happened, as the vendor stated it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<EventTime>,
 }
 
 impl Interaction {
-    fn with_id(id: impl Into<String>, channel: Option<Channel>) -> Self {
+    fn with_id(id: impl Into<Str>, channel: Option<Channel>) -> Self {
         Self {
             id: Some(id.into()),
             channel,
@@ -260,11 +260,11 @@ impl Interaction {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum LookupQuery {
     /// A phone number.
-    Phone(String),
+    Phone(Str),
     /// An e-mail address.
-    Email(String),
+    Email(Str),
     /// Free text (a name, a partial number).
-    Text(String),
+    Text(Str),
 }
 
 impl LookupQuery {
@@ -272,14 +272,14 @@ impl LookupQuery {
         let t = text.trim();
         let digits = t.chars().filter(char::is_ascii_digit).count();
         if t.contains('@') {
-            Self::Email(t.to_owned())
+            Self::Email(Str::new(t))
         } else if digits >= 3
             && t.chars()
                 .all(|c| c.is_ascii_digit() || "+-() .*#".contains(c))
         {
-            Self::Phone(t.to_owned())
+            Self::Phone(Str::new(t))
         } else {
-            Self::Text(t.to_owned())
+            Self::Text(Str::new(t))
         }
     }
 }
@@ -323,9 +323,9 @@ pub struct ContactLookup {
 pub enum ScreenPopTarget {
     /// The CRM's id of a record (or, for Zoom auto-pops, the raw number or
     /// address when no record matched: check it against your ids).
-    Record(String),
+    Record(Str),
     /// A URL to open.
-    Url(String),
+    Url(Str),
 }
 
 /// How an interaction finished, when the vendor says.
@@ -350,16 +350,16 @@ pub struct Completion {
     pub duration_seconds: Option<u64>,
     /// The disposition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disposition: Option<String>,
+    pub disposition: Option<Str>,
     /// Notes, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Str>,
     /// The recording's URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recording_url: Option<String>,
+    pub recording_url: Option<Str>,
     /// The CRM record the vendor related it to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<String>,
+    pub contact_id: Option<Str>,
 }
 
 /// The agent's availability.
@@ -374,13 +374,13 @@ pub enum AgentStatus {
     /// Handling an interaction.
     Busy,
     /// Not ready, with the vendor's reason code when there is one.
-    NotReady(Option<String>),
+    NotReady(Option<Str>),
     /// In after-call work.
     WrapUp,
     /// Logged off or offline.
     Offline,
     /// A vendor status code this model does not map.
-    Other(String),
+    Other(Str),
 }
 
 /// A change of a co-browse session.
@@ -390,15 +390,15 @@ pub enum AgentStatus {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CobrowseChange {
     /// The co-browse session.
-    pub session_id: String,
+    pub session_id: Str,
     /// `started`, `remote_control_changed`, `full_device_changed`, `ended`.
-    pub change: String,
+    pub change: Str,
     /// Remote control state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_control: Option<String>,
+    pub remote_control: Option<Str>,
     /// Full-device state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub full_device: Option<String>,
+    pub full_device: Option<Str>,
 }
 
 /// What happened, independent of the vendor.
@@ -417,10 +417,10 @@ pub enum EventKind {
         agent: Option<AgentRef>,
         /// The agent's language.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        language: Option<String>,
+        language: Option<Str>,
         /// The origin the vendor asks commands to be posted to.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        vendor_origin: Option<String>,
+        vendor_origin: Option<Str>,
     },
     /// The agent logged out.
     AgentLoggedOut,
@@ -430,7 +430,7 @@ pub enum EventKind {
         status: AgentStatus,
         /// The vendor's label or sub-reason.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        label: Option<String>,
+        label: Option<Str>,
     },
     /// An interaction is ringing / offered to the agent.
     InteractionOffered(Interaction),
@@ -454,10 +454,10 @@ pub enum EventKind {
         interaction: Interaction,
         /// The vendor's reason code (an open string).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
+        reason: Option<Str>,
         /// The vendor's explanation.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
+        message: Option<Str>,
     },
     /// Find CRM contacts; answer with [`Command::AnswerLookup`].
     ContactLookupRequested(ContactLookup),
@@ -467,32 +467,32 @@ pub enum EventKind {
     NoteAdded {
         /// The interaction, when the vendor says.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        interaction_id: Option<String>,
+        interaction_id: Option<Str>,
         /// The note.
-        text: String,
+        text: Str,
     },
     /// A disposition was chosen.
     DispositionSet {
         /// The interaction.
-        interaction_id: String,
+        interaction_id: Str,
         /// The disposition.
-        disposition: String,
+        disposition: Str,
     },
     /// A recording can be fetched.
     RecordingAvailable {
         /// The interaction, when the vendor says.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        interaction_id: Option<String>,
+        interaction_id: Option<Str>,
         /// Where.
-        url: String,
+        url: Str,
     },
     /// The agent sent a text message.
     MessageSent {
         /// The interaction, when related to one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        interaction_id: Option<String>,
+        interaction_id: Option<Str>,
         /// The text.
-        text: String,
+        text: Str,
     },
     /// A co-browse session changed.
     Cobrowse {
@@ -507,10 +507,10 @@ pub enum EventKind {
         interaction: Interaction,
         /// The assistant's conversation id.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        conversation_id: Option<String>,
+        conversation_id: Option<Str>,
         /// The assistant's name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
+        name: Option<Str>,
     },
     /// The agent's engagements, in answer to a status request.
     InteractionsListed {
@@ -535,22 +535,21 @@ pub enum EventKind {
     Error {
         /// The vendor's code.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        code: Option<String>,
+        code: Option<Str>,
         /// The vendor's message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
+        message: Option<Str>,
     },
     /// A message type this version does not know.
     Unknown {
         /// The wire type string.
-        wire_type: String,
+        wire_type: Str,
     },
 }
 
 /// A decoded vendor message, in whichever dialect.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant)] // decoded once and matched; boxing would cost an allocation
 pub enum VendorMessage {
     /// Zoom Smart Embed, either direction.
     Zoom(ZoomMessage),
@@ -668,8 +667,8 @@ impl Serialize for CtiEvent {
     }
 }
 
-fn s(v: Option<&String>) -> Option<&str> {
-    v.map(String::as_str)
+fn s(v: Option<&Str>) -> Option<&str> {
+    v.map(Str::as_str)
 }
 
 fn zoom_interaction(
@@ -702,8 +701,8 @@ fn zoom_status(code: &str, status: Option<&str>) -> AgentStatus {
         ("1", _) | (_, Some("Ready")) => AgentStatus::Available,
         ("3", _) | (_, Some("Occupied")) => AgentStatus::Busy,
         ("30", _) | (_, Some("Offline")) => AgentStatus::Offline,
-        ("2", _) | (_, Some("Not Ready")) => AgentStatus::NotReady(Some(code.to_owned())),
-        _ => AgentStatus::Other(code.to_owned()),
+        ("2", _) | (_, Some("Not Ready")) => AgentStatus::NotReady(Some(Str::new(code))),
+        _ => AgentStatus::Other(Str::new(code)),
     }
 }
 
@@ -727,10 +726,10 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                 zoom::SearchQuery::Text(t) => LookupQuery::classify(t),
                 zoom::SearchQuery::Structured(q) => match &q.email {
                     Some(email) => LookupQuery::Email(email.clone()),
-                    None => LookupQuery::Text(String::new()),
+                    None => LookupQuery::Text(Str::default()),
                 },
                 #[allow(unreachable_patterns)]
-                _ => LookupQuery::Text(String::new()),
+                _ => LookupQuery::Text(Str::default()),
             },
             reply_kind: ReplyKind::Search,
             interaction: None,
@@ -756,7 +755,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                 .or(Some(Channel::Voice));
             let mut i = zoom_interaction(&r.engagement_id, channel, None);
             i.direction = Some(Direction::Inbound);
-            i.from = Some(Party::address(&r.incoming_phone_number));
+            i.from = Some(Party::address(r.incoming_phone_number.clone()));
             K::ContactLookupRequested(ContactLookup {
                 query: LookupQuery::Phone(r.incoming_phone_number.clone()),
                 reply_kind: ReplyKind::IncomingPhone,
@@ -771,14 +770,14 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                 .or(Some(Channel::Chat));
             let mut i = zoom_interaction(&r.engagement_id, channel, None);
             i.direction = Some(Direction::Inbound);
-            i.from = Some(Party::address(&r.email));
+            i.from = Some(Party::address(r.email.clone()));
             K::ContactLookupRequested(ContactLookup {
                 query: LookupQuery::Email(r.email.clone()),
                 reply_kind: ReplyKind::IncomingEmail,
                 interaction: Some(i),
             })
         }
-        ZoomEvent::ScreenPop(p) => K::ScreenPop(ScreenPopTarget::Record(p.id.as_str().to_owned())),
+        ZoomEvent::ScreenPop(p) => K::ScreenPop(ScreenPopTarget::Record(p.id.as_str().into())),
         ZoomEvent::CallConnected(c) => {
             let mut i = zoom_interaction(&c.engagement_id, Some(Channel::Voice), c.accept_ts);
             i.direction = c.direction.as_deref().and_then(Direction::parse);
@@ -829,12 +828,12 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         ZoomEvent::VideoRinging(r) => K::InteractionOffered(zoom_ringing(r, Channel::Video)),
         ZoomEvent::SmsRinging(r) => K::InteractionOffered(zoom_ringing(r, Channel::Sms)),
         ZoomEvent::EndPostEngagement(p) => K::DispositionSet {
-            interaction_id: p.engagement_id.as_str().to_owned(),
-            disposition: p.disposition().unwrap_or_default().to_owned(),
+            interaction_id: p.engagement_id.as_str().into(),
+            disposition: Str::new(p.disposition().unwrap_or_default()),
         },
         ZoomEvent::PhoneCallLog(log) => K::InteractionCompleted(zoom_completion(log)),
         ZoomEvent::CallRecording(r) => K::RecordingAvailable {
-            interaction_id: Some(r.engagement_id.as_str().to_owned()),
+            interaction_id: Some(r.engagement_id.as_str().into()),
             url: r.recording_url.clone(),
         },
         ZoomEvent::AddNote(n) => K::NoteAdded {
@@ -858,7 +857,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
             });
             K::InteractionNotConnected {
                 interaction: i,
-                reason: n.reason_code.as_ref().map(|r| r.as_str().to_owned()),
+                reason: n.reason_code.as_ref().map(|r| r.as_str().into()),
                 message: n.message.clone(),
             }
         }
@@ -886,7 +885,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         }
         ZoomEvent::AgentStatusNotification(n) => K::AgentStatusChanged {
             status: match n.sub_reason.as_ref() {
-                Some(_) => AgentStatus::NotReady(Some(n.status_code.as_str().to_owned())),
+                Some(_) => AgentStatus::NotReady(Some(n.status_code.as_str().into())),
                 None => zoom_status(n.status_code.as_str(), n.status.as_deref()),
             },
             label: n.sub_reason.clone().or_else(|| n.status.clone()),
@@ -897,7 +896,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         },
         ZoomEvent::EngagementLogUrl(_) | ZoomEvent::GetVariablesResponse(_) => return None,
         ZoomEvent::Unknown(u) => K::Unknown {
-            wire_type: u.kind().to_owned(),
+            wire_type: Str::new(u.kind()),
         },
     })
 }
@@ -912,7 +911,7 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
         Some(other) => Channel::from_zoom(other),
     };
     let mut interaction = Interaction {
-        id: log.engagement_id.as_ref().map(|e| e.as_str().to_owned()),
+        id: log.engagement_id.as_ref().map(|e| e.as_str().into()),
         channel,
         direction: r.call_type.as_deref().and_then(Direction::parse),
         from: Party::from_parts(s(r.from.as_ref()), None),
@@ -954,7 +953,7 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
             .user
             .as_ref()
             .and_then(|u| u.id.as_ref())
-            .map(|id| id.as_str().to_owned()),
+            .map(|id| id.as_str().into()),
     }
 }
 
@@ -971,7 +970,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
         TalkEvent::Call(c) => {
             let direction = c.direction.as_deref().and_then(Direction::parse);
             let mut i = Interaction {
-                id: c.id.as_ref().map(|id| id.as_str().to_owned()),
+                id: c.id.as_ref().map(|id| id.as_str().into()),
                 channel: Some(Channel::Voice),
                 direction,
                 at: c.ring_start.as_ref().map(|t| EventTime::Local(t.at())),
@@ -1001,7 +1000,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
                 |t: &Option<crate::types::TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
             K::InteractionCompleted(Completion {
                 interaction: Interaction {
-                    id: call.id.as_ref().map(|id| id.as_str().to_owned()),
+                    id: call.id.as_ref().map(|id| id.as_str().into()),
                     channel: Some(Channel::Voice),
                     direction: call.direction.as_deref().and_then(Direction::parse),
                     from: call.from.as_ref().map(num),
@@ -1028,7 +1027,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
             })
         }
         TalkEvent::Sms(m) => K::MessageSent {
-            interaction_id: m.call_id.as_ref().map(|id| id.as_str().to_owned()),
+            interaction_id: m.call_id.as_ref().map(|id| id.as_str().into()),
             text: m.sms.clone(),
         },
         TalkEvent::Error(err) => K::Error {
@@ -1037,18 +1036,18 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
         },
         TalkEvent::Jwt(_) => K::TokenIssued,
         TalkEvent::Unknown(u) => K::Unknown {
-            wire_type: u.action().to_owned(),
+            wire_type: Str::new(u.action()),
         },
     })
 }
 
 fn ccai_agent(
     id: Option<&crate::types::AgentId>,
-    custom: Option<&String>,
-    email: Option<&String>,
+    custom: Option<&Str>,
+    email: Option<&Str>,
 ) -> Option<AgentRef> {
     let a = AgentRef {
-        id: id.map(|i| i.as_str().to_owned()),
+        id: id.map(|i| i.as_str().into()),
         custom_id: custom.cloned(),
         email: email.cloned(),
         name: None,
@@ -1110,8 +1109,8 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
     use EventKind as K;
     let cobrowse = |c: &ccai::CobrowseEvent, change: &str| {
         let (id, channel) = match (&c.call_id, &c.chat_id) {
-            (Some(call), _) => (Some(call.as_str().to_owned()), Some(Channel::Voice)),
-            (None, Some(chat)) => (Some(chat.as_str().to_owned()), Some(Channel::Chat)),
+            (Some(call), _) => (Some(call.as_str().into()), Some(Channel::Voice)),
+            (None, Some(chat)) => (Some(chat.as_str().into()), Some(Channel::Chat)),
             (None, None) => (None, None),
         };
         K::Cobrowse {
@@ -1123,9 +1122,9 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
             },
             change: CobrowseChange {
                 session_id: c.cobrowse_session_id.clone(),
-                change: change.to_owned(),
-                remote_control: c.remote_control.as_ref().map(|s| s.as_str().to_owned()),
-                full_device: c.full_device.as_ref().map(|s| s.as_str().to_owned()),
+                change: Str::new(change),
+                remote_control: c.remote_control.as_ref().map(|s| s.as_str().into()),
+                full_device: c.full_device.as_ref().map(|s| s.as_str().into()),
             },
         }
     };
@@ -1151,20 +1150,20 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
         AdapterEvent::CobrowseEnded(c) => cobrowse(c, "ended"),
         AdapterEvent::AgentAssistStarted(a) => K::AssistantJoined {
             interaction: Interaction {
-                id: a.session_id.as_ref().map(|s| s.as_str().to_owned()),
+                id: a.session_id.as_ref().map(|s| s.as_str().into()),
                 queue: QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.as_str()), None),
                 agent: ccai_agent(a.agent_id.as_ref(), None, None),
                 ..Interaction::default()
             },
-            conversation_id: a.conversation_id.as_ref().map(|c| c.as_str().to_owned()),
-            name: Some("Agent Assist".to_owned()),
+            conversation_id: a.conversation_id.as_ref().map(|c| c.as_str().into()),
+            name: Some(Str::new_static("Agent Assist")),
         },
         AdapterEvent::CrmRecordPop(p) => K::ScreenPop(ScreenPopTarget::Url(p.record_url.clone())),
         AdapterEvent::TaskVaJoined(v) => {
             let (id, channel) = match (&v.call_id, &v.chat_id) {
-                (Some(call), _) => (Some(call.as_str().to_owned()), Some(Channel::Voice)),
-                (None, Some(chat)) => (Some(chat.as_str().to_owned()), Some(Channel::Chat)),
-                (None, None) => (v.session_id.as_ref().map(|s| s.as_str().to_owned()), None),
+                (Some(call), _) => (Some(call.as_str().into()), Some(Channel::Voice)),
+                (None, Some(chat)) => (Some(chat.as_str().into()), Some(Channel::Chat)),
+                (None, None) => (v.session_id.as_ref().map(|s| s.as_str().into()), None),
             };
             K::AssistantJoined {
                 interaction: Interaction {
@@ -1177,12 +1176,12 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
                     session_type: v.session_type.clone(),
                     ..Interaction::default()
                 },
-                conversation_id: v.conversation_id.as_ref().map(|c| c.as_str().to_owned()),
+                conversation_id: v.conversation_id.as_ref().map(|c| c.as_str().into()),
                 name: v.virtual_agent_name.clone(),
             }
         }
         AdapterEvent::Unknown(u) => K::Unknown {
-            wire_type: u.kind().to_owned(),
+            wire_type: Str::new(u.kind()),
         },
     })
 }
@@ -1194,24 +1193,24 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CrmContact {
     /// The CRM's id.
-    pub id: String,
+    pub id: Str,
     /// The display name.
-    pub name: String,
+    pub name: Str,
     /// The phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
+    pub phone: Option<Str>,
     /// The e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Str>,
     /// The CRM entity type (`contact`, `lead`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
+    pub entity: Option<Str>,
 }
 
 impl CrmContact {
     /// A contact with an id and a name.
     #[must_use]
-    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<Str>, name: impl Into<Str>) -> Self {
         Self {
             id: id.into(),
             name: name.into(),
@@ -1221,21 +1220,21 @@ impl CrmContact {
 
     /// Sets the phone number.
     #[must_use]
-    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+    pub fn phone(mut self, phone: impl Into<Str>) -> Self {
         self.phone = Some(phone.into());
         self
     }
 
     /// Sets the e-mail address.
     #[must_use]
-    pub fn email(mut self, email: impl Into<String>) -> Self {
+    pub fn email(mut self, email: impl Into<Str>) -> Self {
         self.email = Some(email.into());
         self
     }
 
     /// Sets the entity type.
     #[must_use]
-    pub fn entity(mut self, entity: impl Into<String>) -> Self {
+    pub fn entity(mut self, entity: impl Into<Str>) -> Self {
         self.entity = Some(entity.into());
         self
     }
@@ -1256,19 +1255,19 @@ impl CrmContact {
 pub struct Target {
     /// The vendor's interaction id (Zoom engagement id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Str>,
     /// Its channel (Zoom needs it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// An id to correlate the vendor's answer (Zoom `requestId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    pub request_id: Option<Str>,
 }
 
 impl Target {
     /// Targets an interaction by id and channel.
     #[must_use]
-    pub fn new(id: impl Into<String>, channel: Channel) -> Self {
+    pub fn new(id: impl Into<Str>, channel: Channel) -> Self {
         Self {
             id: Some(id.into()),
             channel: Some(channel),
@@ -1278,7 +1277,7 @@ impl Target {
 
     /// Sets the correlation id.
     #[must_use]
-    pub fn request_id(mut self, id: impl Into<String>) -> Self {
+    pub fn request_id(mut self, id: impl Into<Str>) -> Self {
         self.request_id = Some(id.into());
         self
     }
@@ -1286,7 +1285,7 @@ impl Target {
     fn zoom(&self) -> zoom::EngagementControl {
         zoom::EngagementControl::default()
             .engagement_id(self.id.as_deref().map(Into::into))
-            .channel_type(self.channel.map(|c| c.zoom_name().to_owned()))
+            .channel_type(self.channel.map(|c| Str::new_static(c.zoom_name())))
             .request_id(self.request_id.clone())
     }
 }
@@ -1301,7 +1300,7 @@ pub enum Command {
     /// Dial a number (click-to-dial).
     Dial {
         /// The number.
-        number: String,
+        number: Str,
         /// Dial at once (LeadDesk: otherwise only fill in the number).
         #[serde(default = "yes")]
         immediately: bool,
@@ -1349,7 +1348,7 @@ pub enum Command {
         #[serde(default)]
         target: Target,
         /// The disposition.
-        disposition: String,
+        disposition: Str,
     },
     /// Finish wrap-up.
     CompleteWrapUp {
@@ -1373,7 +1372,7 @@ pub enum Command {
     Configure {
         /// When to screen-pop (`RINGING`, …).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        screen_pop_on: Option<String>,
+        screen_pop_on: Option<Str>,
         /// Ask for recording URLs after wrap-up.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recording_urls: Option<bool>,
@@ -1390,7 +1389,7 @@ pub enum Command {
     ListInteractions {
         /// Correlation id.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        request_id: Option<String>,
+        request_id: Option<Str>,
     },
     /// Ask for an authentication token.
     RequestToken,
@@ -1495,18 +1494,20 @@ impl Command {
                         .email(contact.email.clone())
                         .user_entity(contact.entity.clone());
                 }
-                ZoomCommand::ClickToDial(c)
+                ZoomCommand::ClickToDial(Box::new(c))
             }
-            Self::Answer { target } => ZoomCommand::AcceptEngagement(target.zoom()),
-            Self::Reject { target } => ZoomCommand::RejectEngagement(target.zoom()),
-            Self::HangUp { target } => ZoomCommand::TerminateEngagement(target.zoom()),
+            Self::Answer { target } => ZoomCommand::AcceptEngagement(Box::new(target.zoom())),
+            Self::Reject { target } => ZoomCommand::RejectEngagement(Box::new(target.zoom())),
+            Self::HangUp { target } => ZoomCommand::TerminateEngagement(Box::new(target.zoom())),
             Self::SetDisposition {
                 target,
                 disposition,
-            } => ZoomCommand::SetEngagementDisposition(
+            } => ZoomCommand::SetEngagementDisposition(Box::new(
                 target.zoom().disposition_id(disposition.clone()),
-            ),
-            Self::CompleteWrapUp { target } => ZoomCommand::CloseEngagementWrapup(target.zoom()),
+            )),
+            Self::CompleteWrapUp { target } => {
+                ZoomCommand::CloseEngagementWrapup(Box::new(target.zoom()))
+            }
             Self::SetAgentStatus { status } => {
                 let code = match status {
                     AgentStatus::Available => "1",
@@ -1521,22 +1522,22 @@ impl Command {
                         ));
                     }
                 };
-                ZoomCommand::AgentStatusSetRequest(
+                ZoomCommand::AgentStatusSetRequest(Box::new(
                     zoom::SetAgentStatus::default().id(NumOrStr::text(code)),
-                )
+                ))
             }
             Self::AnswerLookup { reply_to, contacts } => {
                 let list: Vec<zoom::Contact> = contacts.iter().map(CrmContact::to_zoom).collect();
                 match reply_to {
-                    ReplyKind::Search => {
-                        ZoomCommand::ContactSearchResponse(zoom::ContactMatches::list(list))
-                    }
-                    ReplyKind::IncomingPhone => {
-                        ZoomCommand::IncomingPhoneResponse(zoom::ContactMatches::list(list))
-                    }
-                    ReplyKind::IncomingEmail => {
-                        ZoomCommand::IncomingEmailResponse(zoom::ContactMatches::list(list))
-                    }
+                    ReplyKind::Search => ZoomCommand::ContactSearchResponse(Box::new(
+                        zoom::ContactMatches::list(list),
+                    )),
+                    ReplyKind::IncomingPhone => ZoomCommand::IncomingPhoneResponse(Box::new(
+                        zoom::ContactMatches::list(list),
+                    )),
+                    ReplyKind::IncomingEmail => ZoomCommand::IncomingEmailResponse(Box::new(
+                        zoom::ContactMatches::list(list),
+                    )),
                 }
             }
             Self::Configure {
@@ -1551,10 +1552,10 @@ impl Command {
                         zoom::CallLogConfigs::default().auto_update_call_url(*on),
                     );
                 }
-                ZoomCommand::InitConfigResponse(zoom::InitConfig::default().phone(phone))
+                ZoomCommand::InitConfigResponse(Box::new(zoom::InitConfig::default().phone(phone)))
             }
             Self::ListInteractions { request_id } => ZoomCommand::EngagementStatusRequest(
-                zoom::StatusRequest::default().request_id(request_id.clone()),
+                Box::new(zoom::StatusRequest::default().request_id(request_id.clone())),
             ),
             Self::Hold { .. } | Self::Mute { .. } => {
                 return Err(
@@ -1573,29 +1574,27 @@ impl Command {
                 number,
                 immediately,
                 ..
-            } => TalkCommand::Call(
+            } => TalkCommand::Call(Box::new(
                 leaddesk::Dial::default()
                     .number(NumOrStr::text(number.as_str()))
                     .autocall(*immediately),
-            ),
-            Self::Answer { .. } => TalkCommand::Answer(leaddesk::NoFields::default()),
-            Self::HangUp { .. } | Self::Reject { .. } => {
-                TalkCommand::Hangup(leaddesk::NoFields::default())
-            }
-            Self::SetAgentStatus { status } => TalkCommand::SetStatus(
+            )),
+            Self::Answer { .. } => TalkCommand::Answer(Box::default()),
+            Self::HangUp { .. } | Self::Reject { .. } => TalkCommand::Hangup(Box::default()),
+            Self::SetAgentStatus { status } => TalkCommand::SetStatus(Box::new(
                 leaddesk::SetStatus::default().enabled(matches!(status, AgentStatus::Available)),
-            ),
+            )),
             Self::Configure {
                 prevent_manual_dialing: Some(prevent),
                 ..
-            } => TalkCommand::UseSettings(
+            } => TalkCommand::UseSettings(Box::new(
                 leaddesk::UseSettings::default().prevent_manual_calling(*prevent),
-            ),
-            Self::SetMetadata { metadata } => TalkCommand::SetMetadata(
+            )),
+            Self::SetMetadata { metadata } => TalkCommand::SetMetadata(Box::new(
                 leaddesk::SetMetadata::default().metadata(metadata.clone()),
-            ),
-            Self::RequestToken => TalkCommand::GetJwt(leaddesk::NoFields::default()),
-            Self::Reset => TalkCommand::Reset(leaddesk::NoFields::default()),
+            )),
+            Self::RequestToken => TalkCommand::GetJwt(Box::default()),
+            Self::Reset => TalkCommand::Reset(Box::default()),
             _ => return Err(self.unsupported(Vendor::LeadDesk, "Talk has no such message")),
         })
     }

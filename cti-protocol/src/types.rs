@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::{Error, ErrorKind};
 
+/// The string type of wire fields and neutral events: strings up to 23
+/// bytes (ids, phone numbers, times, names) live inline without a heap
+/// allocation, longer ones are shared, and clones are cheap.
+/// It dereferences to `&str` and converts from `&str` and `String`.
+pub type Str = smol_str::SmolStr;
+
 /// A scalar sent as a JSON number or a JSON string, remembered as sent.
 ///
 /// Vendors send the same id as `123` in one message and `"123"` in the
@@ -19,14 +25,14 @@ use crate::{Error, ErrorKind};
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string | number"))]
 pub struct NumOrStr {
-    text: String,
+    text: Str,
     numeric: bool,
 }
 
 impl NumOrStr {
     /// A value that will be encoded as a JSON string.
     #[must_use]
-    pub fn text(text: impl Into<String>) -> Self {
+    pub fn text(text: impl Into<Str>) -> Self {
         Self {
             text: text.into(),
             numeric: false,
@@ -37,7 +43,7 @@ impl NumOrStr {
     #[must_use]
     pub fn number(n: i64) -> Self {
         Self {
-            text: n.to_string(),
+            text: int_text(i128::from(n)),
             numeric: true,
         }
     }
@@ -119,20 +125,17 @@ impl<'de> Deserialize<'de> for NumOrStr {
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumOrStr, E> {
                 Ok(NumOrStr {
-                    text: v.to_string(),
+                    text: int_text(i128::from(v)),
                     numeric: true,
                 })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumOrStr, E> {
                 Ok(NumOrStr {
-                    text: v.to_string(),
+                    text: int_text(i128::from(v)),
                     numeric: true,
                 })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<NumOrStr, E> {
-                Ok(NumOrStr::text(v))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<NumOrStr, E> {
                 Ok(NumOrStr::text(v))
             }
         }
@@ -151,6 +154,30 @@ impl schemars::JsonSchema for NumOrStr {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({ "type": ["string", "integer"] })
     }
+}
+
+/// Decimal text of an integer, built on the stack (no `fmt` machinery,
+/// no allocation: every `i64`/`u64` fits inline in a [`Str`]).
+fn int_text(n: i128) -> Str {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    let negative = n < 0;
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        // `m % 10` is below 10, so the cast cannot truncate.
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    // Only ASCII digits and `-` were written.
+    Str::new(std::str::from_utf8(&buf[i..]).unwrap_or_default())
 }
 
 macro_rules! typed_id {
@@ -273,7 +300,7 @@ impl EpochMillis {
 #[derive(Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct IsoTime {
-    text: String,
+    text: Str,
     at: Option<Timestamp>,
 }
 
@@ -288,15 +315,19 @@ impl IsoTime {
     /// JavaScript's `Date.prototype.toISOString`).
     #[must_use]
     pub fn from_timestamp(ts: Timestamp) -> Self {
-        let text = format!("{}", ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        let text = smol_str::format_smolstr!("{}", ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"));
         Self { text, at: Some(ts) }
     }
 
     /// Keeps `text` and parses it when it is a valid RFC 3339 time.
     #[must_use]
-    pub fn parse(text: impl Into<String>) -> Self {
+    pub fn parse(text: impl Into<Str>) -> Self {
         let text = text.into();
-        let at = text.parse::<Timestamp>().ok();
+        let at = if text.is_empty() {
+            None
+        } else {
+            text.parse::<Timestamp>().ok()
+        };
         Self { text, at }
     }
 
@@ -333,7 +364,7 @@ impl Serialize for IsoTime {
 
 impl<'de> Deserialize<'de> for IsoTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = Str::deserialize(d)?;
         Ok(Self::parse(text))
     }
 }
@@ -362,14 +393,14 @@ impl schemars::JsonSchema for IsoTime {
 #[derive(Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct ClockDuration {
-    text: String,
+    text: Str,
     seconds: Option<u64>,
 }
 
 impl ClockDuration {
     /// Keeps `text` and parses `m:ss`, `mm:ss` or `h:mm:ss` forms.
     #[must_use]
-    pub fn parse(text: impl Into<String>) -> Self {
+    pub fn parse(text: impl Into<Str>) -> Self {
         let text = text.into();
         let seconds = parse_clock(&text);
         Self { text, seconds }
@@ -379,7 +410,7 @@ impl ClockDuration {
     #[must_use]
     pub fn minutes_seconds(seconds: u64) -> Self {
         Self {
-            text: format!("{}:{:02}", seconds / 60, seconds % 60),
+            text: smol_str::format_smolstr!("{}:{:02}", seconds / 60, seconds % 60),
             seconds: Some(seconds),
         }
     }
@@ -387,7 +418,7 @@ impl ClockDuration {
     /// The `HH:MM:SS` form of a length in seconds.
     #[must_use]
     pub fn hours_minutes_seconds(seconds: u64) -> Self {
-        let text = format!(
+        let text = smol_str::format_smolstr!(
             "{:02}:{:02}:{:02}",
             seconds / 3600,
             (seconds / 60) % 60,
@@ -444,7 +475,7 @@ impl Serialize for ClockDuration {
 
 impl<'de> Deserialize<'de> for ClockDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self::parse(String::deserialize(d)?))
+        Ok(Self::parse(Str::deserialize(d)?))
     }
 }
 
@@ -474,7 +505,7 @@ impl schemars::JsonSchema for ClockDuration {
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct TalkTime {
-    text: String,
+    text: Str,
     at: DateTime,
 }
 
@@ -484,7 +515,7 @@ impl TalkTime {
     /// # Errors
     ///
     /// [`ErrorKind::Format`] when the text is not a date-time.
-    pub fn parse(text: impl Into<String>) -> crate::Result<Self> {
+    pub fn parse(text: impl Into<Str>) -> crate::Result<Self> {
         let text = text.into();
         let at = parse_talk_time(&text).ok_or_else(|| {
             Error::new(
@@ -502,7 +533,7 @@ impl TalkTime {
     #[must_use]
     pub fn from_datetime(at: DateTime) -> Self {
         Self {
-            text: format!("{}", at.strftime("%Y-%m-%d %H:%M:%S")),
+            text: smol_str::format_smolstr!("{}", at.strftime("%Y-%m-%d %H:%M:%S")),
             at,
         }
     }
@@ -542,14 +573,9 @@ fn parse_talk_time(text: &str) -> Option<DateTime> {
     let colon = t.find(':')?;
     let split = t[..colon].rfind([' ', 'T'])?;
     let (date, time) = (t[..split].trim(), t[split + 1..].trim());
-    let nums: Vec<&str> = date
-        .split(['-', ' ', '/', '.'])
-        .filter(|p| !p.is_empty())
-        .collect();
-    let [y, m, d] = nums.as_slice() else {
-        return None;
-    };
-    if y.len() != 4 {
+    let mut nums = date.split(['-', ' ', '/', '.']).filter(|p| !p.is_empty());
+    let (y, m, d) = (nums.next()?, nums.next()?, nums.next()?);
+    if nums.next().is_some() || y.len() != 4 {
         return None;
     }
     let (year, month, day) = (
@@ -561,16 +587,16 @@ fn parse_talk_time(text: &str) -> Option<DateTime> {
         Some((hms, frac)) => (hms, Some(frac)),
         None => (time, None),
     };
-    let parts: Vec<&str> = hms.split(':').collect();
-    let (hour, minute, second) = match parts.as_slice() {
-        [h, m] => (h.parse::<i8>().ok()?, m.parse::<i8>().ok()?, 0),
-        [h, m, s] => (
-            h.parse::<i8>().ok()?,
-            m.parse::<i8>().ok()?,
-            s.parse::<i8>().ok()?,
-        ),
-        _ => return None,
+    let mut parts = hms.split(':');
+    let hour = parts.next()?.parse::<i8>().ok()?;
+    let minute = parts.next()?.parse::<i8>().ok()?;
+    let second = match parts.next() {
+        Some(s) => s.parse::<i8>().ok()?,
+        None => 0,
     };
+    if parts.next().is_some() {
+        return None;
+    }
     let nanos = match frac {
         Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
             let mut n: i32 = f.parse().ok()?;
@@ -599,7 +625,7 @@ impl Serialize for TalkTime {
 
 impl<'de> Deserialize<'de> for TalkTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = Str::deserialize(d)?;
         Self::parse(text).map_err(de::Error::custom)
     }
 }
@@ -727,6 +753,13 @@ mod tests {
                 ErrorKind::Format,
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn integer_text() {
+        for n in [0i128, 7, -7, 10, i128::from(i64::MIN), i128::from(u64::MAX)] {
+            assert_eq!(int_text(n), n.to_string());
         }
     }
 

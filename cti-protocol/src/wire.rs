@@ -98,13 +98,183 @@ pub(crate) struct Rest {
 
 /// A payload carried inside a `{type, data}` envelope.
 pub(crate) trait Payload: Sized + serde::Serialize {
-    /// Decodes the payload from the `data` member's JSON text.
-    fn from_data(json: &str) -> serde_json::Result<Self>;
+    /// Decodes the payload from the `data` member's value.
+    fn deserialize_payload<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
     /// Decodes the payload when the envelope had no usable `data`
     /// (absent or `null`); `None` when the payload requires data.
     fn from_missing() -> Option<Self>;
     fn rest(&self) -> &Rest;
     fn rest_mut(&mut self) -> &mut Rest;
+}
+
+impl<P: Payload> Payload for Box<P> {
+    fn deserialize_payload<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        P::deserialize_payload(d).map(Box::new)
+    }
+    fn from_missing() -> Option<Self> {
+        P::from_missing().map(Box::new)
+    }
+    fn rest(&self) -> &Rest {
+        (**self).rest()
+    }
+    fn rest_mut(&mut self) -> &mut Rest {
+        (**self).rest_mut()
+    }
+}
+
+/// Decodes a payload from the `data` member's JSON text.
+pub(crate) fn payload_from_str<P: Payload>(json: &str) -> serde_json::Result<P> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let p = P::deserialize_payload(&mut de)?;
+    de.end()?;
+    Ok(p)
+}
+
+/// Decodes an envelope's `data` value as `P`, or `None` when it is `null`.
+pub(crate) struct PayloadSeed<P>(std::marker::PhantomData<P>);
+
+impl<P> PayloadSeed<P> {
+    pub(crate) fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<'de, P: Payload> de::DeserializeSeed<'de> for PayloadSeed<P> {
+    type Value = Option<P>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V<P>(std::marker::PhantomData<P>);
+        impl<'de, P: Payload> Visitor<'de> for V<P> {
+            type Value = Option<P>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a message payload")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                P::deserialize_payload(d).map(Some)
+            }
+        }
+        d.deserialize_option(V(std::marker::PhantomData))
+    }
+}
+
+/// An enum of `{type, data}` messages, decodable in one pass.
+pub(crate) trait EnvelopeEnum: Sized {
+    /// Decodes the `data` value for `kind`: `None` when the kind is not
+    /// known (the value is then left unread), `Some(None)` when it was `null`.
+    fn decode_data<'de, A: de::MapAccess<'de>>(
+        kind: &str,
+        map: &mut A,
+    ) -> Result<Option<Option<Self>>, A::Error>;
+    /// The book-keeping of a known message.
+    fn rest_mut(&mut self) -> Option<&mut Rest>;
+    /// Wraps an unknown message.
+    fn unknown(u: UnknownMessage) -> Self;
+    /// The two-pass decoder: any key order, precise errors.
+    fn from_envelope(env: Envelope<'_>) -> crate::Result<Self>;
+}
+
+/// Consumes the rest of a map.
+fn drain<'de, A: de::MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    while map.next_key::<de::IgnoredAny>()?.is_some() {
+        let _: de::IgnoredAny = map.next_value()?;
+    }
+    Ok(())
+}
+
+/// The one-pass decoder for the usual form, `type` first. Yields `None`
+/// (having consumed the object) whenever the message needs the general
+/// two-pass decoder: another key order, no usable `data`, duplicates.
+struct OnePass<E>(std::marker::PhantomData<E>);
+
+impl<'de, E: EnvelopeEnum> Visitor<'de> for OnePass<E> {
+    type Value = Option<E>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message object")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        match map.next_key::<Key<'de>>()? {
+            Some(Key(k)) if k == "type" => {}
+            Some(_) => {
+                let _: de::IgnoredAny = map.next_value()?;
+                drain(&mut map)?;
+                return Ok(None);
+            }
+            None => return Ok(None),
+        }
+        let kind: Cow<'de, str> = map.next_value_seed(TagSeed("type"))?;
+        let mut value: Option<E> = None;
+        let mut raw: Option<&'de RawValue> = None;
+        let mut seen_data = false;
+        let mut extra = Extra::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == "data" && !seen_data {
+                seen_data = true;
+                match E::decode_data(&kind, &mut map)? {
+                    Some(Some(v)) => value = Some(v),
+                    Some(None) => {
+                        drain(&mut map)?;
+                        return Ok(None);
+                    }
+                    None => {
+                        let r: &'de RawValue = map.next_value()?;
+                        if r.get() == "null" {
+                            drain(&mut map)?;
+                            return Ok(None);
+                        }
+                        raw = Some(r);
+                    }
+                }
+            } else if key == "data" || key == "type" {
+                let _: de::IgnoredAny = map.next_value()?;
+                drain(&mut map)?;
+                return Ok(None);
+            } else {
+                let v: Value = map.next_value()?;
+                extra.insert(key.into_owned(), v);
+            }
+        }
+        if let Some(mut v) = value {
+            if !extra.is_empty()
+                && let Some(rest) = v.rest_mut()
+            {
+                rest.envelope = Some(Box::new(EnvelopeRest {
+                    data: DataForm::Present,
+                    extra,
+                }));
+            }
+            return Ok(Some(v));
+        }
+        match raw {
+            Some(r) => Ok(Some(E::unknown(UnknownMessage {
+                kind: kind.into_owned(),
+                data: Some(r.to_owned()),
+                rest: EnvelopeRest {
+                    data: DataForm::Present,
+                    extra,
+                },
+            }))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Decodes a `{type, data}` message: one pass when `type` comes first and
+/// `data` holds the payload, the general decoder otherwise (and for every
+/// error, so errors are classified and worded the same either way).
+pub(crate) fn decode_envelope<E: EnvelopeEnum>(json: &str) -> crate::Result<E> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    if let Ok(Some(v)) =
+        de::Deserializer::deserialize_map(&mut de, OnePass::<E>(std::marker::PhantomData))
+        && de.end().is_ok()
+    {
+        return Ok(v);
+    }
+    E::from_envelope(Envelope::parse(json, "type")?)
 }
 
 /// The envelope of Zoom and CCAI messages: `{ "type": …, "data": … }`.
@@ -208,7 +378,7 @@ pub(crate) fn decode_payload<P: Payload>(env: Envelope<'_>) -> crate::Result<P> 
     } = env;
     let (mut payload, form) = match data {
         Some(raw) => (
-            P::from_data(raw.get())
+            payload_from_str::<P>(raw.get())
                 .map_err(|e| crate::Error::from_json(&e).with_message_type(&kind))?,
             DataForm::Present,
         ),
@@ -319,30 +489,29 @@ macro_rules! wire_struct {
                 Ok(())
             }
 
-            #[allow(unused_variables, unused_mut, unused_assignments, non_snake_case, clippy::too_many_lines)]
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::too_many_lines)]
             pub(crate) fn read_fields<'de, A: serde::de::MapAccess<'de>>(
                 mut map: A,
                 skip: Option<&str>,
             ) -> Result<Self, A::Error> {
-                $( let mut $field: Option<$crate::wire::field_ty!($kind $ty)> = None; )*
-                let mut extra = $crate::wire::Extra::new();
-                let mut nulls: u64 = 0;
+                // Decode straight into the value: on an error it is dropped
+                // once, instead of every partly read field on every exit path.
+                let mut out = Self::default();
+                let mut seen: u64 = 0;
                 while let Some($crate::wire::Key(key)) = map.next_key::<$crate::wire::Key<'de>>()? {
                     let mut bit: u64 = 1;
                     let mut matched = false;
                     $(
                         if !matched && key == $wire {
                             matched = true;
-                            if $field.is_some() {
-                                return Err(serde::de::Error::custom(
-                                    concat!("duplicate field `", $wire, "`"),
-                                ));
+                            if seen & bit != 0 {
+                                return Err($crate::wire::duplicate_field($wire));
                             }
-                            let v = $crate::wire::de_field!($kind map, $wire, $ty);
-                            if $crate::wire::is_null!($kind v) {
-                                nulls |= bit;
+                            seen |= bit;
+                            out.$field = $crate::wire::de_field!($kind map, $wire, $ty);
+                            if $crate::wire::is_null!($kind out.$field) {
+                                out.rest.nulls |= bit;
                             }
-                            $field = Some(v);
                         }
                         bit <<= 1;
                     )*
@@ -351,15 +520,18 @@ macro_rules! wire_struct {
                             let _: serde::de::IgnoredAny = map.next_value()?;
                         } else {
                             let v: serde_json::Value = map.next_value()?;
-                            extra.insert(key.into_owned(), v);
+                            out.extra.insert(key.into_owned(), v);
                         }
                     }
                 }
-                Ok(Self {
-                    $( $field: $crate::wire::finish_field!($kind $field, $wire), )*
-                    extra,
-                    rest: $crate::wire::Rest { nulls, envelope: None },
-                })
+                let mut bit: u64 = 1;
+                $(
+                    if $crate::wire::is_required!($kind) && seen & bit == 0 {
+                        return Err($crate::wire::missing_field($wire));
+                    }
+                    bit <<= 1;
+                )*
+                Ok(out)
             }
         }
 
@@ -392,6 +564,9 @@ macro_rules! wire_struct {
             fn write<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
                 self.write_fields(map)
             }
+            fn read_map<'de, A: serde::de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error> {
+                $name::read_fields(map, Some(skip))
+            }
             fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
                 struct V(&'static str);
                 impl<'de> serde::de::Visitor<'de> for V {
@@ -411,8 +586,8 @@ macro_rules! wire_struct {
         }
 
         impl $crate::wire::Payload for $name {
-            fn from_data(json: &str) -> serde_json::Result<Self> {
-                serde_json::from_str(json)
+            fn deserialize_payload<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                serde::Deserialize::deserialize(d)
             }
             fn from_missing() -> Option<Self> {
                 serde_json::from_str("{}").ok()
@@ -450,41 +625,54 @@ pub(crate) use ser_field;
 
 macro_rules! de_field {
     ($kind:ident $map:ident, $wire:literal, $ty:ty) => {
-        $map.next_value::<$crate::wire::field_ty!($kind $ty)>().map_err(|e| {
-            serde::de::Error::custom(format_args!(concat!("field `", $wire, "`: {}"), e))
-        })?
+        $crate::wire::read_value::<$crate::wire::field_ty!($kind $ty), A>(&mut $map, $wire)?
     };
+}
+
+/// Reads one field's value; the error names the field. Kept out of line so
+/// every struct shares one copy per field type, which keeps the decoder's
+/// code small and hot in the instruction cache on mixed traffic.
+#[inline(never)]
+pub(crate) fn read_value<'de, T: serde::Deserialize<'de>, A: de::MapAccess<'de>>(
+    map: &mut A,
+    wire: &'static str,
+) -> Result<T, A::Error> {
+    map.next_value::<T>()
+        .map_err(|e| de::Error::custom(format_args!("field `{wire}`: {e}")))
 }
 pub(crate) use de_field;
 
 macro_rules! is_null {
-    (req $v:ident) => {
+    (req $v:expr) => {
         false
     };
-    (opt $v:ident) => {
+    (opt $v:expr) => {
         $v.is_none()
     };
 }
 pub(crate) use is_null;
 
-macro_rules! finish_field {
-    (req $field:ident, $wire:literal) => {
-        match $field {
-            Some(v) => v,
-            None => {
-                return Err(serde::de::Error::custom(concat!(
-                    "missing field `",
-                    $wire,
-                    "`"
-                )))
-            }
-        }
+macro_rules! is_required {
+    (req) => {
+        true
     };
-    (opt $field:ident, $wire:literal) => {
-        $field.flatten()
+    (opt) => {
+        false
     };
 }
-pub(crate) use finish_field;
+pub(crate) use is_required;
+
+#[cold]
+#[inline(never)]
+pub(crate) fn duplicate_field<E: de::Error>(wire: &'static str) -> E {
+    E::custom(format_args!("duplicate field `{wire}`"))
+}
+
+#[cold]
+#[inline(never)]
+pub(crate) fn missing_field<E: de::Error>(wire: &'static str) -> E {
+    E::custom(format_args!("missing field `{wire}`"))
+}
 
 /// Generates an enum of `{type, data}` envelope messages with an
 /// `Unknown` fallback that keeps the type string and the raw payload.
@@ -501,10 +689,9 @@ macro_rules! envelope_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
-        // Payloads are stored inline: boxing them would add an allocation
-        // to every decode, the hot path; a message is decoded, matched and
-        // dropped, so its size costs little.
-        #[allow(clippy::large_enum_variant)]
+        // Every payload is boxed: the enum stays one word plus a tag, so
+        // decoding moves a pointer rather than hundreds of bytes through
+        // each layer, at the price of one allocation per message.
         #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
         #[cfg_attr(feature = "schemars", schemars(tag = "type", content = "data"))]
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -514,13 +701,13 @@ macro_rules! envelope_enum {
                 $(#[doc = $doc])*
                 #[cfg_attr(feature = "schemars", schemars(rename = $wire))]
                 #[cfg_attr(feature = "ts", ts(rename = $wire))]
-                $variant($payload),
+                $variant(Box<$payload>),
             )*
             /// A message type this version of the crate does not know; its
             /// type string and raw payload are kept.
             #[cfg_attr(feature = "schemars", schemars(skip))]
             #[cfg_attr(feature = "ts", ts(skip))]
-            Unknown($crate::wire::UnknownMessage),
+            Unknown(Box<$crate::wire::UnknownMessage>),
         }
 
         impl $name {
@@ -558,15 +745,7 @@ macro_rules! envelope_enum {
             /// when a known type's payload has the wrong shape. An unknown type
             /// is not an error: it decodes to [`Self::Unknown`].
             pub fn decode(json: &str) -> $crate::Result<Self> {
-                let env = $crate::wire::Envelope::parse(json, "type")?;
-                Self::from_envelope(env)
-            }
-
-            pub(crate) fn from_envelope(env: $crate::wire::Envelope<'_>) -> $crate::Result<Self> {
-                match &*env.kind {
-                    $( $wire => Ok(Self::$variant($crate::wire::decode_payload(env)?)), )*
-                    _ => Ok(Self::Unknown($crate::wire::UnknownMessage::from_envelope(env)?)),
-                }
+                $crate::wire::decode_envelope(json)
             }
 
             /// Encodes the message as JSON text.
@@ -579,6 +758,34 @@ macro_rules! envelope_enum {
             #[must_use]
             pub fn to_value(&self) -> serde_json::Value {
                 $crate::wire::to_json_value(self)
+            }
+        }
+
+        impl $crate::wire::EnvelopeEnum for $name {
+            fn decode_data<'de, A: serde::de::MapAccess<'de>>(
+                kind: &str,
+                map: &mut A,
+            ) -> Result<Option<Option<Self>>, A::Error> {
+                Ok(match kind {
+                    $( $wire => Some(map.next_value_seed($crate::wire::PayloadSeed::<Box<$payload>>::new())?.map(Self::$variant)), )*
+                    _ => None,
+                })
+            }
+            fn rest_mut(&mut self) -> Option<&mut $crate::wire::Rest> {
+                use $crate::wire::Payload as _;
+                match self {
+                    $( Self::$variant(p) => Some(p.rest_mut()), )*
+                    Self::Unknown(_) => None,
+                }
+            }
+            fn unknown(u: $crate::wire::UnknownMessage) -> Self {
+                Self::Unknown(Box::new(u))
+            }
+            fn from_envelope(env: $crate::wire::Envelope<'_>) -> $crate::Result<Self> {
+                match &*env.kind {
+                    $( $wire => Ok(Self::$variant($crate::wire::decode_payload(env)?)), )*
+                    _ => Ok(Self::Unknown(Box::new($crate::wire::UnknownMessage::from_envelope(env)?))),
+                }
             }
         }
 
@@ -717,7 +924,71 @@ impl PartialEq for UnknownMessage {
 /// (LeadDesk's `{action, …fields}`).
 pub(crate) trait Fields: Sized {
     fn write<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+    /// Reads the remaining members of a map, ignoring the tag `skip`.
+    fn read_map<'de, A: de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error>;
     fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self>;
+}
+
+impl<F: Fields> Fields for Box<F> {
+    fn write<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        (**self).write(map)
+    }
+    fn read_map<'de, A: de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error> {
+        F::read_map(map, skip).map(Box::new)
+    }
+    fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
+        F::decode_skipping(json, skip).map(Box::new)
+    }
+}
+
+/// An enum of `{action, …}` messages, decodable in one pass.
+pub(crate) trait ActionEnum: Sized {
+    /// Reads the rest of the map as the fields of `action`; `None` (map
+    /// untouched) when the action is not known.
+    fn decode_fields<'de, A: de::MapAccess<'de>>(
+        action: &str,
+        map: &mut A,
+    ) -> Result<Option<Self>, A::Error>;
+    /// The two-pass decoder.
+    fn decode_tagged(action: &str, json: &str) -> crate::Result<Self>;
+}
+
+struct OnePassAction<E>(std::marker::PhantomData<E>);
+
+impl<'de, E: ActionEnum> Visitor<'de> for OnePassAction<E> {
+    type Value = Option<E>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message object")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        match map.next_key::<Key<'de>>()? {
+            Some(Key(k)) if k == "action" => {}
+            Some(_) => {
+                let _: de::IgnoredAny = map.next_value()?;
+                drain(&mut map)?;
+                return Ok(None);
+            }
+            None => return Ok(None),
+        }
+        let action: Cow<'de, str> = map.next_value_seed(TagSeed("action"))?;
+        let v = E::decode_fields(&action, &mut map)?;
+        drain(&mut map)?;
+        Ok(v)
+    }
+}
+
+/// Decodes an `{action, …}` message: one pass when `action` comes first
+/// and is known, the general decoder otherwise.
+pub(crate) fn decode_action<E: ActionEnum>(json: &str) -> crate::Result<E> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    if let Ok(Some(v)) =
+        de::Deserializer::deserialize_map(&mut de, OnePassAction::<E>(std::marker::PhantomData))
+        && de.end().is_ok()
+    {
+        return Ok(v);
+    }
+    let action = scan_tag(json, "action")?;
+    E::decode_tagged(&action, json)
 }
 
 /// Finds the string value of `tag` in a JSON object without decoding the rest.
@@ -816,7 +1087,7 @@ macro_rules! action_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
-        #[allow(clippy::large_enum_variant)] // see `envelope_enum!`
+        // Payloads are boxed, as in `envelope_enum!`.
         #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
         #[cfg_attr(feature = "schemars", schemars(tag = "action"))]
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -826,13 +1097,13 @@ macro_rules! action_enum {
                 $(#[doc = $doc])*
                 #[cfg_attr(feature = "schemars", schemars(rename = $wire))]
                 #[cfg_attr(feature = "ts", ts(rename = $wire))]
-                $variant($payload),
+                $variant(Box<$payload>),
             )*
             /// An action this version of the crate does not know; the whole
             /// message is kept.
             #[cfg_attr(feature = "schemars", schemars(skip))]
             #[cfg_attr(feature = "ts", ts(skip))]
-            Unknown($crate::wire::UnknownAction),
+            Unknown(Box<$crate::wire::UnknownAction>),
         }
 
         impl $name {
@@ -870,17 +1141,7 @@ macro_rules! action_enum {
             /// when a known action's fields have the wrong shape. An unknown
             /// action decodes to [`Self::Unknown`].
             pub fn decode(json: &str) -> $crate::Result<Self> {
-                let action = $crate::wire::scan_tag(json, "action")?;
-                Self::decode_tagged(&action, json)
-            }
-
-            pub(crate) fn decode_tagged(action: &str, json: &str) -> $crate::Result<Self> {
-                use $crate::wire::Fields as _;
-                let err = |e: serde_json::Error| $crate::Error::from_json(&e).with_message_type(action);
-                match action {
-                    $( $wire => Ok(Self::$variant(<$payload>::decode_skipping(json, "action").map_err(err)?)), )*
-                    _ => Ok(Self::Unknown($crate::wire::UnknownAction::new(action, json)?)),
-                }
+                $crate::wire::decode_action(json)
             }
 
             /// Encodes the message as JSON text.
@@ -893,6 +1154,27 @@ macro_rules! action_enum {
             #[must_use]
             pub fn to_value(&self) -> serde_json::Value {
                 $crate::wire::to_json_value(self)
+            }
+        }
+
+        impl $crate::wire::ActionEnum for $name {
+            fn decode_fields<'de, A: serde::de::MapAccess<'de>>(
+                action: &str,
+                map: &mut A,
+            ) -> Result<Option<Self>, A::Error> {
+                use $crate::wire::Fields as _;
+                Ok(match action {
+                    $( $wire => Some(Self::$variant(<Box<$payload>>::read_map(&mut *map, "action")?)), )*
+                    _ => None,
+                })
+            }
+            fn decode_tagged(action: &str, json: &str) -> $crate::Result<Self> {
+                use $crate::wire::Fields as _;
+                let err = |e: serde_json::Error| $crate::Error::from_json(&e).with_message_type(action);
+                match action {
+                    $( $wire => Ok(Self::$variant(<Box<$payload>>::decode_skipping(json, "action").map_err(err)?)), )*
+                    _ => Ok(Self::Unknown(Box::new($crate::wire::UnknownAction::new(action, json)?))),
+                }
             }
         }
 

@@ -43,10 +43,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Number;
 use serde_json::value::RawValue;
 
+use crate::types::Str;
 use crate::types::{
     ClockDuration, ContactId, EngagementId, EpochMillis, IsoTime, NumOrStr, QueueId,
 };
-use crate::wire::{Payload, Rest, envelope_enum, wire_struct};
+use crate::wire::{EnvelopeEnum, Payload, Rest, envelope_enum, wire_struct};
 
 wire_struct! {
     /// A message without a payload (`zcc-init-config-request`). Any
@@ -72,7 +73,7 @@ wire_struct! {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SearchQuery {
     /// Free text: an E.164 phone number, a name, an address.
-    Text(String),
+    Text(Str),
     /// A structured query; Zoom sends `{ email, type: "email" }` for an
     /// e-mail lookup.
     Structured(StructuredQuery),
@@ -80,7 +81,7 @@ pub enum SearchQuery {
 
 impl Default for SearchQuery {
     fn default() -> Self {
-        Self::Text(String::new())
+        Self::Text(Str::default())
     }
 }
 
@@ -88,9 +89,9 @@ wire_struct! {
     /// A structured contact query (`{ "email": …, "type": "email" }`).
     pub struct StructuredQuery {
         /// The e-mail address to look up.
-        "email" => email: opt String,
+        "email" => email: opt Str,
         /// The kind of query (`"email"`).
-        "type" => kind: opt String,
+        "type" => kind: opt Str,
     }
 }
 
@@ -107,17 +108,17 @@ wire_struct! {
     /// `zcc-call-ringing`: a call is ringing for the agent.
     pub struct CallRinging {
         /// The channel (`"voice"`).
-        "channel" => channel: opt String,
+        "channel" => channel: opt Str,
         /// When the engagement was created.
         "createTs" => create_ts: opt EpochMillis,
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// The caller.
-        "from" => from: opt String,
+        "from" => from: opt Str,
         /// The queue's name.
-        "queueName" => queue_name: opt String,
+        "queueName" => queue_name: opt Str,
         /// The callee.
-        "to" => to: opt String,
+        "to" => to: opt Str,
         /// The call is a conference leg.
         "isConference" => is_conference: opt bool,
         /// The call was transferred to the agent.
@@ -130,11 +131,11 @@ wire_struct! {
     /// or SMS. Answer with [`ZoomCommand::IncomingPhoneResponse`].
     pub struct IncomingPhoneRequest {
         /// The caller's number, E.164.
-        "incomingPhoneNumber" => incoming_phone_number: req String,
+        "incomingPhoneNumber" => incoming_phone_number: req Str,
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// `"voice"` or `"sms"`.
-        "channel" => channel: opt String,
+        "channel" => channel: opt Str,
     }
 }
 
@@ -144,11 +145,11 @@ wire_struct! {
     /// [`ZoomCommand::IncomingEmailResponse`].
     pub struct IncomingEmailRequest {
         /// The customer's e-mail address.
-        "email" => email: req String,
+        "email" => email: req Str,
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// `"chat"` or `"video"`.
-        "channel" => channel: opt String,
+        "channel" => channel: opt Str,
     }
 }
 
@@ -170,17 +171,17 @@ wire_struct! {
         /// When it was answered (absent in some real captures).
         "acceptTs" => accept_ts: opt EpochMillis,
         /// `"inbound"` / `"outbound"` (older builds send `"IN_BOUND"`).
-        "direction" => direction: opt String,
+        "direction" => direction: opt Str,
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// The caller.
-        "from" => from: opt String,
+        "from" => from: opt Str,
         /// The queue.
         "queueId" => queue_id: opt QueueId,
         /// The queue's name.
-        "queueName" => queue_name: opt String,
+        "queueName" => queue_name: opt Str,
         /// The callee.
-        "to" => to: opt String,
+        "to" => to: opt Str,
     }
 }
 
@@ -211,15 +212,15 @@ wire_struct! {
         /// The queue.
         "queueId" => queue_id: opt QueueId,
         /// The queue's name.
-        "queueName" => queue_name: opt String,
+        "queueName" => queue_name: opt Str,
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// The customer's display name (chat, SMS).
-        "customerName" => customer_name: opt String,
+        "customerName" => customer_name: opt Str,
         /// The customer's e-mail address.
-        "customerEmail" => customer_email: opt String,
+        "customerEmail" => customer_email: opt Str,
         /// The customer's number (SMS).
-        "incomingPhoneNumber" => incoming_phone_number: opt String,
+        "incomingPhoneNumber" => incoming_phone_number: opt Str,
     }
 }
 
@@ -231,9 +232,9 @@ wire_struct! {
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// The disposition (older builds).
-        "name" => name: opt String,
+        "name" => name: opt Str,
         /// The disposition (current builds).
-        "dispositionCode" => disposition_code: opt String,
+        "dispositionCode" => disposition_code: opt Str,
     }
 }
 
@@ -252,20 +253,20 @@ wire_struct! {
         /// The CRM's id for the record (shown to the agent).
         "id" => id: opt ContactId,
         /// The display name.
-        "name" => name: opt String,
+        "name" => name: opt Str,
         /// The phone number.
-        "phone" => phone: opt String,
+        "phone" => phone: opt Str,
         /// The e-mail address.
-        "email" => email: opt String,
+        "email" => email: opt Str,
         /// The CRM's entity type (`contact`, `lead`, …).
-        "entity" => entity: opt String,
+        "entity" => entity: opt Str,
     }
 }
 
 impl Contact {
     /// A contact with an id and a name.
     #[must_use]
-    pub fn new(id: impl Into<ContactId>, name: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<ContactId>, name: impl Into<Str>) -> Self {
         Self::default().id(id.into()).name(name.into())
     }
 }
@@ -274,11 +275,11 @@ wire_struct! {
     /// The `objectRecord` of a `zcc-phone-call-log`.
     pub struct CallLogRecord {
         /// `"inbound"` or `"outbound"`.
-        "callType" => call_type: opt String,
+        "callType" => call_type: opt Str,
         /// The caller.
-        "from" => from: opt String,
+        "from" => from: opt Str,
         /// The callee.
-        "to" => to: opt String,
+        "to" => to: opt Str,
         /// Talk time as `m:ss`; `"NaN:NaN"` when the call never connected.
         "callDuration" => call_duration: opt ClockDuration,
         /// When the call was answered, or `""`.
@@ -286,19 +287,19 @@ wire_struct! {
         /// When the call ended, or `""`.
         "callEndTime" => call_end_time: opt IsoTime,
         /// The queue's name, or `""`.
-        "callQueue" => call_queue: opt String,
+        "callQueue" => call_queue: opt Str,
         /// The agent's extension.
-        "agentExtension" => agent_extension: opt String,
+        "agentExtension" => agent_extension: opt Str,
         /// The agent's name, or `""`.
-        "agentName" => agent_name: opt String,
+        "agentName" => agent_name: opt Str,
         /// Wrap-up time so far, `HH:MM:SS`, or `""`.
         "wrapUpTimeDuration" => wrap_up_time_duration: opt ClockDuration,
         /// The agent's notes, oldest first (may contain HTML).
-        "notes" => notes: opt Vec<String>,
+        "notes" => notes: opt Vec<Str>,
         /// The disposition: `""` when skipped, `"-"` when none was set.
-        "dispositionCode" => disposition_code: opt String,
+        "dispositionCode" => disposition_code: opt Str,
         /// The engagement type (`"phone"`, `"chat"`, `"sms"`, …).
-        "type" => kind: opt String,
+        "type" => kind: opt Str,
     }
 }
 
@@ -311,14 +312,14 @@ wire_struct! {
         /// The engagement.
         "engagementId" => engagement_id: opt EngagementId,
         /// The entity type the agent related the call to, or `""`.
-        "relateTo" => relate_to: opt String,
+        "relateTo" => relate_to: opt Str,
         /// The contact the host supplied earlier (only when it had a name).
         "user" => user: opt Contact,
         /// Present when the engagement was upgraded (voice to video); its
         /// inner shape is not published and is kept as JSON.
         "channelUpgradeInfo" => channel_upgrade_info: opt serde_json::Value,
         /// AI-generated notes the agent never edited.
-        "smartNotes" => smart_notes: opt Vec<String>,
+        "smartNotes" => smart_notes: opt Vec<Str>,
     }
 }
 
@@ -328,7 +329,7 @@ wire_struct! {
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// The recording's URL.
-        "recordingUrl" => recording_url: req String,
+        "recordingUrl" => recording_url: req Str,
     }
 }
 
@@ -336,7 +337,7 @@ wire_struct! {
     /// `zcc-add-note`: one agent note (or a chat transcript) at wrap-up.
     pub struct AddNote {
         /// The note's text (may contain HTML).
-        "comment" => comment: req String,
+        "comment" => comment: req Str,
     }
 }
 
@@ -346,11 +347,11 @@ wire_struct! {
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// The calling number.
-        "from" => from: opt String,
+        "from" => from: opt Str,
         /// The called number.
-        "to" => to: opt String,
+        "to" => to: opt Str,
         /// The queue's name.
-        "queueName" => queue_name: opt String,
+        "queueName" => queue_name: opt Str,
         /// When dialling started.
         "startTs" => start_ts: opt EpochMillis,
     }
@@ -368,7 +369,7 @@ wire_struct! {
     schemars(transparent)
 )]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
-pub struct ReasonCode(pub String);
+pub struct ReasonCode(pub Str);
 
 impl ReasonCode {
     /// An agent cancelled an outbound call (observed wire value).
@@ -393,7 +394,7 @@ impl fmt::Debug for ReasonCode {
 
 impl From<&str> for ReasonCode {
     fn from(s: &str) -> Self {
-        Self(s.to_owned())
+        Self(Str::new(s))
     }
 }
 
@@ -403,7 +404,7 @@ wire_struct! {
         /// Why (an open string).
         "reasonCode" => reason_code: opt ReasonCode,
         /// A human-readable explanation.
-        "message" => message: opt String,
+        "message" => message: opt Str,
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
     }
@@ -415,15 +416,15 @@ wire_struct! {
         /// The engagement.
         "engagementId" => engagement_id: req EngagementId,
         /// Its channel.
-        "channel" => channel: opt String,
+        "channel" => channel: opt Str,
         /// Its direction.
-        "engagementDirection" => engagement_direction: opt String,
+        "engagementDirection" => engagement_direction: opt Str,
         /// The caller.
-        "from" => from: opt String,
+        "from" => from: opt Str,
         /// The callee.
-        "to" => to: opt String,
+        "to" => to: opt Str,
         /// The customer's e-mail address.
-        "customerEmail" => customer_email: opt String,
+        "customerEmail" => customer_email: opt Str,
     }
 }
 
@@ -435,7 +436,7 @@ wire_struct! {
         /// Engagements in wrap-up.
         "wrapup" => wrapup: opt Vec<EngagementSummary>,
         /// The request this answers, when echoed.
-        "requestId" => request_id: opt String,
+        "requestId" => request_id: opt Str,
     }
 }
 
@@ -450,9 +451,9 @@ wire_struct! {
         /// The parent status for a not-ready sub-reason (`"2"`).
         "parentStatusCode" => parent_status_code: opt NumOrStr,
         /// `"Ready"`, `"Occupied"`, `"Offline"`, `"Not Ready"`.
-        "status" => status: opt String,
+        "status" => status: opt Str,
         /// The not-ready sub-reason's name.
-        "subReason" => sub_reason: opt String,
+        "subReason" => sub_reason: opt Str,
     }
 }
 
@@ -460,9 +461,9 @@ wire_struct! {
     /// One variable of a `zcc-get-variables-response`.
     pub struct EngagementVariable {
         /// The variable's display name.
-        "globalVariableDisplayName" => display_name: opt String,
+        "globalVariableDisplayName" => display_name: opt Str,
         /// The variable's name (`Consumer.email`).
-        "globalVariableName" => name: opt String,
+        "globalVariableName" => name: opt Str,
         /// Its value, any JSON.
         "value" => value: opt serde_json::Value,
     }
@@ -480,11 +481,11 @@ wire_struct! {
     /// `zcc-error`: the softphone could not do what was asked.
     pub struct ZoomError {
         /// A code such as `"no-phone"`.
-        "code" => code: opt String,
+        "code" => code: opt Str,
         /// A human-readable message.
-        "message" => message: opt String,
+        "message" => message: opt Str,
         /// The host request this answers, if any.
-        "requestId" => request_id: opt String,
+        "requestId" => request_id: opt Str,
     }
 }
 
@@ -549,9 +550,10 @@ impl Serialize for Opaque {
 }
 
 impl Payload for Opaque {
-    fn from_data(json: &str) -> serde_json::Result<Self> {
+    fn deserialize_payload<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
         Ok(Self {
-            data: Some(RawValue::from_string(json.to_owned())?),
+            data: Some(raw),
             rest: Rest::default(),
         })
     }
@@ -647,7 +649,7 @@ wire_struct! {
     pub struct ChannelConfig {
         /// When to screen-pop automatically: `"RINGING"` is documented;
         /// other values (`"CONNECTED"`, `"ANSWER"`) are seen in use.
-        "screenPopEvent" => screen_pop_event: opt String,
+        "screenPopEvent" => screen_pop_event: opt Str,
         /// Call-log options.
         "callLogConfigs" => call_log_configs: opt CallLogConfigs,
     }
@@ -722,27 +724,40 @@ impl Serialize for ContactMatches {
 }
 
 impl Payload for ContactMatches {
-    fn from_data(json: &str) -> serde_json::Result<Self> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Many(Vec<Contact>),
-            One(Contact),
+    fn deserialize_payload<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ContactMatches;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a contact object or an array of contacts")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut contacts = Vec::new();
+                while let Some(c) = seq.next_element::<Contact>()? {
+                    contacts.push(c);
+                }
+                Ok(ContactMatches::list(contacts))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let c = Contact::read_fields(map, None)?;
+                Ok(if c == Contact::default() {
+                    ContactMatches {
+                        contacts: Vec::new(),
+                        single_object: true,
+                        rest: Rest::default(),
+                    }
+                } else {
+                    ContactMatches::one(c)
+                })
+            }
         }
-        let form = if json.trim_start().starts_with('[') {
-            Form::Many(serde_json::from_str(json)?)
-        } else {
-            Form::One(serde_json::from_str(json)?)
-        };
-        Ok(match form {
-            Form::Many(contacts) => Self::list(contacts),
-            Form::One(c) if c == Contact::default() => Self {
-                contacts: Vec::new(),
-                single_object: true,
-                rest: Rest::default(),
-            },
-            Form::One(c) => Self::one(c),
-        })
+        d.deserialize_any(V)
     }
     fn from_missing() -> Option<Self> {
         None
@@ -772,15 +787,15 @@ wire_struct! {
     /// `no-phone`); the other members are seen in use.
     pub struct ClickToDial {
         /// The number to dial.
-        "phone" => phone: opt String,
+        "phone" => phone: opt Str,
         /// The CRM record's id.
         "id" => id: opt ContactId,
         /// The contact's name.
-        "name" => name: opt String,
+        "name" => name: opt Str,
         /// The contact's e-mail address.
-        "email" => email: opt String,
+        "email" => email: opt Str,
         /// The CRM entity type.
-        "userEntity" => user_entity: opt String,
+        "userEntity" => user_entity: opt Str,
     }
 }
 
@@ -792,11 +807,11 @@ wire_struct! {
         /// The engagement.
         "engagementId" => engagement_id: opt EngagementId,
         /// `"voice"`, `"chat"`, `"sms"` or `"video"`.
-        "channelType" => channel_type: opt String,
+        "channelType" => channel_type: opt Str,
         /// A host-chosen id to correlate the softphone's answer.
-        "requestId" => request_id: opt String,
+        "requestId" => request_id: opt Str,
         /// The disposition (`zcc-set-engagement-disposition`).
-        "dispositionId" => disposition_id: opt String,
+        "dispositionId" => disposition_id: opt Str,
     }
 }
 
@@ -804,7 +819,7 @@ wire_struct! {
     /// `zcc-engagement-status-request`.
     pub struct StatusRequest {
         /// A host-chosen id to correlate the answer.
-        "requestId" => request_id: opt String,
+        "requestId" => request_id: opt Str,
     }
 }
 
@@ -881,7 +896,6 @@ envelope_enum! {
 /// A Zoom message in either direction.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant)] // decoded once and matched; boxing would cost an allocation
 pub enum ZoomMessage {
     /// Softphone → host.
     Event(ZoomEvent),
@@ -897,12 +911,7 @@ impl ZoomMessage {
     ///
     /// As [`ZoomEvent::decode`].
     pub fn decode(json: &str) -> crate::Result<Self> {
-        let env = crate::wire::Envelope::parse(json, "type")?;
-        if ZoomCommand::knows(&env.kind) {
-            ZoomCommand::from_envelope(env).map(Self::Command)
-        } else {
-            ZoomEvent::from_envelope(env).map(Self::Event)
-        }
+        crate::wire::decode_envelope(json)
     }
 
     /// The wire type string.
@@ -920,6 +929,35 @@ impl ZoomMessage {
         match self {
             Self::Event(e) => e.to_value(),
             Self::Command(c) => c.to_value(),
+        }
+    }
+}
+
+impl EnvelopeEnum for ZoomMessage {
+    fn decode_data<'de, A: serde::de::MapAccess<'de>>(
+        kind: &str,
+        map: &mut A,
+    ) -> Result<Option<Option<Self>>, A::Error> {
+        Ok(if ZoomCommand::knows(kind) {
+            ZoomCommand::decode_data(kind, map)?.map(|o| o.map(Self::Command))
+        } else {
+            ZoomEvent::decode_data(kind, map)?.map(|o| o.map(Self::Event))
+        })
+    }
+    fn rest_mut(&mut self) -> Option<&mut Rest> {
+        match self {
+            Self::Event(e) => e.rest_mut(),
+            Self::Command(c) => c.rest_mut(),
+        }
+    }
+    fn unknown(u: crate::wire::UnknownMessage) -> Self {
+        Self::Event(ZoomEvent::Unknown(Box::new(u)))
+    }
+    fn from_envelope(env: crate::wire::Envelope<'_>) -> crate::Result<Self> {
+        if ZoomCommand::knows(&env.kind) {
+            ZoomCommand::from_envelope(env).map(Self::Command)
+        } else {
+            ZoomEvent::from_envelope(env).map(Self::Event)
         }
     }
 }

@@ -123,7 +123,7 @@ proptest! {
     ) {
         let mut ringing = zoom::CallRinging::default()
             .engagement_id(EngagementId::from(id.clone()))
-            .from(from.clone())
+            .from(from.clone().map(Into::into))
             .create_ts(ts.map(cti_protocol::types::EpochMillis))
             .is_transfer(flags);
         for (k, v) in &extra {
@@ -131,22 +131,22 @@ proptest! {
                 ringing.extra.insert(k.clone(), v.clone());
             }
         }
-        let event = ZoomEvent::CallRinging(ringing);
+        let event = ZoomEvent::CallRinging(Box::new(ringing));
         prop_assert_eq!(ZoomEvent::decode(&event.encode()).unwrap(), event.clone());
 
         let record = zoom::CallLogRecord::default()
             .call_duration(cti_protocol::types::ClockDuration::minutes_seconds(secs))
-            .notes(notes)
-            .from(from);
-        let log = ZoomEvent::PhoneCallLog(zoom::PhoneCallLog::default().object_record(record).engagement_id(EngagementId::from(id)));
+            .notes(notes.map(|n| n.into_iter().map(Into::into).collect::<Vec<_>>()))
+            .from(from.map(Into::into));
+        let log = ZoomEvent::PhoneCallLog(Box::new(zoom::PhoneCallLog::default().object_record(record).engagement_id(EngagementId::from(id))));
         let back = ZoomEvent::decode(&log.encode()).unwrap();
         prop_assert_eq!(&back, &log);
         if let ZoomEvent::PhoneCallLog(l) = back {
             prop_assert_eq!(l.object_record.call_duration.and_then(|d| d.seconds()), Some(secs));
         }
 
-        let contacts: Vec<zoom::Contact> = vec![zoom::Contact::new("c1", "n").phone(Some("+1".to_owned()))];
-        let cmd = ZoomCommand::IncomingPhoneResponse(zoom::ContactMatches::list(contacts));
+        let contacts: Vec<zoom::Contact> = vec![zoom::Contact::new("c1", "n").phone(Some("+1".into()))];
+        let cmd = ZoomCommand::IncomingPhoneResponse(Box::new(zoom::ContactMatches::list(contacts)));
         prop_assert_eq!(ZoomCommand::decode(&cmd.encode()).unwrap(), cmd);
     }
 
@@ -156,16 +156,16 @@ proptest! {
         y in 1970i16..2100, mo in 1i8..=12, d in 1i8..=28, h in 0i8..24, mi in 0i8..60, s in 0i8..60,
     ) {
         let at = jiff::civil::DateTime::new(y, mo, d, h, mi, s, 0).unwrap();
-        let call = TalkEvent::Call(
+        let call = TalkEvent::Call(Box::new(
             leaddesk::RingingCall::default()
                 .id(Some(cti_protocol::types::TalkCallId::from(id)))
                 .number(number)
                 .ring_start(TalkTime::from_datetime(at)),
-        );
-        prop_assert_eq!(TalkEvent::decode(&call.encode()).unwrap(), call);
-        let done = TalkEvent::Completed(leaddesk::Completed::default().call(
-            leaddesk::CompletedCall::default().id(Some(cti_protocol::types::TalkCallId::from(id))).comment(comment).answered(false),
         ));
+        prop_assert_eq!(TalkEvent::decode(&call.encode()).unwrap(), call);
+        let done = TalkEvent::Completed(Box::new(leaddesk::Completed::default().call(
+            leaddesk::CompletedCall::default().id(Some(cti_protocol::types::TalkCallId::from(id))).comment(comment.map(Into::into)).answered(false),
+        )));
         prop_assert_eq!(TalkEvent::decode(&done.encode()).unwrap(), done);
     }
 }
