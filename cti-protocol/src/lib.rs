@@ -1,5 +1,4 @@
-//! Typed postMessage dialects, a vendor-neutral model and origin rules for
-//! contact-center (CTI) embedding. No I/O.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ccai;

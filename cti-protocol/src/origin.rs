@@ -108,6 +108,15 @@ impl Origin {
         let host = url
             .host_str()
             .ok_or_else(|| origin_error(input, "it has no host"))?;
+        // The URL standard lets `*`, `!`, `$`, … into a domain; no real
+        // origin has them, and `*` would read as a wildcard in a pattern.
+        let domain_ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+        if !host.starts_with('[') && !host.bytes().all(domain_ok) {
+            return Err(origin_error(
+                input,
+                "the host has characters no domain name has",
+            ));
+        }
         Ok(Self(Inner::Tuple {
             scheme: scheme.to_owned(),
             host: host.to_owned(),
@@ -562,6 +571,8 @@ mod tests {
             "NULL",
             "https://exa mple.com",
             "https://example.com\n",
+            "https://*.example.com",
+            "https://a!b.example",
         ] {
             assert_eq!(
                 Origin::parse(bad).unwrap_err().kind(),

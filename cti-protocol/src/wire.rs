@@ -250,6 +250,7 @@ impl<'de, E: EnvelopeEnum> Visitor<'de> for OnePass<E> {
             return Ok(Some(v));
         }
         match raw {
+            Some(r) if check_raw_numbers(r.get()).is_err() => Ok(None),
             Some(r) => Ok(Some(E::unknown(UnknownMessage {
                 kind: kind.into_owned(),
                 data: Some(r.to_owned()),
@@ -824,6 +825,48 @@ pub(crate) fn to_json_value<T: serde::Serialize + ?Sized>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// Checks that every number in a kept-raw JSON text fits an `f64`, the
+/// same rule `serde_json::Value` applies, so that anything decoded can be
+/// re-encoded as a value. Linear and non-recursive: raw payloads may nest
+/// deeper than a recursive parser allows.
+pub(crate) fn check_raw_numbers(raw: &str) -> Result<(), String> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string, honouring escapes.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = &raw[start..i];
+                let integral = token.bytes().all(|b| b == b'-' || b.is_ascii_digit());
+                let fits = (integral
+                    && (token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok()))
+                    || token.parse::<f64>().is_ok_and(f64::is_finite);
+                if !fits {
+                    return Err(format!(
+                        "number out of range: {}",
+                        crate::types::truncate(token, 40)
+                    ));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
 /// A message whose type this version of the crate does not know.
 ///
 /// Its type string, its payload (byte for byte) and any other envelope
@@ -874,6 +917,10 @@ impl UnknownMessage {
     }
 
     pub(crate) fn from_envelope(env: Envelope<'_>) -> crate::Result<Self> {
+        if let Some(raw) = env.data {
+            check_raw_numbers(raw.get())
+                .map_err(|m| crate::Error::new(crate::ErrorKind::Payload, m))?;
+        }
         let data = env.data.map(RawValue::to_owned);
         let form = if data.is_some() {
             DataForm::Present
@@ -1051,6 +1098,9 @@ impl UnknownAction {
     }
 
     pub(crate) fn new(action: &str, json: &str) -> crate::Result<Self> {
+        check_raw_numbers(json).map_err(|m| {
+            crate::Error::new(crate::ErrorKind::Payload, m).with_message_type(action)
+        })?;
         let raw = RawValue::from_string(json.trim().to_owned())
             .map_err(|e| crate::Error::from_json(&e))?;
         Ok(Self {

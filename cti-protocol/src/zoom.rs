@@ -507,6 +507,8 @@ impl Opaque {
     pub fn from_json(json: &str) -> crate::Result<Self> {
         let raw =
             RawValue::from_string(json.to_owned()).map_err(|e| crate::Error::from_json(&e))?;
+        crate::wire::check_raw_numbers(raw.get())
+            .map_err(|m| crate::Error::new(crate::ErrorKind::Payload, m))?;
         Ok(Self {
             data: Some(raw),
             rest: Rest::default(),
@@ -552,6 +554,7 @@ impl Serialize for Opaque {
 impl Payload for Opaque {
     fn deserialize_payload<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
+        crate::wire::check_raw_numbers(raw.get()).map_err(serde::de::Error::custom)?;
         Ok(Self {
             data: Some(raw),
             rest: Rest::default(),

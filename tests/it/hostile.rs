@@ -88,3 +88,37 @@ fn odd_but_valid_json() {
         assert!(decode(Vendor::Zoom, bad).is_err(), "{bad}");
     }
 }
+
+/// Inputs the fuzzers found.
+#[test]
+fn fuzz_regressions() {
+    // A number too large for f64 in a kept-raw payload: an error, as for
+    // `serde_json::Value`, never a message that cannot be re-encoded.
+    for (vendor, input) in [
+        (
+            Vendor::Zoom,
+            r#"{"type":"zd","data":{"comp":1714558100E4010}}"#,
+        ),
+        (
+            Vendor::Zoom,
+            r#"{"type":"zcc-set-mute","data":{"x":-1e999}}"#,
+        ),
+        (Vendor::Ccai, r#"{"type":"Future_Event","data":[1e400]}"#),
+        (
+            Vendor::LeadDesk,
+            r#"{"action":"casms","s]]]d":35555555555500000000000000000008e900}"#,
+        ),
+    ] {
+        let err = decode(vendor, input).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{input}: {err}");
+    }
+    // Large but finite numbers are kept exactly.
+    let ok = r#"{"type":"zd","data":{"big":123456789012345678901234567890,"small":-1.5e-300}}"#;
+    let msg = decode(Vendor::Zoom, ok).unwrap();
+    assert_eq!(
+        msg.to_value(),
+        serde_json::from_str::<serde_json::Value>(ok).unwrap()
+    );
+    // `*` is not a host character of any origin.
+    assert!(cti_protocol::origin::Origin::parse("https://*.Qzoous").is_err());
+}
