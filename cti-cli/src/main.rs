@@ -34,6 +34,36 @@ enum Cmd {
         /// The dialect.
         vendor: Dialect,
     },
+    /// Expand a CCAI lookup-URL template or generic-API parameter.
+    ///
+    /// Prints one JSON line: `{"ok":true,"value":"…"}`, `{"ok":true,"value":null}`
+    /// when the parameter drops out, or `{"ok":false,"error":"…"}` (exit 1).
+    /// A template with `://` is a URL template; anything else is a
+    /// parameter, possibly `=DEFAULT_VALUE(…)`, `=CONCAT_OR(…)` or
+    /// `=CONCAT_AND(…)`.
+    Template {
+        /// The template, e.g. `https://crm.example/lookup?phone={ANI}` or
+        /// `=CONCAT_OR((Id:equals:{ACCOUNT_ID}),(Email:equals:{EMAIL}))`.
+        #[arg(long)]
+        template: String,
+        /// A variable's value, `KEY=VALUE` (`KEY=` for empty); repeatable.
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Format a phone number as a CCAI CRM request would.
+    ///
+    /// Prints the formatted number; an invalid number exits 1 with the
+    /// reason on standard error.
+    Phone {
+        /// The format.
+        #[arg(long, value_parser = ["e164", "us-local", "us-local-standard", "international", "automatic-create", "automatic-search"])]
+        format: String,
+        /// The region for numbers written without a country code.
+        #[arg(long, default_value = "US")]
+        region: String,
+        /// The number.
+        number: String,
+    },
     /// Decode a bundled sample conversation of each dialect and print each
     /// raw message beside its vendor-neutral form.
     Demo {
@@ -69,6 +99,35 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Decode { vendor } => decode(vendor.into(), io::stdin().lock(), io::stdout().lock()),
         Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
+        Cmd::Template { template, vars } => {
+            let line = expand_template(&template, &vars);
+            let ok = line["ok"] == json!(true);
+            let mut out = io::stdout().lock();
+            let written = serde_json::to_writer(&mut out, &line)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out));
+            match written {
+                Ok(()) if ok => Ok(()),
+                Ok(()) => return ExitCode::from(1),
+                Err(e) => Err(e),
+            }
+        }
+        Cmd::Phone {
+            format,
+            region,
+            number,
+        } => {
+            let formatted = format
+                .parse::<cti_protocol::phone::PhoneFormat>()
+                .and_then(|f| cti_protocol::phone::format_phone(&number, f, &region));
+            match formatted {
+                Ok(text) => writeln!(io::stdout().lock(), "{text}"),
+                Err(e) => {
+                    eprintln!("cti phone: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,6 +223,34 @@ fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<
         if done {
             return Ok((consumed, too_long));
         }
+    }
+}
+
+/// Expands a template for `cti template`, as the JSON result line.
+fn expand_template(template: &str, vars: &[String]) -> Value {
+    use cti_protocol::ccai::template::{Parameter, UrlTemplate, Values, Variable};
+    let mut values = Values::new();
+    for var in vars {
+        let Some((key, value)) = var.split_once('=') else {
+            return json!({ "ok": false, "error": format!("`--var {var}` is not KEY=VALUE") });
+        };
+        match key.trim().parse::<Variable>() {
+            Ok(v) => {
+                values.set(v, value);
+            }
+            Err(e) => return json!({ "ok": false, "error": e.to_string() }),
+        }
+    }
+    let result = if template.trim_start().starts_with('=') || !template.contains("://") {
+        Parameter::parse(template).map(|p| p.evaluate(&values))
+    } else {
+        UrlTemplate::parse(template)
+            .and_then(|t| t.expand(&values))
+            .map(Some)
+    };
+    match result {
+        Ok(value) => json!({ "ok": true, "value": value }),
+        Err(e) => json!({ "ok": false, "error": e.to_string() }),
     }
 }
 
@@ -275,6 +362,32 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert!(out[0]["error"].as_str().unwrap().contains("longer"));
         assert_eq!(out[1]["ok"], true);
+    }
+
+    #[test]
+    fn template_command_results() {
+        let v = |t: &str, vars: &[&str]| {
+            expand_template(t, &vars.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            v(
+                "https://crm.example/l?phone={ANI}&e={EMAIL}",
+                &["ANI=+1 415", "EMAIL="]
+            ),
+            json!({"ok": true, "value": "https://crm.example/l?phone=%2B1%20415"})
+        );
+        assert_eq!(
+            v("=CONCAT_AND(a:{EMAIL},b:{CUID})", &["EMAIL=x@y"]),
+            json!({"ok": true, "value": "a:x@y"})
+        );
+        assert_eq!(
+            v("=CONCAT_OR({EMAIL})", &[]),
+            json!({"ok": true, "value": null})
+        );
+        assert_eq!(v("{LAST_NAME}", &[]), json!({"ok": true, "value": "--"}));
+        assert_eq!(v("{NOPE}", &[])["ok"], false);
+        assert_eq!(v("{EMAIL}", &["NOPE=1"])["ok"], false);
+        assert_eq!(v("{EMAIL}", &["EMAIL"])["ok"], false);
     }
 
     #[test]

@@ -36,6 +36,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod template;
+
 use crate::types::Str;
 use crate::types::{AgentId, CallId, CampaignId, ChatId, NumOrStr, QueueId};
 use crate::wire::{envelope_enum, wire_struct};

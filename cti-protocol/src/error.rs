@@ -26,6 +26,11 @@ pub enum ErrorKind {
     Unsupported,
     /// A value (time, duration, id) is not in the expected text format.
     Format,
+    /// A URL template or generic-API parameter does not parse (unknown
+    /// variable, unbalanced braces, bad function call).
+    Template,
+    /// A phone number is not valid, or cannot be written in the format asked.
+    Phone,
 }
 
 impl ErrorKind {
@@ -41,6 +46,8 @@ impl ErrorKind {
             Self::AllowlistPattern => "allowlist-pattern",
             Self::Unsupported => "unsupported",
             Self::Format => "format",
+            Self::Template => "template",
+            Self::Phone => "phone",
         }
     }
 }

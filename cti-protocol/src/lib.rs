@@ -12,6 +12,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use wire::{Extra, UnknownAction, UnknownMessage};
 pub mod model;
 pub mod origin;
+pub mod phone;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,3 +10,4 @@ mod fixtures;
 mod hostile;
 mod properties;
 mod schemas;
+mod templates;

@@ -1,0 +1,87 @@
+//! Properties of CCAI templates and phone formats.
+
+use cti_protocol::ccai::template::{Parameter, UrlTemplate, Values, Variable};
+use proptest::prelude::*;
+
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[+&=#%/?. a-zA-Z0-9éü漢\u{1F600}]{1,16}",
+        Just(".".to_owned()),
+        Just("..".to_owned())
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Expansion then parsing with the `url` crate gives every value back,
+    /// and no value leaves a raw reserved character in the URL.
+    #[test]
+    fn url_expansion_round_trips(ani in value(), email in value(), path in value(), frag in value()) {
+        let t = UrlTemplate::parse("https://crm.example.com/acct/{ACCOUNT_ID}/x?ani={ANI}&email={EMAIL}&src=ccai#{CUID}").unwrap();
+        let values = Values::new()
+            .with(Variable::Ani, ani.clone())
+            .with(Variable::Email, email.clone())
+            .with(Variable::AccountId, path.clone())
+            .with(Variable::Cuid, frag.clone());
+        if path == "." || path == ".." {
+            prop_assert!(t.expand(&values).is_err());
+            return Ok(());
+        }
+        let expanded = t.expand(&values).unwrap();
+        let url = url::Url::parse(&expanded).unwrap();
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        prop_assert_eq!(get("ani").unwrap_or_default(), ani.clone());
+        prop_assert_eq!(get("email").unwrap_or_default(), email.clone());
+        prop_assert_eq!(get("src"), Some("ccai".to_owned()));
+        prop_assert_eq!(pairs.len(), 1 + usize::from(!ani.is_empty()) + usize::from(!email.is_empty()));
+        let segment = url.path_segments().unwrap().nth(1).unwrap().to_owned();
+        let decoded = percent_decode(&segment);
+        prop_assert_eq!(decoded, path);
+        prop_assert_eq!(percent_decode(url.fragment().unwrap_or("")), frag);
+        let query = url.query().unwrap_or("");
+        prop_assert!(!query.contains('+') && !query.contains('#') && !query.contains(' '));
+        prop_assert_eq!(query.matches('&').count() + 1, pairs.len());
+    }
+
+    /// A parameter that evaluates to something gives exactly the text with
+    /// the values substituted; parsing never panics on any input.
+    #[test]
+    fn parameters(text in any::<String>(), email in "[a-z@.]{0,12}") {
+        let _ = Parameter::parse(&text);
+        let _ = UrlTemplate::parse(&text);
+        let p = Parameter::parse("=CONCAT_OR(e:{EMAIL}, 'lit, eral')").unwrap();
+        let got = p.evaluate(&Values::new().with(Variable::Email, email.clone())).unwrap();
+        if email.is_empty() {
+            prop_assert_eq!(got, "lit, eral");
+        } else {
+            prop_assert_eq!(got, format!("e:{email} or lit, eral"));
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
+}
+
+#[test]
+fn phone_formats_from_the_seed() {
+    use cti_protocol::phone::{PhoneFormat, format_phone};
+    let n = "+1 415 555 2671";
+    let expect = [
+        (PhoneFormat::AutomaticCreate, "+1 415 555 2671"),
+        (PhoneFormat::AutomaticSearch, "*415*555*2671"),
+        (PhoneFormat::E164, "+14155552671"),
+        (PhoneFormat::UsLocal, "4155552671"),
+        (PhoneFormat::UsLocalStandard, "(415) 555-2671"),
+        (PhoneFormat::International, "+1 415 555 2671"),
+    ];
+    for (format, want) in expect {
+        assert_eq!(format_phone(n, format, "US").unwrap(), want, "{format}");
+    }
+}
