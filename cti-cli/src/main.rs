@@ -64,12 +64,84 @@ enum Cmd {
         /// The number.
         number: String,
     },
+    /// Build a vendor URL and print it.
+    Url {
+        #[command(subcommand)]
+        kind: UrlCmd,
+    },
     /// Decode a bundled sample conversation of each dialect and print each
     /// raw message beside its vendor-neutral form.
     Demo {
         /// Only this dialect.
         #[arg(long)]
         vendor: Option<Dialect>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UrlCmd {
+    /// A Streem `/embed` invite URL.
+    StreemEmbed {
+        /// The company site, e.g. `https://acme.streempro.app`.
+        #[arg(long)]
+        base: String,
+        /// The customer's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The customer's phone number, without country code.
+        #[arg(long)]
+        phone: Option<String>,
+        /// The reference id grouping calls.
+        #[arg(long)]
+        ref_id: Option<String>,
+        /// Where the invite comes from.
+        #[arg(long)]
+        source: Option<String>,
+        /// The calling code.
+        #[arg(long, default_value = "+1")]
+        calling_code: String,
+        /// After the call: a URL, or `call` for the call details page.
+        #[arg(long, value_name = "URL|call")]
+        redirect: Option<String>,
+    },
+    /// A Streem `/streems?refId=` call-log URL.
+    StreemCalls {
+        /// The company site.
+        #[arg(long)]
+        base: String,
+        /// The reference id.
+        #[arg(long)]
+        ref_id: String,
+    },
+    /// The Zoom Smart Embed callbar URL for a host page.
+    ZoomCallbar {
+        /// The host page's origin, e.g. `https://crm.example.com`.
+        #[arg(long)]
+        origin: String,
+        /// A vanity name for SSO (`https://{vanity}.zoom.us`).
+        #[arg(long, conflicts_with = "gov")]
+        vanity: Option<String>,
+        /// Use the government cluster (`www.zoomgov.com`).
+        #[arg(long)]
+        gov: bool,
+        /// Print the whole `<iframe>` element instead of the URL.
+        #[arg(long)]
+        html: bool,
+    },
+    /// A CCAI Platform agent-adapter URL.
+    CcaiAdapter {
+        /// The tenant (subdomain).
+        #[arg(long)]
+        tenant: String,
+        /// The region code, e.g. `us1`.
+        #[arg(long)]
+        region: String,
+        /// `call` or `chat`.
+        #[arg(long = "type", value_parser = ["call", "chat"], default_value = "call")]
+        kind: String,
+        /// Print the whole `<iframe>` element instead of the URL.
+        #[arg(long)]
+        html: bool,
     },
 }
 
@@ -99,6 +171,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Decode { vendor } => decode(vendor.into(), io::stdin().lock(), io::stdout().lock()),
         Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
+        Cmd::Url { kind } => match build_url(kind) {
+            Ok(text) => writeln!(io::stdout().lock(), "{text}"),
+            Err(e) => {
+                eprintln!("cti url: {e}");
+                return ExitCode::from(1);
+            }
+        },
         Cmd::Template { template, vars } => {
             let line = expand_template(&template, &vars);
             let ok = line["ok"] == json!(true);
@@ -224,6 +303,68 @@ fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<
             return Ok((consumed, too_long));
         }
     }
+}
+
+/// Builds the URL (or frame) `cti url` asks for.
+fn build_url(kind: UrlCmd) -> Result<String, cti_protocol::Error> {
+    use cti_protocol::embed::{AdapterKind, EmbedFrame, ZoomHost};
+    use cti_protocol::streem::{EmbedUrl, Redirect, StreemsUrl};
+    Ok(match kind {
+        UrlCmd::StreemEmbed {
+            base,
+            name,
+            phone,
+            ref_id,
+            source,
+            calling_code,
+            redirect,
+        } => {
+            let mut e = EmbedUrl::new(&base)?.calling_code(calling_code);
+            e.name = name.map(Into::into);
+            e.phone = phone.map(Into::into);
+            e.ref_id = ref_id.map(Into::into);
+            e.source = source.map(Into::into);
+            e.redirect = match redirect.as_deref() {
+                None => None,
+                Some("call") => Some(Redirect::Call),
+                Some(url) => {
+                    // Validate through the parser so the URL is checked once.
+                    let probe = EmbedUrl::new(&base)?.redirect(Redirect::Url(url.to_owned()));
+                    EmbedUrl::parse(&probe.to_url())?.redirect
+                }
+            };
+            e.to_url()
+        }
+        UrlCmd::StreemCalls { base, ref_id } => StreemsUrl::new(&base, ref_id)?.to_url(),
+        UrlCmd::ZoomCallbar {
+            origin,
+            vanity,
+            gov,
+            html,
+        } => {
+            let host = match (vanity, gov) {
+                (Some(v), _) => ZoomHost::Vanity(v),
+                (None, true) => ZoomHost::Gov,
+                (None, false) => ZoomHost::Default,
+            };
+            let frame = EmbedFrame::zoom(&cti_protocol::origin::Origin::parse(&origin)?, &host)?;
+            if html { frame.to_html() } else { frame.src }
+        }
+        UrlCmd::CcaiAdapter {
+            tenant,
+            region,
+            kind,
+            html,
+        } => {
+            let kind = if kind == "chat" {
+                AdapterKind::Chat
+            } else {
+                AdapterKind::Call
+            };
+            let frame = EmbedFrame::ccai(&tenant, &region, kind)?;
+            if html { frame.to_html() } else { frame.src }
+        }
+    })
 }
 
 /// Expands a template for `cti template`, as the JSON result line.

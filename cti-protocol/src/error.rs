@@ -31,6 +31,8 @@ pub enum ErrorKind {
     Template,
     /// A phone number is not valid, or cannot be written in the format asked.
     Phone,
+    /// A URL is not what was expected, or a redirect target is not allowed.
+    Url,
 }
 
 impl ErrorKind {
@@ -48,6 +50,7 @@ impl ErrorKind {
             Self::Format => "format",
             Self::Template => "template",
             Self::Phone => "phone",
+            Self::Url => "url",
         }
     }
 }

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ccai;
+pub mod embed;
 mod error;
 pub mod leaddesk;
 pub mod types;
@@ -13,6 +14,8 @@ pub use wire::{Extra, UnknownAction, UnknownMessage};
 pub mod model;
 pub mod origin;
 pub mod phone;
+mod query;
+pub mod streem;
 
 use serde::{Deserialize, Serialize};
 

@@ -33,7 +33,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::truncate;
+use crate::types::{Str, truncate};
 use crate::{Error, ErrorKind};
 
 /// A web origin: `scheme://host[:port]`, or the opaque origin `null`.
@@ -42,9 +42,10 @@ pub struct Origin(Inner);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Inner {
+    // `Str` keeps short hosts inline, so cloning an origin does not allocate.
     Tuple {
-        scheme: String,
-        host: String,
+        scheme: Str,
+        host: Str,
         port: Option<u16>,
     },
     Opaque,
@@ -118,10 +119,26 @@ impl Origin {
             ));
         }
         Ok(Self(Inner::Tuple {
-            scheme: scheme.to_owned(),
-            host: host.to_owned(),
+            scheme: Str::new(scheme),
+            host: Str::new(host),
             port: url.port(),
         }))
+    }
+
+    /// Appends the serialised origin to `out` (no allocation).
+    pub(crate) fn push_to(&self, out: &mut String) {
+        match &self.0 {
+            Inner::Tuple { scheme, host, port } => {
+                out.push_str(scheme);
+                out.push_str("://");
+                out.push_str(host);
+                if let Some(port) = port {
+                    out.push(':');
+                    out.push_str(&port.to_string());
+                }
+            }
+            Inner::Opaque => out.push_str("null"),
+        }
     }
 
     /// `true` for `null`.

@@ -85,3 +85,31 @@ fn phone_formats_from_the_seed() {
         assert_eq!(format_phone(n, format, "US").unwrap(), want, "{format}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Streem: build then parse is the identity for arbitrary Unicode
+    /// values, the URL parses with the `url` crate with exactly the pairs
+    /// set, and no value leaves a raw reserved character behind.
+    #[test]
+    fn streem_build_parse_identity(
+        name in value(), phone in value(), ref_id in value(), source in value(),
+        code in "\\+[0-9]{1,3}", call in any::<bool>(),
+    ) {
+        use cti_protocol::streem::{EmbedUrl, Redirect, StreemsUrl};
+        let base = "https://acme.streempro.app";
+        let redirect = if call {
+            Redirect::Call
+        } else {
+            Redirect::Url(StreemsUrl::new(base, format!("r{ref_id}")).unwrap().to_url())
+        };
+        let e = EmbedUrl::new(base).unwrap().name(name).phone(phone).ref_id(ref_id).source(source).calling_code(code).redirect(redirect);
+        let text = e.to_url();
+        prop_assert_eq!(EmbedUrl::parse_checked(&text, &cti_protocol::origin::vendor::streem()).unwrap(), e);
+        let url = url::Url::parse(&text).unwrap();
+        prop_assert_eq!(url.query_pairs().count(), 6);
+        let query = url.query().unwrap();
+        prop_assert!(!query.contains('+') && !query.contains('#') && !query.contains(' ') && !query.contains('?'));
+    }
+}

@@ -49,8 +49,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
-
 use crate::types::truncate;
 use crate::{Error, ErrorKind};
 
@@ -283,39 +281,7 @@ fn pieces(text: &str, allow: impl Fn(Variable) -> bool) -> crate::Result<Vec<Pie
     Ok(out)
 }
 
-/// Characters encoded in a path segment: everything but unreserved
-/// characters and the sub-delimiters that are safe there.
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b',')
-    .remove(b';')
-    .remove(b':')
-    .remove(b'@');
-/// Characters encoded in a query value: everything but the unreserved
-/// characters, so `+ & = # % ? /` never stand raw in a value.
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// Characters encoded in the fragment.
-const FRAGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'#')
-    .add(b'%');
+use crate::query::{FRAGMENT, Keep, PATH, VALUE as QUERY, encode_into};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct QueryParam {
@@ -457,43 +423,48 @@ impl UrlTemplate {
     }
 
     fn expand_unchecked(&self, values: &Values) -> String {
-        let mut out = String::with_capacity(self.source.len() + 32);
+        let mut out = String::with_capacity(self.source.len() + 96);
         out.push_str(&self.origin);
-        write_pieces(&mut out, &self.path, values, PATH);
+        write_pieces(&mut out, &self.path, values, &PATH);
         let mut first = true;
         for q in &self.query {
-            let mut value = String::new();
-            write_pieces(&mut value, &q.value, values, QUERY);
             let uses_vars = q.value.iter().any(|p| matches!(p, Piece::Var(_)));
             let all_missing = uses_vars
                 && q.value.iter().all(|p| match p {
                     Piece::Var(v) => values.get(*v).is_none(),
                     Piece::Text(_) => true,
                 });
-            if value.is_empty() || all_missing {
+            if all_missing {
                 continue;
             }
+            // Write in place; take the pair back out if the value is empty.
+            let mark = out.len();
             out.push(if first { '?' } else { '&' });
-            first = false;
             out.push_str(&q.key);
             out.push('=');
-            out.push_str(&value);
+            let value_start = out.len();
+            write_pieces(&mut out, &q.value, values, &QUERY);
+            if out.len() == value_start {
+                out.truncate(mark);
+                continue;
+            }
+            first = false;
         }
         if let Some(f) = &self.fragment {
             out.push('#');
-            write_pieces(&mut out, f, values, FRAGMENT);
+            write_pieces(&mut out, f, values, &FRAGMENT);
         }
         out
     }
 }
 
-fn write_pieces(out: &mut String, pieces: &[Piece], values: &Values, set: &'static AsciiSet) {
+fn write_pieces(out: &mut String, pieces: &[Piece], values: &Values, set: &Keep) {
     for p in pieces {
         match p {
             Piece::Text(t) => out.push_str(t),
             Piece::Var(v) => {
                 if let Some(value) = values.get(*v) {
-                    out.extend(utf8_percent_encode(value, set));
+                    encode_into(out, value, set);
                 }
             }
         }
