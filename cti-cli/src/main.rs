@@ -128,6 +128,43 @@ enum UrlCmd {
         #[arg(long)]
         html: bool,
     },
+    /// An Ameyo customer (or preview) screen-pop URL on a CRM base URL, as
+    /// Ameyo would open it on connect.
+    AmeyoCustomer {
+        /// The CRM page, e.g. `https://crm.example.com/ameyo/customer`.
+        #[arg(long)]
+        base: String,
+        /// The agent's Ameyo session id.
+        #[arg(long)]
+        session_id: String,
+        /// The campaign.
+        #[arg(long)]
+        campaign_id: String,
+        /// The call.
+        #[arg(long)]
+        crt_object_id: String,
+        /// The agent's voice extension.
+        #[arg(long)]
+        user_crt_object_id: String,
+        /// The Ameyo user id.
+        #[arg(long)]
+        user_id: String,
+        /// The caller id or dialled number.
+        #[arg(long)]
+        phone: String,
+        /// The customer record.
+        #[arg(long)]
+        customer_id: Option<String>,
+        /// The inbound queue's id.
+        #[arg(long)]
+        queue_id: Option<String>,
+        /// The inbound queue's name.
+        #[arg(long)]
+        queue_name: Option<String>,
+        /// Read the CRM session id (SSO) from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        crm_session_id_env: Option<String>,
+    },
     /// A CCAI Platform agent-adapter URL.
     CcaiAdapter {
         /// The tenant (subdomain).
@@ -306,7 +343,11 @@ fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<
 }
 
 /// Builds the URL (or frame) `cti url` asks for.
-fn build_url(kind: UrlCmd) -> Result<String, cti_protocol::Error> {
+fn build_url(kind: UrlCmd) -> Result<String, String> {
+    build_url_inner(kind).map_err(|e| e.to_string())
+}
+
+fn build_url_inner(kind: UrlCmd) -> Result<String, Box<dyn std::error::Error>> {
     use cti_protocol::embed::{AdapterKind, EmbedFrame, ZoomHost};
     use cti_protocol::streem::{EmbedUrl, Redirect, StreemsUrl};
     Ok(match kind {
@@ -349,6 +390,37 @@ fn build_url(kind: UrlCmd) -> Result<String, cti_protocol::Error> {
             };
             let frame = EmbedFrame::zoom(&cti_protocol::origin::Origin::parse(&origin)?, &host)?;
             if html { frame.to_html() } else { frame.src }
+        }
+        UrlCmd::AmeyoCustomer {
+            base,
+            session_id,
+            campaign_id,
+            crt_object_id,
+            user_crt_object_id,
+            user_id,
+            phone,
+            customer_id,
+            queue_id,
+            queue_name,
+            crm_session_id_env,
+        } => {
+            let mut params = cti_protocol::ameyo::CustomerParams::new(
+                session_id,
+                campaign_id,
+                crt_object_id,
+                user_crt_object_id,
+                user_id,
+                phone,
+            )?;
+            params.customer_id = customer_id;
+            params.queue_id = queue_id;
+            params.queue_name = queue_name;
+            if let Some(var) = crm_session_id_env {
+                let token = std::env::var(&var)
+                    .map_err(|_| format!("environment variable `{var}` is not set"))?;
+                params.crm_session_id = Some(cti_protocol::types::SecretText::new(token));
+            }
+            params.to_url(&base)?
         }
         UrlCmd::CcaiAdapter {
             tenant,

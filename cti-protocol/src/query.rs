@@ -59,7 +59,7 @@ pub(crate) fn encode_into(out: &mut String, text: &str, set: &Keep) {
 
 /// Appends `key=value` to a query under construction.
 pub(crate) fn push_pair(query: &mut String, key: &str, value: &str) {
-    if !query.is_empty() && !query.ends_with(['?', '#']) {
+    if !query.is_empty() && !query.ends_with(['?', '&', '#']) {
         query.push('&');
     }
     encode_into(query, key, &VALUE);
