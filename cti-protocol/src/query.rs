@@ -101,3 +101,42 @@ pub(crate) fn raw_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
         .filter(|p| !p.is_empty())
         .map(|p| p.split_once('=').unwrap_or((p, "")))
 }
+
+/// The length of a Salesforce merge field (`{!Object.Field}`) at the start
+/// of `text`, if one stands there.
+fn merge_field_len(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix("{!")?;
+    let end = rest.find('}')?;
+    let name = &rest[..end];
+    (!name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.'))
+    .then_some(end + 3)
+}
+
+/// Like [`encode_into`], but Salesforce merge fields (`{!Lead.Id}`) are
+/// left raw so that Salesforce can substitute them in a button URL.
+pub(crate) fn encode_keeping_merge_fields(out: &mut String, text: &str, set: &Keep) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.find("{!") {
+            Some(i) => {
+                encode_into(out, &rest[..i], set);
+                rest = &rest[i..];
+                if let Some(n) = merge_field_len(rest) {
+                    out.push_str(&rest[..n]);
+                    rest = &rest[n..];
+                } else {
+                    encode_into(out, &rest[..2], set);
+                    rest = &rest[2..];
+                }
+            }
+            None => {
+                encode_into(out, rest, set);
+                rest = "";
+            }
+        }
+    }
+}

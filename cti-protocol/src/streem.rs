@@ -33,7 +33,7 @@
 use std::fmt;
 
 use crate::origin::{Origin, OriginAllowlist};
-use crate::query::{Plus, decode, push_pair, raw_pairs};
+use crate::query::{Plus, VALUE, decode, encode_keeping_merge_fields, push_pair, raw_pairs};
 use crate::types::{SecretText, Str, truncate};
 use crate::{Error, ErrorKind};
 
@@ -216,6 +216,55 @@ impl EmbedUrl {
         url
     }
 
+    /// The URL for a Salesforce button or link: like [`Self::to_url`], but
+    /// Salesforce merge fields in the values (`{!Lead.FirstName}`, also
+    /// inside a nested redirect) are left raw for Salesforce to fill in.
+    ///
+    /// ```
+    /// use cti_protocol::streem::{EmbedUrl, Redirect, StreemsUrl};
+    ///
+    /// let base = "https://yourcompanycodehere.streempro.app";
+    /// let calls = StreemsUrl::new(base, "{!Lead.Id}")?.to_salesforce_url();
+    /// let button = EmbedUrl::new(base)?
+    ///     .name("{!Lead.FirstName}")
+    ///     .phone("{!Lead.MobilePhone}")
+    ///     .ref_id("{!Lead.Id}")
+    ///     .source("SFDC")
+    ///     .redirect(Redirect::Url(calls));
+    /// assert_eq!(
+    ///     button.to_salesforce_url(),
+    ///     "https://yourcompanycodehere.streempro.app/embed?name={!Lead.FirstName}&phone={!Lead.MobilePhone}\
+    ///      &refId={!Lead.Id}&source=SFDC&callingCode=%2B1\
+    ///      &redirect=https%3A%2F%2Fyourcompanycodehere.streempro.app%2Fstreems%3FrefId%3D{!Lead.Id}"
+    /// );
+    /// # Ok::<(), cti_protocol::Error>(())
+    /// ```
+    #[must_use]
+    pub fn to_salesforce_url(&self) -> String {
+        let mut url = self.base.to_string();
+        url.push_str("/embed?");
+        let pairs = [
+            ("name", self.name.as_deref()),
+            ("phone", self.phone.as_deref()),
+            ("refId", self.ref_id.as_deref()),
+            ("source", self.source.as_deref()),
+            ("callingCode", Some(self.calling_code.as_str())),
+            ("redirect", self.redirect.as_ref().map(Redirect::as_str)),
+        ];
+        let mut first = true;
+        for (k, v) in pairs {
+            let Some(v) = v else { continue };
+            if !first {
+                url.push('&');
+            }
+            first = false;
+            url.push_str(k);
+            url.push('=');
+            encode_keeping_merge_fields(&mut url, v, &VALUE);
+        }
+        url
+    }
+
     /// Parses an embed URL, accepting any redirect target. Parameter names
     /// are matched without regard to case (`callingcode` is seen in use);
     /// a raw `+` in `phone` or `callingCode` is read as a plus, elsewhere as
@@ -336,6 +385,16 @@ impl StreemsUrl {
         self.base.push_to(&mut url);
         url.push_str("/streems?");
         push_pair(&mut url, "refId", &self.ref_id);
+        url
+    }
+
+    /// The URL for a Salesforce button, link or redirect: merge fields in
+    /// the reference id (`{!Lead.Id}`) are left raw.
+    #[must_use]
+    pub fn to_salesforce_url(&self) -> String {
+        let mut url = self.base.to_string();
+        url.push_str("/streems?refId=");
+        encode_keeping_merge_fields(&mut url, &self.ref_id, &VALUE);
         url
     }
 

@@ -113,3 +113,49 @@ proptest! {
         prop_assert!(!query.contains('+') && !query.contains('#') && !query.contains(' ') && !query.contains('?'));
     }
 }
+
+#[test]
+fn streem_fixtures_from_the_seed() {
+    use cti_protocol::streem::{EmbedUrl, Redirect, StreemsUrl};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/urls/streem.json");
+    let fx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for case in fx["parse"].as_array().unwrap() {
+        let e = EmbedUrl::parse(case["url"].as_str().unwrap()).unwrap();
+        let s = |k: &str| case[k].as_str().map(str::to_owned);
+        assert_eq!(e.name.as_deref(), s("name").as_deref());
+        assert_eq!(e.phone.as_deref(), s("phone").as_deref());
+        assert_eq!(e.ref_id.as_deref(), s("refId").as_deref());
+        assert_eq!(e.source.as_deref(), s("source").as_deref());
+        assert_eq!(
+            e.calling_code.as_str(),
+            case["callingCode"].as_str().unwrap()
+        );
+        match (&e.redirect, s("redirect").as_deref()) {
+            (Some(Redirect::Call), Some("call")) => {}
+            (Some(Redirect::Url(u)), Some(expected)) => {
+                assert_eq!(u, expected);
+                if let Some(r) = s("redirectRefId") {
+                    assert_eq!(StreemsUrl::parse(u).unwrap().ref_id, r);
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+        // And building it again gives a URL that parses to the same value.
+        assert_eq!(EmbedUrl::parse(&e.to_url()).unwrap(), e);
+    }
+    for case in fx["salesforce_buttons"].as_array().unwrap() {
+        let base = "https://yourcompanycodehere.streempro.app";
+        let mut e = EmbedUrl::new(base)
+            .unwrap()
+            .name(case["name"].as_str().unwrap())
+            .phone(case["phone"].as_str().unwrap())
+            .ref_id(case["refId"].as_str().unwrap())
+            .source(case["source"].as_str().unwrap());
+        if case["redirectToCallLog"] == true {
+            let calls = StreemsUrl::new(base, case["refId"].as_str().unwrap()).unwrap();
+            e = e.redirect(Redirect::Url(calls.to_salesforce_url()));
+        }
+        assert_eq!(e.to_salesforce_url(), case["url"].as_str().unwrap());
+    }
+}
