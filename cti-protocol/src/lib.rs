@@ -4,6 +4,7 @@
 pub mod ameyo;
 pub mod ccai;
 pub mod embed;
+pub mod endpoint;
 mod error;
 pub mod leaddesk;
 pub mod types;

@@ -29,6 +29,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod api;
+pub mod sso;
+
 use jiff::civil::DateTime;
 
 use crate::query::{Plus, decode, push_pair, raw_pairs};
