@@ -36,6 +36,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod generic;
 pub mod storage;
 pub mod template;
 

@@ -6,3 +6,9 @@
 //! - `leaddesk_click_to_call`: the messages a host page exchanges with
 //!   LeadDesk Talk for click-to-call, with the target origin pinned from
 //!   Talk's own `login` message.
+
+/// The repository README's Rust snippets, compiled and run as doctests so
+/// the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -383,6 +383,8 @@ pub struct DisposeParams {
     pub disposition: String,
     /// The callback schedule, when the disposition is a callback.
     pub disposition_attribute: Option<DispositionAttribute>,
+    /// The callback is for the same agent (`selfCallback`).
+    pub self_callback: Option<bool>,
     /// The CRM session token, once SSO is on.
     pub crm_session_id: Option<SecretText>,
     /// Parameters this version does not know, kept.
@@ -421,6 +423,16 @@ impl DisposeParams {
                 .as_deref()
                 .map(DispositionAttribute::parse)
                 .transpose()?,
+            self_callback: match q
+                .optional("selfCallback")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(_) => return Err(url_error("`selfCallback` must be `true` or `false`")),
+            },
             crm_session_id: q.optional("crmSessionId").map(SecretText::new),
             extra: q.extra(),
         })
@@ -460,6 +472,11 @@ impl DisposeParams {
         );
         push_opt(
             &mut out,
+            "selfCallback",
+            self.self_callback.map(|b| if b { "true" } else { "false" }),
+        );
+        push_opt(
+            &mut out,
             "crmSessionId",
             self.crm_session_id.as_ref().map(SecretText::expose),
         );
@@ -479,6 +496,8 @@ impl fmt::Debug for DisposeParams {
             .field("customer_id", &self.customer_id)
             .field("disposition", &self.disposition)
             .field("disposition_attribute", &self.disposition_attribute)
+            .field("self_callback", &self.self_callback)
+            .field("self_callback", &self.self_callback)
             .field("crm_session_id", &fmt_secret(&self.crm_session_id))
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
@@ -639,9 +658,22 @@ mod tests {
     }
 
     #[test]
-    fn dispose_and_attributes() {
-        let q = "sessionId=s&campaignId=1&crtObjectId=c&userCrtObjectId=u&userId=a&dispositionCode=CB&dispositionAttr=after-03-00-0000%2002%3A01%3A00";
+    fn self_callback_round_trips() {
+        let q = "sessionId=s&campaignId=1&crtObjectId=c&userCrtObjectId=u&userId=a&disposition=CB&selfCallback=false";
         let p = DisposeParams::from_query(q).unwrap();
+        assert_eq!(p.self_callback, Some(false));
+        assert_eq!(
+            DisposeParams::from_url(&p.to_url("https://crm.example.com/d").unwrap()).unwrap(),
+            p
+        );
+        assert!(DisposeParams::from_query(&q.replace("false", "maybe")).is_err());
+    }
+
+    #[test]
+    fn dispose_and_attributes() {
+        let q = "sessionId=s&campaignId=1&crtObjectId=c&userCrtObjectId=u&userId=a&dispositionCode=CB&dispositionAttr=after-03-00-0000%2002%3A01%3A00&selfcallback=TRUE";
+        let p = DisposeParams::from_query(q).unwrap();
+        assert_eq!(p.self_callback, Some(true));
         assert_eq!(p.disposition, "CB");
         let Some(DispositionAttribute::After(o)) = &p.disposition_attribute else {
             panic!()
