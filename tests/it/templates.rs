@@ -159,3 +159,24 @@ fn streem_fixtures_from_the_seed() {
         assert_eq!(e.to_salesforce_url(), case["url"].as_str().unwrap());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Ameyo: parameters built onto a CRM base parse back unchanged, for
+    /// arbitrary printable Unicode (control characters are refused).
+    #[test]
+    fn ameyo_customer_build_parse_identity(
+        ids in prop::collection::vec("[^\\p{Cc}]{1,20}", 6),
+        queue in prop::option::of("[^\\p{Cc}]{1,20}"),
+        token in prop::option::of("[A-Za-z0-9._-]{1,40}"),
+    ) {
+        use cti_protocol::ameyo::CustomerParams;
+        let mut p = CustomerParams::new(ids[0].clone(), ids[1].clone(), ids[2].clone(), ids[3].clone(), ids[4].clone(), ids[5].clone()).unwrap();
+        p.queue_name = queue;
+        p.crm_session_id = token.map(cti_protocol::types::SecretText::new);
+        let url = p.to_url("https://crm.example.com/ameyo/customer").unwrap();
+        prop_assert!(url::Url::parse(&url).is_ok());
+        prop_assert_eq!(CustomerParams::from_url(&url).unwrap(), p);
+    }
+}
