@@ -6,6 +6,10 @@
     unreachable_pub
 )]
 
+mod client_ameyo;
+mod client_generic;
+mod client_sso;
+mod client_voicelog;
 mod fixtures;
 mod hostile;
 mod properties;

@@ -1,0 +1,462 @@
+//! `GenericCrmClient` against wiremock: the seed's flows, auth, OAuth,
+//! timeouts and the 400 retry queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cti_client::ErrorKind;
+use cti_client::generic::queue::{MemoryRetryQueue, RetryQueue as _};
+use cti_client::generic::{CrmAuth, GenericCrmClient, OAuthConfig, PhoneSetting, Upload};
+use cti_protocol::ccai::generic::{
+    AttachmentResult, EndpointKind, GenericEndpoint, TextFormat, UploadType,
+};
+use cti_protocol::ccai::template::{RequestFormat, UrlTemplate, Values, Variable};
+use cti_protocol::endpoint::Method;
+use serde_json::json;
+use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn ep(kind: EndpointKind, m: Method, url: String) -> GenericEndpoint {
+    GenericEndpoint::new(kind, m, &url).unwrap()
+}
+
+fn crm(server: &MockServer, auth: CrmAuth) -> GenericCrmClient {
+    let u = server.uri();
+    GenericCrmClient::new(auth)
+        .endpoint(ep(
+            EndpointKind::FindAccountById,
+            Method::Get,
+            format!("{u}/accounts/{{ACCOUNT_ID}}"),
+        ))
+        .endpoint(
+            ep(
+                EndpointKind::FindAccountByQuery,
+                Method::Get,
+                format!("{u}/accounts"),
+            )
+            .param("phone", "{PHONE_NUMBER}")
+            .unwrap()
+            .response_location("data"),
+        )
+        .endpoint(
+            ep(
+                EndpointKind::CreateAccount,
+                Method::Post,
+                format!("{u}/accounts"),
+            )
+            .param("name", "{NAME}")
+            .unwrap()
+            .param("phone", "{PHONE_NUMBER}")
+            .unwrap()
+            .format(RequestFormat::ContainerMap("account".into()))
+            .response_location("account"),
+        )
+        .endpoint(
+            ep(
+                EndpointKind::FindRecordByQuery,
+                Method::Get,
+                format!("{u}/records"),
+            )
+            .param("contactId", "{ACCOUNT_ID}")
+            .unwrap()
+            .response_location("records"),
+        )
+        .endpoint(
+            ep(
+                EndpointKind::CreateRecord,
+                Method::Post,
+                format!("{u}/records"),
+            )
+            .param("subject", "Call from {NAME}")
+            .unwrap()
+            .param("contactId", "{ACCOUNT_ID}")
+            .unwrap(),
+        )
+        .phone_format(PhoneSetting::Automatic, "US")
+}
+
+#[tokio::test]
+async fn find_or_create_account_falls_back_by_id_then_query_then_create() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/accounts/stale-id"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Searching uses the Automatic search form of the number.
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .and(query_param("phone", "*415*555*2671"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Creating uses the Automatic create form.
+    Mock::given(method("POST"))
+        .and(path("/accounts"))
+        .and(header("authorization", "Basic YXBpOnMzY3JldA=="))
+        .and(body_json(
+            json!({"account": {"name": "James Bond", "phone": "+1 415 555 2671"}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"account": {"id": 123, "name": "James Bond"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = crm(&server, CrmAuth::basic("api", "s3cret"));
+    let mut v = Values::new()
+        .with(Variable::AccountId, "stale-id")
+        .with(Variable::PhoneNumber, "(415) 555-2671")
+        .with(Variable::Name, "James Bond");
+    let found = c.find_or_create_account(&mut v).await.unwrap();
+    assert!(found.created);
+    assert_eq!(found.id, "123");
+    assert_eq!(v.get(Variable::AccountId), Some("123"));
+}
+
+#[tokio::test]
+async fn found_account_and_record_reuse() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": [{"id": 123, "name": "James Bond", "phone": "11234567890"}]}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/records"))
+        .and(query_param("contactId", "123"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"records": [{"id": 456, "subject": "Record title", "status": "open"}]}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records"))
+        .and(body_json(
+            json!({"subject": "Call from James", "contactId": "123"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "r-789"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = crm(&server, CrmAuth::None);
+    let mut v = Values::new()
+        .with(Variable::PhoneNumber, "+12223334444")
+        .with(Variable::Name, "James");
+    let a = c.find_or_create_account(&mut v).await.unwrap();
+    assert_eq!((a.id.as_str(), a.created), ("123", false));
+    let r = c.find_or_create_record(&mut v).await.unwrap();
+    assert_eq!((r.id.as_str(), r.created), ("456", false));
+    let c = c.reuse_records(false);
+    let r = c.find_or_create_record(&mut v).await.unwrap();
+    assert_eq!((r.id.as_str(), r.created), ("r-789", true));
+    assert_eq!(v.get(Variable::RecordId), Some("r-789"));
+}
+
+#[tokio::test]
+async fn update_comment_and_uploads() {
+    let server = MockServer::start().await;
+    let u = server.uri();
+    Mock::given(method("PATCH"))
+        .and(path("/records/456"))
+        .and(header("x-api-key", "key-1"))
+        .and(body_json(json!({"subject": "Billing", "rating": "5"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records/456/comments"))
+        .and(body_json(json!({"comment": "a &lt;b&gt;<br>c"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records/456/comments"))
+        .and(body_string_contains("Recording<br>"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records/456/files"))
+        .and(body_json(json!({"name": "call.mp3", "file": "SUQzAwA="})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"result": {"id": 77}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/records/456/multipart"))
+        .and(header("x-api-key", "key-1"))
+        .and(body_string_contains(
+            "name=\"upload\"; filename=\"call.mp3\"",
+        ))
+        .and(body_string_contains("name=\"title\""))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": 9, "url": "https://files.example/9"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut upload = ep(
+        EndpointKind::UploadFile,
+        Method::Post,
+        format!("{u}/records/{{RECORD_ID}}/files"),
+    )
+    .param("name", "call.mp3")
+    .unwrap()
+    .param("file", "{FILE_DATA}")
+    .unwrap();
+    upload.attachment = Some(AttachmentResult::Id {
+        location: "result.id".into(),
+        builder: UrlTemplate::parse(
+            "https://crm.example/records/{RECORD_ID}/attachments/{ATTACHMENT_ID}",
+        )
+        .unwrap(),
+    });
+    let mut comment = ep(
+        EndpointKind::Comment,
+        Method::Post,
+        format!("{u}/records/{{RECORD_ID}}/comments"),
+    )
+    .param("comment", "{COMMENT_BODY}")
+    .unwrap();
+    comment.text_format = TextFormat::Html;
+    let c = GenericCrmClient::new(CrmAuth::header("X-Api-Key", "key-1"))
+        .endpoint(
+            ep(
+                EndpointKind::UpdateRecord,
+                Method::Patch,
+                format!("{u}/records/{{RECORD_ID}}"),
+            )
+            .param("subject", "{TICKET_SUBJECT}")
+            .unwrap()
+            .param("rating", "{RATING}")
+            .unwrap()
+            .param("feedback", "{FEEDBACK}")
+            .unwrap(),
+        )
+        .endpoint(comment)
+        .endpoint(upload);
+    let v = Values::new()
+        .with(Variable::RecordId, "456")
+        .with(Variable::TicketSubject, "Billing")
+        .with(Variable::Rating, "5");
+    assert_eq!(c.update_record(&v).await.unwrap(), None);
+    c.comment(&v, "a <b>\nc").await.unwrap();
+    let file = Upload::new("call.mp3", "audio/mpeg", &b"ID3\x03\x00"[..]);
+    let a = c.upload_file(&v, &file, Some("Recording")).await.unwrap();
+    assert_eq!(a.id.as_deref(), Some("77"));
+    assert_eq!(a.url, "https://crm.example/records/456/attachments/77");
+
+    let mut multi = ep(
+        EndpointKind::UploadFile,
+        Method::Put,
+        format!("{u}/records/{{RECORD_ID}}/multipart"),
+    )
+    .param("title", "Call recording")
+    .unwrap()
+    .param("upload", "{FILE_DATA}")
+    .unwrap();
+    multi.upload = UploadType::Multipart;
+    multi.attachment = Some(AttachmentResult::Url {
+        location: "url".into(),
+    });
+    let c = c.endpoint(multi);
+    let a = c.upload_file(&v, &file, Some("Recording")).await.unwrap();
+    assert_eq!(a.url, "https://files.example/9");
+}
+
+#[tokio::test]
+async fn bad_requests_go_to_the_retry_queue_for_a_week() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/records"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "locked"})))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&server)
+        .await;
+    let queue = Arc::new(MemoryRetryQueue::new());
+    let c = crm(&server, CrmAuth::None)
+        .retry_queue(queue.clone())
+        .reuse_records(false);
+    let mut v = Values::new()
+        .with(Variable::AccountId, "123")
+        .with(Variable::Name, "Ada");
+    let err = c.find_or_create_record(&mut v).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Queued);
+    assert_eq!(queue.len().await.unwrap(), 1);
+    let now = jiff::Timestamp::now();
+    // Not yet due.
+    let r = c.run_retries(now, 10).await.unwrap();
+    assert_eq!(r.sent, 0);
+    // Due: a second 400 puts it back with a longer delay.
+    let r = c
+        .run_retries(now + Duration::from_secs(61), 10)
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.requeued), (1, 1));
+    let r = c
+        .run_retries(now + Duration::from_secs(61 + 121), 10)
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.succeeded), (1, 1));
+    assert_eq!(queue.len().await.unwrap(), 0);
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[0].body, reqs[2].body);
+    // Other statuses are final.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(409))
+        .mount(&server)
+        .await;
+    let err = c.find_or_create_record(&mut v).await.unwrap_err();
+    assert_eq!((err.kind(), err.status()), (ErrorKind::Status, Some(409)));
+    assert_eq!(queue.len().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn timeouts_are_enforced() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let find = ep(
+        EndpointKind::FindAccountByQuery,
+        Method::Get,
+        format!("{}/accounts", server.uri()),
+    )
+    .timeout(Duration::from_secs(1))
+    .unwrap();
+    let c = GenericCrmClient::new(CrmAuth::None)
+        .endpoint(find)
+        .endpoint(ep(
+            EndpointKind::CreateAccount,
+            Method::Post,
+            format!("{}/accounts", server.uri()),
+        ))
+        .retry_policy(cti_client::policy::RetryPolicy::never());
+    let started = std::time::Instant::now();
+    let err = c
+        .find_or_create_account(&mut Values::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(2900));
+}
+
+#[tokio::test]
+async fn oauth_token_is_fetched_once_refreshed_on_expiry_and_on_401() {
+    let server = MockServer::start().await;
+    let u = server.uri();
+    // First: client credentials; the token lives 1 h and comes with a refresh token.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-ONE", "token_type": "bearer", "expires_in": 3600, "refresh_token": "RT-SECRET"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=RT-SECRET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-TWO", "token_type": "bearer", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The CRM accepts AT-ONE twice, then revokes it.
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer AT-ONE"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer AT-ONE"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer AT-TWO"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 2})))
+        .mount(&server)
+        .await;
+    let oauth = OAuthConfig::new(
+        &format!("{u}/oauth/authorize"),
+        &format!("{u}/oauth/token"),
+        "ccai",
+        "CS-SECRET",
+    )
+    .unwrap()
+    .scope("crm");
+    let c = GenericCrmClient::new(CrmAuth::OAuth(Box::new(oauth))).endpoint(ep(
+        EndpointKind::FindAccountByQuery,
+        Method::Get,
+        format!("{u}/accounts"),
+    ));
+    assert!(!format!("{c:?}").contains("SECRET"));
+    for expected in ["1", "1", "2", "2"] {
+        let found = c.find_or_create_account(&mut Values::new()).await.unwrap();
+        assert_eq!(found.id, expected);
+    }
+    let token_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/token")
+        .count();
+    assert_eq!(token_calls, 2);
+}
+
+#[tokio::test]
+async fn oauth_failures_are_auth_errors_without_secrets() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&server)
+        .await;
+    let u = server.uri();
+    let oauth = OAuthConfig::new(
+        &format!("{u}/a"),
+        &format!("{u}/oauth/token"),
+        "ccai",
+        "CS-SECRET",
+    )
+    .unwrap();
+    let c = GenericCrmClient::new(CrmAuth::OAuth(Box::new(oauth))).endpoint(ep(
+        EndpointKind::FindAccountByQuery,
+        Method::Get,
+        format!("{u}/accounts"),
+    ));
+    let err = c
+        .find_or_create_account(&mut Values::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("CS-SECRET"));
+    // The client secret went as HTTP Basic to the token endpoint.
+    let reqs = server.received_requests().await.unwrap();
+    assert!(reqs[0].headers.contains_key("authorization"));
+}
