@@ -5,6 +5,8 @@
 //! decodes a bundled sample conversation of each dialect and shows each
 //! raw message beside its vendor-neutral form.
 
+mod net;
+
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
@@ -68,6 +70,19 @@ enum Cmd {
     Url {
         #[command(subcommand)]
         kind: UrlCmd,
+    },
+    /// Call Ameyo's APIs: dispose, dial, dispose-and-dial, voice logs.
+    ///
+    /// Each command exits 0 on success (printing Ameyo's reason) and 1 with
+    /// the vendor's reason on standard error on failure.
+    Ameyo {
+        #[command(subcommand)]
+        cmd: net::AmeyoCmd,
+    },
+    /// Call a CRM's SSO endpoint: `login` prints the `crmSessionId`.
+    Sso {
+        #[command(subcommand)]
+        cmd: net::SsoCmd,
     },
     /// Decode a bundled sample conversation of each dialect and print each
     /// raw message beside its vendor-neutral form.
@@ -208,6 +223,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Decode { vendor } => decode(vendor.into(), io::stdin().lock(), io::stdout().lock()),
         Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
+        Cmd::Ameyo { cmd } => return net::ameyo(cmd),
+        Cmd::Sso { cmd } => return net::sso(cmd),
         Cmd::Url { kind } => match build_url(kind) {
             Ok(text) => writeln!(io::stdout().lock(), "{text}"),
             Err(e) => {

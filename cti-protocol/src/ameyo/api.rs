@@ -325,6 +325,44 @@ pub struct DisposeAndManualDialRequest {
     pub request_id: String,
 }
 
+impl DisposeAndManualDialRequest {
+    /// Dispose call `crt_object_id` of extension `user_crt_object_id` in
+    /// campaign context `campaign_context_id` with `disposition`, then dial
+    /// `phone`; no customer (`"-1"`) and no request id yet.
+    #[must_use]
+    pub fn new(
+        campaign_context_id: i64,
+        user_crt_object_id: impl Into<String>,
+        crt_object_id: impl Into<String>,
+        disposition: impl Into<String>,
+        phone: impl Into<String>,
+    ) -> Self {
+        Self {
+            campaign_context_id,
+            user_crt_object_id: user_crt_object_id.into(),
+            crt_object_id: crt_object_id.into(),
+            disposition_code: disposition.into(),
+            phone: phone.into(),
+            customer_id: "-1".to_owned(),
+            request_id: String::new(),
+        }
+    }
+
+    /// Sets the customer.
+    #[must_use]
+    pub fn customer_id(mut self, id: impl Into<String>) -> Self {
+        self.customer_id = id.into();
+        self
+    }
+
+    /// Sets the request id.
+    #[must_use]
+    pub fn request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = id.into();
+        self
+    }
+}
+
 /// `disposeAndManualDial`: dispose the call and dial again at once.
 #[derive(Debug, Clone, Copy)]
 pub struct DisposeAndManualDial;

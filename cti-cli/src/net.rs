@@ -1,0 +1,379 @@
+//! `cti ameyo …` and `cti sso …`: the API clients on the command line.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use cti_client::ameyo::{AmeyoAuth, AmeyoClient};
+use cti_client::sso::SsoClient;
+use cti_protocol::ameyo::api::{
+    ClickToDialRequest, DisposeAndManualDialRequest, DisposeCallForUserRequest, DispositionParams,
+    VoiceLogFormat,
+};
+use secrecy::{ExposeSecret as _, SecretString};
+
+/// Ameyo API calls.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AmeyoCmd {
+    /// Dispose the agent's current call (`disposeCallForUser`).
+    Dispose(DisposeArgs),
+    /// Dial a number for an agent (`clickToDialWithTokenAsync`).
+    Dial(DialArgs),
+    /// Dispose the call and dial a number at once (`disposeAndManualDial`).
+    DisposeAndDial(DisposeAndDialArgs),
+    /// Download a call's recording to a file (`downloadVoiceLog`).
+    Voicelog(VoicelogArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DisposeArgs {
+    /// The Ameyo server, e.g. `https://ameyo.example.com:8887`.
+    #[arg(long)]
+    base: String,
+    /// The `Authorization` token.
+    #[arg(long)]
+    token: String,
+    /// The agent's user id.
+    #[arg(long)]
+    user_id: String,
+    /// The disposition code.
+    #[arg(long)]
+    disposition: String,
+    /// The customer's number.
+    #[arg(long, default_value = "")]
+    phone: String,
+    /// The callback time, in Ameyo's format.
+    #[arg(long, default_value = "")]
+    callback_time: String,
+    /// The callback goes to the same agent.
+    #[arg(long)]
+    self_callback: bool,
+    /// The request id that makes a retry safe (a fresh UUID when absent).
+    #[arg(long)]
+    request_id: Option<String>,
+    /// Notes.
+    #[arg(long, default_value = "")]
+    notes: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DialArgs {
+    /// The Ameyo server.
+    #[arg(long)]
+    base: String,
+    /// The token-policy `hash-key`.
+    #[arg(long, requires = "requesting_host", conflicts_with = "token")]
+    hash_key: Option<String>,
+    /// The token-policy `requesting-host`.
+    #[arg(long, requires = "hash_key")]
+    requesting_host: Option<String>,
+    /// An `Authorization` token, for deployments without the token policy.
+    #[arg(long, required_unless_present = "hash_key")]
+    token: Option<String>,
+    /// The agent's user id.
+    #[arg(long)]
+    user_id: String,
+    /// The campaign.
+    #[arg(long)]
+    campaign_id: String,
+    /// The number to dial.
+    #[arg(long)]
+    phone: String,
+    /// Send the body as the form field `data=` instead of JSON.
+    #[arg(long)]
+    form: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DisposeAndDialArgs {
+    /// The Ameyo server.
+    #[arg(long)]
+    base: String,
+    /// The agent's Ameyo session id (sent as the `sessionId` header).
+    #[arg(long)]
+    session_id: String,
+    /// The campaign context.
+    #[arg(long)]
+    campaign_context_id: i64,
+    /// The agent's voice extension.
+    #[arg(long)]
+    user_crt_object_id: String,
+    /// The call to dispose.
+    #[arg(long)]
+    crt_object_id: String,
+    /// The disposition code.
+    #[arg(long)]
+    disposition: String,
+    /// The number to dial next.
+    #[arg(long)]
+    phone: String,
+    /// The customer (`-1` for none).
+    #[arg(long, default_value = "-1", allow_hyphen_values = true)]
+    customer_id: String,
+    /// The request id that makes a retry safe (a fresh UUID when absent).
+    #[arg(long)]
+    request_id: Option<String>,
+}
+
+/// A recording format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    /// WAV.
+    Wav,
+    /// MP3.
+    Mp3,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VoicelogArgs {
+    /// The Ameyo server.
+    #[arg(long)]
+    base: String,
+    /// The call.
+    #[arg(long)]
+    crt_object_id: String,
+    /// The format.
+    #[arg(long, value_enum, default_value = "wav")]
+    format: Format,
+    /// The token-policy `hash-key`, where the deployment wants it.
+    #[arg(long, requires = "requesting_host")]
+    hash_key: Option<String>,
+    /// The token-policy `requesting-host`.
+    #[arg(long, requires = "hash_key")]
+    requesting_host: Option<String>,
+    /// The file to write; it appears only once the download is complete.
+    #[arg(long)]
+    output: PathBuf,
+}
+
+/// SSO calls against a CRM endpoint.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SsoCmd {
+    /// Log in and print the `crmSessionId`.
+    Login {
+        /// The CRM's SSO endpoint.
+        #[arg(long)]
+        url: String,
+        /// The user id.
+        #[arg(long)]
+        user_id: String,
+        /// The environment variable holding the password (never printed).
+        #[arg(long)]
+        password_env: String,
+        /// Send `request=<json>` as a form instead of JSON.
+        #[arg(long)]
+        form: bool,
+    },
+    /// End a CRM session.
+    Logout {
+        /// The CRM's SSO endpoint.
+        #[arg(long)]
+        url: String,
+        /// The session to end.
+        #[arg(long)]
+        crm_session_id: String,
+        /// Send `request=<json>` as a form instead of JSON.
+        #[arg(long)]
+        form: bool,
+    },
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+fn fail(what: &str, e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("cti {what}: {e}");
+    ExitCode::from(1)
+}
+
+fn report(
+    what: &str,
+    result: cti_client::Result<cti_protocol::ameyo::api::AmeyoResult>,
+) -> ExitCode {
+    match result {
+        Ok(r) => {
+            println!("{}", r.explanation());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(what, &e),
+    }
+}
+
+/// Runs an `ameyo` command.
+pub(crate) fn ameyo(cmd: AmeyoCmd) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail("ameyo", &e),
+    };
+    rt.block_on(async move {
+        match cmd {
+            AmeyoCmd::Dispose(a) => {
+                let what = "ameyo dispose";
+                let client = match AmeyoClient::new(&a.base, AmeyoAuth::new().token(a.token)) {
+                    Ok(c) => c,
+                    Err(e) => return fail(what, &e),
+                };
+                let mut params = DispositionParams::new(a.phone);
+                if !a.callback_time.is_empty() || a.self_callback {
+                    params = params.callback(a.callback_time, a.self_callback);
+                }
+                let req = DisposeCallForUserRequest::new(
+                    a.user_id,
+                    a.disposition,
+                    a.request_id.unwrap_or_default(),
+                )
+                .params(params)
+                .notes(a.notes);
+                report(what, client.dispose_call_for_user(&req).await)
+            }
+            AmeyoCmd::Dial(a) => {
+                let what = "ameyo dial";
+                let mut auth = AmeyoAuth::new();
+                if let (Some(k), Some(h)) = (a.hash_key, a.requesting_host) {
+                    auth = auth.token_policy(k, h);
+                }
+                if let Some(t) = a.token {
+                    auth = auth.token(t);
+                }
+                let client = match AmeyoClient::new(&a.base, auth) {
+                    Ok(c) => c,
+                    Err(e) => return fail(what, &e),
+                };
+                let req = ClickToDialRequest::new(a.user_id, a.campaign_id, a.phone);
+                let result = if a.form {
+                    client.click_to_dial_form(&req).await
+                } else {
+                    client.click_to_dial(&req).await
+                };
+                report(what, result)
+            }
+            AmeyoCmd::DisposeAndDial(a) => {
+                let what = "ameyo dispose-and-dial";
+                let client =
+                    match AmeyoClient::new(&a.base, AmeyoAuth::new().session_id(a.session_id)) {
+                        Ok(c) => c,
+                        Err(e) => return fail(what, &e),
+                    };
+                let req = DisposeAndManualDialRequest::new(
+                    a.campaign_context_id,
+                    a.user_crt_object_id,
+                    a.crt_object_id,
+                    a.disposition,
+                    a.phone,
+                )
+                .customer_id(a.customer_id)
+                .request_id(a.request_id.unwrap_or_default());
+                report(what, client.dispose_and_manual_dial(&req).await)
+            }
+            AmeyoCmd::Voicelog(a) => voicelog(a).await,
+        }
+    })
+}
+
+async fn voicelog(a: VoicelogArgs) -> ExitCode {
+    let what = "ameyo voicelog";
+    let mut auth = AmeyoAuth::new();
+    if let (Some(k), Some(h)) = (a.hash_key, a.requesting_host) {
+        auth = auth.token_policy(k, h);
+    }
+    let client = match AmeyoClient::new(&a.base, auth) {
+        Ok(c) => c,
+        Err(e) => return fail(what, &e),
+    };
+    let format = match a.format {
+        Format::Wav => VoiceLogFormat::Wav,
+        Format::Mp3 => VoiceLogFormat::Mp3,
+    };
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {bytes_per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = bar.clone();
+    let result = client
+        .download_voice_log(a.crt_object_id, format)
+        .on_progress(move |p| {
+            if let Some(t) = p.total {
+                progress.set_length(t);
+            }
+            progress.set_position(p.bytes);
+        })
+        .to_path(&a.output)
+        .await;
+    bar.finish_and_clear();
+    match result {
+        Ok(s) => {
+            eprintln!(
+                "{} bytes written to {}{}",
+                s.bytes,
+                a.output.display(),
+                if s.resumes > 0 {
+                    format!(" ({} resumes)", s.resumes)
+                } else {
+                    String::new()
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(what, &e),
+    }
+}
+
+/// Runs an `sso` command.
+pub(crate) fn sso(cmd: SsoCmd) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail("sso", &e),
+    };
+    rt.block_on(async move {
+        match cmd {
+            SsoCmd::Login {
+                url,
+                user_id,
+                password_env,
+                form,
+            } => {
+                let what = "sso login";
+                let Ok(password) = std::env::var(&password_env) else {
+                    eprintln!("cti {what}: the environment variable {password_env} is not set");
+                    return ExitCode::from(2);
+                };
+                let password = SecretString::from(password);
+                let client = match SsoClient::new(&url) {
+                    Ok(c) => c.form(form),
+                    Err(e) => return fail(what, &e),
+                };
+                match client.login(&user_id, &password).await {
+                    Ok(session) => {
+                        let mut out = io::stdout().lock();
+                        match writeln!(out, "{}", session.expose_secret()) {
+                            Ok(()) => ExitCode::SUCCESS,
+                            Err(e) => fail(what, &e),
+                        }
+                    }
+                    Err(e) => fail(what, &e),
+                }
+            }
+            SsoCmd::Logout {
+                url,
+                crm_session_id,
+                form,
+            } => {
+                let what = "sso logout";
+                let client = match SsoClient::new(&url) {
+                    Ok(c) => c.form(form),
+                    Err(e) => return fail(what, &e),
+                };
+                match client.logout(&SecretString::from(crm_session_id)).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(what, &e),
+                }
+            }
+        }
+    })
+}
