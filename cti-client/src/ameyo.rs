@@ -276,12 +276,17 @@ impl AmeyoClient {
         &self,
         req: &DisposeCallForUserRequest,
     ) -> Result<AmeyoResult> {
-        let mut req = req.clone();
-        if req.request_id.trim().is_empty() {
-            req.request_id = uuid::Uuid::new_v4().to_string();
-        }
+        let keyed;
+        let req = if req.request_id.trim().is_empty() {
+            let mut r = req.clone();
+            r.request_id = uuid::Uuid::new_v4().to_string();
+            keyed = r;
+            &keyed
+        } else {
+            req
+        };
         let answer = self
-            .run::<DisposeCallForUser>(&req, Idempotency::Keyed)
+            .run::<DisposeCallForUser>(req, Idempotency::Keyed)
             .await?;
         ameyo_result(&answer, DisposeCallForUser::METADATA.name)
     }
@@ -323,12 +328,17 @@ impl AmeyoClient {
         &self,
         req: &DisposeAndManualDialRequest,
     ) -> Result<AmeyoResult> {
-        let mut req = req.clone();
-        if req.request_id.trim().is_empty() {
-            req.request_id = uuid::Uuid::new_v4().to_string();
-        }
+        let keyed;
+        let req = if req.request_id.trim().is_empty() {
+            let mut r = req.clone();
+            r.request_id = uuid::Uuid::new_v4().to_string();
+            keyed = r;
+            &keyed
+        } else {
+            req
+        };
         let answer = self
-            .run::<DisposeAndManualDial>(&req, Idempotency::Keyed)
+            .run::<DisposeAndManualDial>(req, Idempotency::Keyed)
             .await?;
         ameyo_result(&answer, DisposeAndManualDial::METADATA.name)
     }

@@ -47,6 +47,11 @@ pub enum ErrorKind {
 /// credentials, user info and fragments are replaced before they are
 /// stored. [`Error::without_url`] drops it altogether.
 pub struct Error {
+    // Boxed: results stay one pointer wide on the happy path.
+    inner: Box<Inner>,
+}
+
+struct Inner {
     kind: ErrorKind,
     message: String,
     status: Option<u16>,
@@ -57,26 +62,28 @@ pub struct Error {
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            kind,
-            message: message.into(),
-            status: None,
-            url: None,
-            source: None,
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                status: None,
+                url: None,
+                source: None,
+            }),
         }
     }
 
     pub(crate) fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.inner.status = Some(status);
         self
     }
 
     pub(crate) fn with_url(mut self, url: &Url) -> Self {
-        self.url = Some(redact_url(url));
+        self.inner.url = Some(redact_url(url));
         self
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.inner.source = Some(Box::new(source));
         self
     }
 
@@ -108,43 +115,43 @@ impl Error {
     /// The kind of failure.
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The HTTP status, when the server answered.
     #[must_use]
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.inner.status
     }
 
     /// The request URL, redacted.
     #[must_use]
     pub fn url(&self) -> Option<&Url> {
-        self.url.as_ref()
+        self.inner.url.as_ref()
     }
 
     /// The message: for [`ErrorKind::Vendor`] and [`ErrorKind::Status`] the
     /// vendor's own reason where it gave one.
     #[must_use]
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The same error without its URL.
     #[must_use]
     pub fn without_url(mut self) -> Self {
-        self.url = None;
+        self.inner.url = None;
         self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(status) = self.status {
+        f.write_str(&self.inner.message)?;
+        if let Some(status) = self.inner.status {
             write!(f, " (HTTP {status})")?;
         }
-        if let Some(url) = &self.url {
+        if let Some(url) = &self.inner.url {
             write!(f, " [{url}]")?;
         }
         Ok(())
@@ -154,18 +161,19 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .field("status", &self.status)
-            .field("url", &self.url.as_ref().map(Url::as_str))
-            .field("source", &self.source)
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .field("status", &self.inner.status)
+            .field("url", &self.inner.url.as_ref().map(Url::as_str))
+            .field("source", &self.inner.source)
             .finish()
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
+        self.inner
+            .source
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
     }

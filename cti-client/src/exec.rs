@@ -371,8 +371,11 @@ pub(crate) async fn read_limited(resp: reqwest::Response, max: usize, url: &Url)
         )
         .with_url(url)
     };
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(too_large());
+    match resp.content_length() {
+        Some(n) if n > max as u64 => return Err(too_large()),
+        // The length is known and allowed: let reqwest read it in one go.
+        Some(_) => return resp.bytes().await.map_err(|e| Error::from_reqwest(e, url)),
+        None => {}
     }
     let mut body = BytesMut::new();
     let mut stream = resp.bytes_stream();

@@ -297,7 +297,7 @@ async fn bad_requests_go_to_the_retry_queue_for_a_week() {
         .with(Variable::Name, "Ada");
     let err = c.find_or_create_record(&mut v).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Queued);
-    assert_eq!(queue.len().await.unwrap(), 1);
+    assert_eq!(queue.pending().await.unwrap(), 1);
     let now = jiff::Timestamp::now();
     // Not yet due.
     let r = c.run_retries(now, 10).await.unwrap();
@@ -313,7 +313,7 @@ async fn bad_requests_go_to_the_retry_queue_for_a_week() {
         .await
         .unwrap();
     assert_eq!((r.sent, r.succeeded), (1, 1));
-    assert_eq!(queue.len().await.unwrap(), 0);
+    assert_eq!(queue.pending().await.unwrap(), 0);
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 3);
     assert_eq!(reqs[0].body, reqs[2].body);
@@ -325,7 +325,7 @@ async fn bad_requests_go_to_the_retry_queue_for_a_week() {
         .await;
     let err = c.find_or_create_record(&mut v).await.unwrap_err();
     assert_eq!((err.kind(), err.status()), (ErrorKind::Status, Some(409)));
-    assert_eq!(queue.len().await.unwrap(), 0);
+    assert_eq!(queue.pending().await.unwrap(), 0);
 }
 
 #[tokio::test]

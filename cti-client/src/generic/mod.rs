@@ -538,32 +538,31 @@ impl GenericCrmClient {
             return Ok(None);
         }
         if !answer.is_success() {
-            if answer.status == 400 && built.method != Method::Get {
-                if let Some(queue) = &self.queue {
-                    let now = Timestamp::now();
-                    let delay = self
-                        .rule
-                        .next_delay(400, 1, Duration::ZERO)
-                        .unwrap_or_default();
-                    let job = RetryJob {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        endpoint: name.to_owned(),
-                        method: built.method.as_str().to_owned(),
-                        url: built.url.clone(),
-                        body: built.body.clone(),
-                        failures: 1,
-                        first_failed_at: now,
-                        next_at: now + delay,
-                        last_status: 400,
-                    };
-                    queue.push(job).await?;
-                    return Err(answer.error(
-                        ErrorKind::Queued,
-                        format!(
-                            "{name}: the CRM answered 400; the request is queued to be sent again"
-                        ),
-                    ));
-                }
+            if answer.status == 400
+                && built.method != Method::Get
+                && let Some(queue) = &self.queue
+            {
+                let now = Timestamp::now();
+                let delay = self
+                    .rule
+                    .next_delay(400, 1, Duration::ZERO)
+                    .unwrap_or_default();
+                let job = RetryJob {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    endpoint: name.to_owned(),
+                    method: built.method.as_str().to_owned(),
+                    url: built.url.clone(),
+                    body: built.body.clone(),
+                    failures: 1,
+                    first_failed_at: now,
+                    next_at: now + delay,
+                    last_status: 400,
+                };
+                queue.push(job).await?;
+                return Err(answer.error(
+                    ErrorKind::Queued,
+                    format!("{name}: the CRM answered 400; the request is queued to be sent again"),
+                ));
             }
             let why = if answer.is_html() {
                 "an HTML error page".to_owned()

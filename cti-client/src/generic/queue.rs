@@ -54,8 +54,14 @@ pub trait RetryQueue: Send + Sync + fmt::Debug {
     fn take_due(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, Result<Vec<RetryJob>>>;
 
     /// How many jobs wait.
-    fn len(&self) -> BoxFuture<'_, Result<usize>>;
+    fn pending(&self) -> BoxFuture<'_, Result<usize>>;
 }
+
+/// Jobs by due time, and each job's due time by id.
+type Jobs = (
+    BTreeMap<(Timestamp, String), RetryJob>,
+    BTreeMap<String, Timestamp>,
+);
 
 /// A [`RetryQueue`] in memory.
 ///
@@ -66,7 +72,7 @@ pub trait RetryQueue: Send + Sync + fmt::Debug {
 ///
 /// # tokio_test_block_on(async {
 /// let q = MemoryRetryQueue::new();
-/// assert_eq!(q.len().await?, 0);
+/// assert_eq!(q.pending().await?, 0);
 /// # Ok::<(), cti_client::Error>(()) });
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
@@ -75,10 +81,7 @@ pub trait RetryQueue: Send + Sync + fmt::Debug {
 #[derive(Debug, Default)]
 pub struct MemoryRetryQueue {
     // (next_at, id) → job; the id index finds a job to replace.
-    jobs: Mutex<(
-        BTreeMap<(Timestamp, String), RetryJob>,
-        BTreeMap<String, Timestamp>,
-    )>,
+    jobs: Mutex<Jobs>,
 }
 
 impl MemoryRetryQueue {
@@ -88,17 +91,7 @@ impl MemoryRetryQueue {
         Self::default()
     }
 
-    fn lock(
-        &self,
-    ) -> Result<
-        std::sync::MutexGuard<
-            '_,
-            (
-                BTreeMap<(Timestamp, String), RetryJob>,
-                BTreeMap<String, Timestamp>,
-            ),
-        >,
-    > {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Jobs>> {
         self.jobs
             .lock()
             .map_err(|_| Error::new(ErrorKind::Io, "the retry queue's lock is poisoned"))
@@ -137,7 +130,7 @@ impl RetryQueue for MemoryRetryQueue {
         Box::pin(async move { result })
     }
 
-    fn len(&self) -> BoxFuture<'_, Result<usize>> {
+    fn pending(&self) -> BoxFuture<'_, Result<usize>> {
         let result = self.lock().map(|g| g.1.len());
         Box::pin(async move { result })
     }
