@@ -221,6 +221,16 @@ impl Default for CcaiRetryRule {
 }
 
 impl CcaiRetryRule {
+    /// A rule starting at `first`, doubling to at most `max`, for `window`.
+    #[must_use]
+    pub fn new(first: Duration, max: Duration, window: Duration) -> Self {
+        Self {
+            first,
+            max: max.max(first),
+            window,
+        }
+    }
+
     /// The delay before the next try after failure number `failures`
     /// (from 1) with `status`, `since_first` after the first failure; `None`
     /// when the request is not to be retried.

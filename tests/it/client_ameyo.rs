@@ -436,6 +436,8 @@ async fn log_capture_child() {
         .await
         .unwrap();
     c.dispose_and_manual_dial(&dmd()).await.unwrap();
+    // An OAuth flow of the generic engine, through the same subscriber.
+    oauth_round(&MockServer::start().await).await;
     let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("cti.request"), "{log}");
     assert!(log.contains("disposeCallForUser"), "{log}");
@@ -445,13 +447,89 @@ async fn log_capture_child() {
     assert_eq!(reqs[0].headers["authorization"], "tok-SECRET-1");
 }
 
+async fn oauth_round(server: &MockServer) {
+    use cti_client::generic::{CrmAuth, GenericCrmClient, OAuthConfig};
+    use cti_protocol::ccai::generic::{EndpointKind, GenericEndpoint};
+    use cti_protocol::ccai::template::Values;
+    use cti_protocol::endpoint::Method as M;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-SECRET-4", "token_type": "bearer", "expires_in": 3600,
+            "refresh_token": "RT-SECRET-5"
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(server)
+        .await;
+    let u = server.uri();
+    let oauth = OAuthConfig::new(
+        &format!("{u}/oauth/authorize"),
+        &format!("{u}/oauth/token"),
+        "ccai",
+        "CS-SECRET-6",
+    )
+    .unwrap();
+    let crm = GenericCrmClient::new(CrmAuth::OAuth(Box::new(oauth))).endpoint(
+        GenericEndpoint::new(
+            EndpointKind::FindAccountByQuery,
+            M::Get,
+            &format!("{u}/accounts"),
+        )
+        .unwrap(),
+    );
+    tracing::info!(client = ?crm, "configured");
+    crm.find_or_create_account(&mut Values::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
+                // Never ends: the client must stop reading, not the server.
+                while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let c = AmeyoClient::new(&format!("http://{addr}"), AmeyoAuth::new().token("t"))
+        .unwrap()
+        .retry_policy(RetryPolicy::never());
+    let err = c.dispose_call_for_user(&seed_dispose()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+}
+
 #[test]
 fn every_request_is_logged_without_secrets() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "client_ameyo::log_capture_child", "--ignored", "--test-threads=1"])
+        .args([
+            "--exact",
+            "client_ameyo::log_capture_child",
+            "--ignored",
+            "--test-threads=1",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("1 passed"), "{stdout}");
 }

@@ -460,3 +460,58 @@ async fn oauth_failures_are_auth_errors_without_secrets() {
     let reqs = server.received_requests().await.unwrap();
     assert!(reqs[0].headers.contains_key("authorization"));
 }
+
+#[tokio::test]
+async fn an_expiring_oauth_token_is_refreshed_before_use() {
+    let server = MockServer::start().await;
+    let u = server.uri();
+    // Five seconds left is inside the refresh margin: the next call refreshes.
+    Mock::given(method("POST"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-SHORT", "token_type": "bearer", "expires_in": 5, "refresh_token": "RT-1"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=RT-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-LONG", "token_type": "bearer", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&server)
+        .await;
+    let oauth = OAuthConfig::new(&format!("{u}/a"), &format!("{u}/t"), "ccai", "s").unwrap();
+    let c = GenericCrmClient::new(CrmAuth::OAuth(Box::new(oauth))).endpoint(ep(
+        EndpointKind::FindAccountByQuery,
+        Method::Get,
+        format!("{u}/accounts"),
+    ));
+    for _ in 0..4 {
+        c.find_or_create_account(&mut Values::new()).await.unwrap();
+    }
+    let auths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/accounts")
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        auths,
+        [
+            "Bearer AT-SHORT",
+            "Bearer AT-LONG",
+            "Bearer AT-LONG",
+            "Bearer AT-LONG"
+        ]
+    );
+}

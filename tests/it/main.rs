@@ -8,6 +8,7 @@
 
 mod client_ameyo;
 mod client_generic;
+mod client_properties;
 mod client_sso;
 mod client_voicelog;
 mod fixtures;
