@@ -1,0 +1,910 @@
+//! tower layers that set the headers an embed needs: who may frame a page
+//! ([`FrameAncestors`]), what a host page may load and run
+//! ([`HostPageCsp`], with a fresh nonce per response) and which powerful
+//! features a page and its frames may use ([`PermissionsPolicy`]).
+//!
+//! Each policy is a value, built once, in the style of tower-http's
+//! `AllowOrigin`; [`PolicyLayer`] applies it. All three *merge* with the
+//! headers the inner service already set instead of clobbering them:
+//!
+//! - `Content-Security-Policy`: every enforced policy in the response is
+//!   edited in place, keeping its other directives. A response without
+//!   one gets a new header. `Content-Security-Policy-Report-Only` is left
+//!   alone: it never blocks anything.
+//! - `Permissions-Policy`: features this layer does not name are kept;
+//!   the ones it names are replaced. A header that is not a valid
+//!   structured dictionary is ignored by browsers, so it is replaced.
+//!
+//! # Examples
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cti_protocol::embed::Permission;
+//! use cti_protocol::origin::{Origin, OriginAllowlist};
+//! use cti_server_kit::layer::{FrameAncestors, HostPageCsp, PermissionsPolicy};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let zoom = Origin::parse("https://zoom.us")?;
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "host page" }))
+//!     .layer(HostPageCsp::new().frame_origin(&zoom).layer())
+//!     .layer(
+//!         PermissionsPolicy::new()
+//!             .allow(Permission::Microphone, true, [zoom.clone()])
+//!             .deny(Permission::Geolocation)
+//!             .layer(),
+//!     )
+//!     .layer(FrameAncestors::list(&OriginAllowlist::parse(["https://crm.example"])?).layer());
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use base64::Engine as _;
+use cti_protocol::embed::{EmbedFrame, Permission};
+use cti_protocol::origin::{Origin, OriginAllowlist};
+use http::header::{CONTENT_SECURITY_POLICY, HeaderName, HeaderValue, X_FRAME_OPTIONS};
+use http::{HeaderMap, Request, Response};
+use sfv::FieldType as _;
+use tower::{Layer, Service};
+
+use crate::csp::{Policy, join_header};
+
+/// The `Permissions-Policy` header name.
+pub const PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
+
+/// A response-header policy that [`PolicyLayer`] applies.
+///
+/// `on_request` runs before the inner service and may leave values in the
+/// request's extensions (the CSP nonce does); what it returns is handed to
+/// `on_response`, which edits the response headers.
+pub trait HeaderPolicy: Clone + Send + Sync + 'static {
+    /// What `on_request` hands to `on_response`.
+    type Pending: Send + 'static;
+    /// Called before the inner service sees the request.
+    fn on_request<B>(&self, request: &mut Request<B>) -> Self::Pending;
+    /// Called with the inner service's response headers.
+    fn on_response(&self, pending: Self::Pending, headers: &mut HeaderMap);
+}
+
+/// A [`Layer`] that applies a [`HeaderPolicy`] to every response.
+#[derive(Debug, Clone)]
+pub struct PolicyLayer<P> {
+    policy: P,
+}
+
+impl<P> PolicyLayer<P> {
+    /// A layer for `policy`.
+    pub fn new(policy: P) -> Self {
+        Self { policy }
+    }
+}
+
+impl<S, P: Clone> Layer<S> for PolicyLayer<P> {
+    type Service = PolicyService<S, P>;
+    fn layer(&self, inner: S) -> Self::Service {
+        PolicyService {
+            inner,
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+/// The service [`PolicyLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct PolicyService<S, P> {
+    inner: S,
+    policy: P,
+}
+
+impl<S, P, ReqB, ResB> Service<Request<ReqB>> for PolicyService<S, P>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    P: HeaderPolicy,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = PolicyFuture<S::Future, P>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let pending = self.policy.on_request(&mut request);
+        PolicyFuture {
+            inner: self.inner.call(request),
+            pending: Some((self.policy.clone(), pending)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`PolicyService`].
+    pub struct PolicyFuture<F, P: HeaderPolicy> {
+        #[pin]
+        inner: F,
+        pending: Option<(P, P::Pending)>,
+    }
+}
+
+impl<F, P, B, E> Future for PolicyFuture<F, P>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    P: HeaderPolicy,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.inner.poll(cx) {
+            Poll::Ready(Ok(r)) => r,
+            other => return other,
+        };
+        if let Some((policy, pending)) = this.pending.take() {
+            policy.on_response(pending, response.headers_mut());
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// Edits every enforced CSP policy in `headers` with `edit`; when there is
+/// none, adds `fresh` as a new header. Header values that are not text
+/// are dropped, as a browser would ignore them.
+fn edit_csp(headers: &mut HeaderMap, fresh: impl FnOnce() -> String, edit: impl Fn(&mut Policy)) {
+    let existing: Vec<Policy> = headers
+        .get_all(CONTENT_SECURITY_POLICY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Policy::parse_header)
+        .collect();
+    headers.remove(CONTENT_SECURITY_POLICY);
+    let value = if existing.is_empty() {
+        fresh()
+    } else {
+        let mut policies = existing;
+        for p in &mut policies {
+            edit(p);
+        }
+        join_header(&policies)
+    };
+    match HeaderValue::try_from(value) {
+        Ok(v) => {
+            headers.insert(CONTENT_SECURITY_POLICY, v);
+        }
+        Err(_) => {
+            // Only reachable with non-visible ASCII smuggled into the
+            // policy; fail closed.
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// frame-ancestors
+// ---------------------------------------------------------------------
+
+type AncestorFn = dyn Fn(&RequestHead<'_>) -> OriginAllowlist + Send + Sync;
+
+/// A borrowed view of a request's head, for per-request policies.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RequestHead<'a> {
+    /// The method.
+    pub method: &'a http::Method,
+    /// The URI.
+    pub uri: &'a http::Uri,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+    /// The extensions (what earlier layers, such as authentication, left).
+    pub extensions: &'a http::Extensions,
+}
+
+enum Ancestors {
+    Fixed { sources: Vec<String>, xfo: Xfo },
+    Dynamic { f: Box<AncestorFn>, with_self: bool },
+}
+
+/// What [`FrameAncestors`] decided for one request (opaque).
+#[derive(Debug)]
+pub struct AncestorsPending(Option<(Vec<String>, Xfo)>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Xfo {
+    Deny,
+    SameOrigin,
+    Remove,
+}
+
+/// Who may frame a page: CSP `frame-ancestors`, built from an
+/// [`OriginAllowlist`].
+///
+/// The layer sets `frame-ancestors` in every enforced CSP of the
+/// response (replacing the directive where the application set one) and
+/// handles `X-Frame-Options`, which would otherwise conflict: it is
+/// removed when other origins may frame the page, and set to `DENY` or
+/// `SAMEORIGIN` for [`none`](Self::none) and
+/// [`self_only`](Self::self_only), for browsers too old to know CSP.
+///
+/// # Examples
+///
+/// ```
+/// use cti_protocol::origin::OriginAllowlist;
+/// use cti_server_kit::layer::FrameAncestors;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let crm = OriginAllowlist::parse(["https://*.crm.example", "https://crm.example"])?;
+/// let policy = FrameAncestors::list(&crm).and_self();
+/// assert_eq!(
+///     policy.directive_value(),
+///     Some("'self' https://*.crm.example https://crm.example".to_owned())
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct FrameAncestors(Arc<Ancestors>);
+
+impl fmt::Debug for FrameAncestors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            Ancestors::Fixed { sources, .. } => {
+                f.debug_tuple("FrameAncestors").field(sources).finish()
+            }
+            Ancestors::Dynamic { .. } => f.write_str("FrameAncestors(<per request>)"),
+        }
+    }
+}
+
+impl FrameAncestors {
+    /// No one may frame the page.
+    #[must_use]
+    pub fn none() -> Self {
+        Self(Arc::new(Ancestors::Fixed {
+            sources: vec!["'none'".into()],
+            xfo: Xfo::Deny,
+        }))
+    }
+
+    /// Only pages of the same origin may frame the page.
+    #[must_use]
+    pub fn self_only() -> Self {
+        Self(Arc::new(Ancestors::Fixed {
+            sources: vec!["'self'".into()],
+            xfo: Xfo::SameOrigin,
+        }))
+    }
+
+    /// The origins of `allowlist` may frame the page. An empty list is
+    /// the same as [`none`](Self::none).
+    #[must_use]
+    pub fn list(allowlist: &OriginAllowlist) -> Self {
+        if allowlist.is_empty() {
+            return Self::none();
+        }
+        Self(Arc::new(Ancestors::Fixed {
+            sources: allowlist.patterns().collect(),
+            xfo: Xfo::Remove,
+        }))
+    }
+
+    /// Decides per request, for example per tenant. `f` sees the request
+    /// head; an empty allowlist means no one (or only the same origin,
+    /// after [`and_self`](Self::and_self)).
+    pub fn per_request<F>(f: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>) -> OriginAllowlist + Send + Sync + 'static,
+    {
+        Self(Arc::new(Ancestors::Dynamic {
+            f: Box::new(f),
+            with_self: false,
+        }))
+    }
+
+    /// Also allows the page's own origin.
+    #[must_use]
+    pub fn and_self(self) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(Ancestors::Fixed { mut sources, xfo }) => {
+                if sources == ["'none'"] {
+                    return Self::self_only();
+                }
+                if !sources.iter().any(|s| s == "'self'") {
+                    sources.insert(0, "'self'".into());
+                }
+                Self(Arc::new(Ancestors::Fixed { sources, xfo }))
+            }
+            Ok(Ancestors::Dynamic { f, .. }) => Self(Arc::new(Ancestors::Dynamic {
+                f,
+                with_self: true,
+            })),
+            Err(shared) => {
+                // Shared: rebuild from the fixed sources when possible.
+                match &*shared {
+                    Ancestors::Fixed { sources, xfo } => {
+                        let mut sources = sources.clone();
+                        if sources == ["'none'"] {
+                            return Self::self_only();
+                        }
+                        if !sources.iter().any(|s| s == "'self'") {
+                            sources.insert(0, "'self'".into());
+                        }
+                        Self(Arc::new(Ancestors::Fixed { sources, xfo: *xfo }))
+                    }
+                    Ancestors::Dynamic { .. } => Self(shared),
+                }
+            }
+        }
+    }
+
+    /// The `frame-ancestors` value this policy sets, when it is fixed.
+    #[must_use]
+    pub fn directive_value(&self) -> Option<String> {
+        match &*self.0 {
+            Ancestors::Fixed { sources, .. } => Some(sources.join(" ")),
+            Ancestors::Dynamic { .. } => None,
+        }
+    }
+
+    /// A layer applying this policy.
+    #[must_use]
+    pub fn layer(self) -> PolicyLayer<Self> {
+        PolicyLayer::new(self)
+    }
+}
+
+impl HeaderPolicy for FrameAncestors {
+    type Pending = AncestorsPending;
+
+    fn on_request<B>(&self, request: &mut Request<B>) -> Self::Pending {
+        match &*self.0 {
+            Ancestors::Fixed { .. } => AncestorsPending(None),
+            Ancestors::Dynamic { f, with_self } => {
+                let head = RequestHead {
+                    method: request.method(),
+                    uri: request.uri(),
+                    headers: request.headers(),
+                    extensions: request.extensions(),
+                };
+                let allow = f(&head);
+                let mut sources: Vec<String> = Vec::new();
+                if *with_self {
+                    sources.push("'self'".into());
+                }
+                sources.extend(allow.patterns());
+                let xfo = if sources.is_empty() {
+                    sources.push("'none'".into());
+                    Xfo::Deny
+                } else if sources == ["'self'"] {
+                    Xfo::SameOrigin
+                } else {
+                    Xfo::Remove
+                };
+                AncestorsPending(Some((sources, xfo)))
+            }
+        }
+    }
+
+    fn on_response(&self, pending: Self::Pending, headers: &mut HeaderMap) {
+        let (sources, xfo) = match (&*self.0, pending.0) {
+            (_, Some((s, x))) => (s, x),
+            (Ancestors::Fixed { sources, xfo }, None) => (sources.clone(), *xfo),
+            (Ancestors::Dynamic { .. }, None) => (vec!["'none'".into()], Xfo::Deny),
+        };
+        let value = sources.join(" ");
+        edit_csp(
+            headers,
+            || format!("frame-ancestors {value}"),
+            |p| p.set("frame-ancestors", sources.iter().cloned()),
+        );
+        headers.remove(X_FRAME_OPTIONS);
+        match xfo {
+            Xfo::Deny => {
+                headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            }
+            Xfo::SameOrigin => {
+                headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+            }
+            Xfo::Remove => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// host-page CSP with a nonce
+// ---------------------------------------------------------------------
+
+/// The CSP nonce of the current response, left in the request's
+/// extensions by [`HostPageCsp`]. Put it on every `<script>` the page
+/// renders; it is also an axum extractor.
+///
+/// # Examples
+///
+/// ```
+/// use axum::response::Html;
+/// use cti_server_kit::layer::CspNonce;
+///
+/// async fn page(nonce: CspNonce) -> Html<String> {
+///     Html(format!(r#"<script nonce="{}" src="/app.js"></script>"#, nonce.as_str()))
+/// }
+/// # let _ = page;
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct CspNonce(Arc<str>);
+
+impl CspNonce {
+    /// A fresh nonce: 128 bits from the operating system's generator,
+    /// base64-encoded.
+    ///
+    /// # Errors
+    ///
+    /// When the operating system's generator fails.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(
+            base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into(),
+        ))
+    }
+
+    /// The nonce text (base64).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CspNonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A nonce is only worth something while unknown to an attacker;
+        // keep it out of logs.
+        f.write_str("CspNonce(<redacted>)")
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CspNonce {
+    type Rejection = crate::Rejection;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<CspNonce>().cloned().ok_or_else(|| {
+            crate::Rejection::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "csp_nonce_missing",
+                "this route needs the HostPageCsp layer, which provides the nonce",
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct HostCsp {
+    frame_src: Vec<String>,
+    connect_src: Vec<String>,
+    script_src: Vec<String>,
+    extra: Vec<(String, Vec<String>)>,
+}
+
+/// The Content-Security-Policy of a host page: scripts only with the
+/// response's nonce (or from the page's own origin), frames only from the
+/// vendors named, connections only to the page's own origin (which
+/// includes its WebSocket) and the sources named.
+///
+/// Each response gets a fresh [`CspNonce`], placed in the request's
+/// extensions for the handler to render.
+///
+/// A response without a CSP gets this policy:
+///
+/// ```text
+/// default-src 'self'; script-src 'self' 'nonce-…'; frame-src <frames>;
+/// connect-src 'self' <sources>; object-src 'none'; base-uri 'none'
+/// ```
+///
+/// When the application already sent a CSP, the nonce, the frames and the
+/// connection sources are *added* to the directives that restrict them
+/// (directly or through a fallback such as `default-src`), and nothing
+/// else changes. Note that a nonce turns off `'unsafe-inline'` in
+/// browsers that know nonces: that is the point of a nonce.
+#[derive(Debug, Clone, Default)]
+pub struct HostPageCsp(Arc<HostCsp>);
+
+impl HostPageCsp {
+    /// A policy that allows no frames yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut HostCsp)) -> Self {
+        f(Arc::make_mut(&mut self.0));
+        self
+    }
+
+    /// Allows frames from `origin`.
+    #[must_use]
+    pub fn frame_origin(self, origin: &Origin) -> Self {
+        let o = origin.to_string();
+        self.edit(|c| push_unique(&mut c.frame_src, o))
+    }
+
+    /// Allows the frame's origin.
+    ///
+    /// # Errors
+    ///
+    /// When the frame's `src` has no origin (it was checked to be an
+    /// http(s) URL when the frame was built, so this is rare).
+    pub fn frame(self, frame: &EmbedFrame) -> Result<Self, cti_protocol::Error> {
+        Ok(self.frame_origin(&frame.origin()?))
+    }
+
+    /// Allows frames from every origin of `allowlist` (wildcards
+    /// included).
+    #[must_use]
+    pub fn frame_allowlist(self, allowlist: &OriginAllowlist) -> Self {
+        let list: Vec<String> = allowlist.patterns().collect();
+        self.edit(|c| {
+            for p in list {
+                push_unique(&mut c.frame_src, p);
+            }
+        })
+    }
+
+    /// Allows connections (fetch, WebSocket) to `source`, a CSP source
+    /// expression such as `https://api.example` or `wss://ws.example`.
+    #[must_use]
+    pub fn connect(self, source: impl Into<String>) -> Self {
+        let s = source.into();
+        self.edit(|c| push_unique(&mut c.connect_src, s))
+    }
+
+    /// Allows scripts from `source`, besides the nonce and `'self'`.
+    #[must_use]
+    pub fn script(self, source: impl Into<String>) -> Self {
+        let s = source.into();
+        self.edit(|c| push_unique(&mut c.script_src, s))
+    }
+
+    /// Adds another directive to the policy sent when the application
+    /// sent none (for example `img-src 'self' data:`).
+    #[must_use]
+    pub fn directive<I, S>(self, name: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let name = name.to_ascii_lowercase();
+        let values: Vec<String> = values.into_iter().map(Into::into).collect();
+        self.edit(|c| {
+            c.extra.retain(|(n, _)| *n != name);
+            c.extra.push((name, values));
+        })
+    }
+
+    /// The policy text for a response with `nonce`, when the application
+    /// sent no CSP of its own.
+    #[must_use]
+    pub fn render(&self, nonce: &CspNonce) -> String {
+        let c = &*self.0;
+        let mut p = Policy::new();
+        p.set("default-src", ["'self'"]);
+        let mut script = vec!["'self'".to_owned(), format!("'nonce-{}'", nonce.as_str())];
+        script.extend(c.script_src.iter().cloned());
+        p.set("script-src", script);
+        if c.frame_src.is_empty() {
+            p.set("frame-src", ["'none'"]);
+        } else {
+            p.set("frame-src", c.frame_src.iter().cloned());
+        }
+        let mut connect = vec!["'self'".to_owned()];
+        connect.extend(c.connect_src.iter().cloned());
+        p.set("connect-src", connect);
+        p.set("object-src", ["'none'"]);
+        p.set("base-uri", ["'none'"]);
+        for (name, values) in &c.extra {
+            p.set(name, values.iter().cloned());
+        }
+        p.to_string()
+    }
+
+    /// A layer applying this policy.
+    #[must_use]
+    pub fn layer(self) -> PolicyLayer<Self> {
+        PolicyLayer::new(self)
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, value: String) {
+    if !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+impl HeaderPolicy for HostPageCsp {
+    type Pending = Option<CspNonce>;
+
+    fn on_request<B>(&self, request: &mut Request<B>) -> Self::Pending {
+        match CspNonce::generate() {
+            Ok(nonce) => {
+                request.extensions_mut().insert(nonce.clone());
+                Some(nonce)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no randomness for a CSP nonce; scripts will be blocked");
+                None
+            }
+        }
+    }
+
+    fn on_response(&self, pending: Self::Pending, headers: &mut HeaderMap) {
+        let Some(nonce) = pending else {
+            // Fail closed: without a nonce no script may run.
+            headers.remove(CONTENT_SECURITY_POLICY);
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("script-src 'none'; object-src 'none'; base-uri 'none'"),
+            );
+            return;
+        };
+        let c = &*self.0;
+        let nonce_source = format!("'nonce-{}'", nonce.as_str());
+        edit_csp(
+            headers,
+            || self.render(&nonce),
+            |p| {
+                let mut script = vec![nonce_source.clone()];
+                script.extend(c.script_src.iter().cloned());
+                p.add_sources("script-src", script);
+                if !c.frame_src.is_empty() {
+                    p.add_sources("frame-src", c.frame_src.iter().cloned());
+                }
+                let mut connect = vec!["'self'".to_owned()];
+                connect.extend(c.connect_src.iter().cloned());
+                p.add_sources("connect-src", connect);
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------
+// Permissions-Policy
+// ---------------------------------------------------------------------
+
+/// Who may use one feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Allow {
+    /// No one, not even the page itself: `feature=()`.
+    None,
+    /// Every origin: `feature=*`.
+    All,
+    /// The page itself (when `self_` is set) and these origins.
+    Origins {
+        /// Include the page's own origin.
+        self_: bool,
+        /// Other origins (frames), as serialised origins.
+        origins: Vec<String>,
+    },
+}
+
+/// A `Permissions-Policy` header built feature by feature.
+///
+/// A cross-origin frame can use the microphone only when *both* the host
+/// page's policy lists the frame's origin *and* the `<iframe allow=…>`
+/// attribute delegates the feature: [`for_frames`](Self::for_frames)
+/// builds the first half from the same [`EmbedFrame`] that renders the
+/// second.
+///
+/// # Examples
+///
+/// ```
+/// use cti_protocol::embed::Permission;
+/// use cti_protocol::origin::Origin;
+/// use cti_server_kit::layer::PermissionsPolicy;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let zoom = Origin::parse("https://zoom.us")?;
+/// let policy = PermissionsPolicy::new()
+///     .allow(Permission::Microphone, true, [zoom])
+///     .deny(Permission::Geolocation);
+/// assert_eq!(
+///     policy.header_value(),
+///     Some(r#"microphone=(self "https://zoom.us"), geolocation=()"#.to_owned())
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PermissionsPolicy(Arc<Vec<(String, Allow)>>);
+
+impl PermissionsPolicy {
+    /// An empty policy (sends nothing until a feature is named).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `feature` (any feature name, such as `clipboard-read`) to
+    /// `allow`, replacing an earlier setting.
+    #[must_use]
+    pub fn feature(mut self, feature: &str, allow: Allow) -> Self {
+        let list = Arc::make_mut(&mut self.0);
+        let name = feature.to_ascii_lowercase();
+        match list.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = allow,
+            None => list.push((name, allow)),
+        }
+        self
+    }
+
+    /// Allows `permission` for the page itself (when `include_self`) and
+    /// for `origins`; origins already allowed are kept.
+    #[must_use]
+    pub fn allow<I>(self, permission: Permission, include_self: bool, origins: I) -> Self
+    where
+        I: IntoIterator<Item = Origin>,
+    {
+        let name = permission.name();
+        let mut self_ = include_self;
+        let mut list: Vec<String> = Vec::new();
+        if let Some((_, Allow::Origins { self_: s, origins })) =
+            self.0.iter().find(|(n, _)| n == name)
+        {
+            self_ |= *s;
+            list.clone_from(origins);
+        }
+        for o in origins {
+            if o.is_opaque() {
+                continue;
+            }
+            let o = o.to_string();
+            if !list.contains(&o) {
+                list.push(o);
+            }
+        }
+        self.feature(
+            name,
+            Allow::Origins {
+                self_,
+                origins: list,
+            },
+        )
+    }
+
+    /// Allows `permission` for the page itself only.
+    #[must_use]
+    pub fn allow_self(self, permission: Permission) -> Self {
+        self.allow(permission, true, [])
+    }
+
+    /// Turns `permission` off for the page and every frame.
+    #[must_use]
+    pub fn deny(self, permission: Permission) -> Self {
+        self.feature(permission.name(), Allow::None)
+    }
+
+    /// For each frame, allows the features of its `allow` attribute for
+    /// the page itself and the frame's origin. Of the features the kit
+    /// knows, those the frames don't need (microphone, camera,
+    /// geolocation, display-capture, autoplay, clipboard-write) are
+    /// turned off.
+    ///
+    /// # Errors
+    ///
+    /// When a frame's `src` has no origin.
+    pub fn for_frames<'a, I>(frames: I) -> Result<Self, cti_protocol::Error>
+    where
+        I: IntoIterator<Item = &'a EmbedFrame>,
+    {
+        let mut policy = Self::new();
+        for frame in frames {
+            let origin = frame.origin()?;
+            for p in &frame.allow {
+                policy = policy.allow(*p, true, [origin.clone()]);
+            }
+        }
+        for p in [
+            Permission::Microphone,
+            Permission::Camera,
+            Permission::Geolocation,
+            Permission::DisplayCapture,
+            Permission::Autoplay,
+            Permission::ClipboardWrite,
+        ] {
+            if !policy.0.iter().any(|(n, _)| n == p.name()) {
+                policy = policy.deny(p);
+            }
+        }
+        Ok(policy)
+    }
+
+    fn dictionary(&self) -> sfv::Dictionary {
+        let mut dict = sfv::Dictionary::new();
+        for (name, allow) in self.0.iter() {
+            let Ok(key) = sfv::Key::from_string(name.clone()) else {
+                continue;
+            };
+            let entry = match allow {
+                Allow::All => match sfv::Token::from_string("*".to_owned()) {
+                    Ok(t) => sfv::ListEntry::Item(sfv::Item::new(t)),
+                    Err(_) => continue,
+                },
+                Allow::None => sfv::ListEntry::InnerList(sfv::InnerList::new(Vec::new())),
+                Allow::Origins { self_, origins } => {
+                    let mut items = Vec::new();
+                    if *self_ && let Ok(t) = sfv::Token::from_string("self".to_owned()) {
+                        items.push(sfv::Item::new(t));
+                    }
+                    for o in origins {
+                        if let Ok(s) = sfv::String::from_string(o.clone()) {
+                            items.push(sfv::Item::new(s));
+                        }
+                    }
+                    sfv::ListEntry::InnerList(sfv::InnerList::new(items))
+                }
+            };
+            dict.insert(key, entry);
+        }
+        dict
+    }
+
+    /// The header value, or `None` for an empty policy.
+    #[must_use]
+    pub fn header_value(&self) -> Option<String> {
+        self.dictionary().serialize()
+    }
+
+    /// A layer applying this policy.
+    #[must_use]
+    pub fn layer(self) -> PolicyLayer<Self> {
+        PolicyLayer::new(self)
+    }
+}
+
+impl HeaderPolicy for PermissionsPolicy {
+    type Pending = ();
+
+    fn on_request<B>(&self, _request: &mut Request<B>) -> Self::Pending {}
+
+    fn on_response(&self, (): Self::Pending, headers: &mut HeaderMap) {
+        let ours = self.dictionary();
+        if ours.is_empty() {
+            return;
+        }
+        let existing: Option<sfv::Dictionary> = {
+            let values: Vec<&str> = headers
+                .get_all(&PERMISSIONS_POLICY)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            if values.is_empty() {
+                None
+            } else {
+                // Several field lines are one comma-joined value.
+                sfv::Parser::new(&values.join(", ")).parse::<sfv::Dictionary>().ok()
+            }
+        };
+        let mut merged = existing.unwrap_or_default();
+        for (k, v) in ours {
+            merged.insert(k, v);
+        }
+        headers.remove(&PERMISSIONS_POLICY);
+        if let Some(text) = merged.serialize()
+            && let Ok(v) = HeaderValue::try_from(text)
+        {
+            headers.insert(PERMISSIONS_POLICY, v);
+        }
+    }
+}
