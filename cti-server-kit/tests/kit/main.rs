@@ -1,0 +1,8 @@
+//! Tests of cti-server-kit: layers, bridge, stores, host pages and the
+//! preflight, in-process and over loopback sockets.
+
+mod bridge;
+mod layers;
+mod preflight;
+mod services;
+mod store;
