@@ -84,6 +84,23 @@ enum Cmd {
         #[command(subcommand)]
         cmd: net::SsoCmd,
     },
+    /// Check whether a page can be embedded: fetch URL's headers and say,
+    /// in plain words, whether a host page at ORIGIN can frame it and use
+    /// the microphone and camera inside it (frame-ancestors,
+    /// X-Frame-Options, Permissions-Policy, HTTPS, redirects).
+    ///
+    /// Exits 0 when everything works, 1 when something blocks the embed,
+    /// 2 when the page could not be fetched.
+    Preflight {
+        /// The origin of the host page that would frame URL.
+        #[arg(long = "host-origin", value_name = "ORIGIN")]
+        host_origin: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The page to embed.
+        url: String,
+    },
     /// Decode a bundled sample conversation of each dialect and print each
     /// raw message beside its vendor-neutral form.
     Demo {
@@ -225,6 +242,11 @@ fn main() -> ExitCode {
         Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
         Cmd::Ameyo { cmd } => return net::ameyo(cmd),
         Cmd::Sso { cmd } => return net::sso(cmd),
+        Cmd::Preflight {
+            host_origin,
+            json,
+            url,
+        } => return net::preflight(&host_origin, &url, json),
         Cmd::Url { kind } => match build_url(kind) {
             Ok(text) => writeln!(io::stdout().lock(), "{text}"),
             Err(e) => {

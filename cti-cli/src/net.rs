@@ -377,3 +377,65 @@ pub(crate) fn sso(cmd: SsoCmd) -> ExitCode {
         }
     })
 }
+
+/// Runs `preflight`.
+pub(crate) fn preflight(host_origin: &str, url: &str, as_json: bool) -> ExitCode {
+    use cti_server_kit::preflight::{Options, Verdict, check};
+    let host = match cti_protocol::origin::Origin::parse(host_origin) {
+        Ok(o) if !o.is_opaque() => o,
+        Ok(_) => {
+            return fail(
+                "preflight",
+                &"--host-origin must be a real origin, not `null`",
+            );
+        }
+        Err(e) => return fail("preflight", &e),
+    };
+    let client = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("cti-preflight/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return fail("preflight", &e),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail("preflight", &e),
+    };
+    let report = match rt.block_on(check(&client, url, &host, &Options::default())) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cti preflight: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if as_json {
+        let verdict = |v: &Verdict| match v {
+            Verdict::Allowed => serde_json::json!({"ok": true}),
+            Verdict::Blocked(why) => serde_json::json!({"ok": false, "reason": why}),
+            _ => serde_json::json!({"ok": false}),
+        };
+        let features: serde_json::Map<String, serde_json::Value> = report
+            .features
+            .iter()
+            .map(|(p, v)| (p.name().to_owned(), verdict(v)))
+            .collect();
+        let line = serde_json::json!({
+            "host_origin": report.host_origin.to_string(),
+            "hops": report.hops.iter().map(|h| serde_json::json!({"url": h.url, "status": h.status})).collect::<Vec<_>>(),
+            "framing": verdict(&report.framing),
+            "features": features,
+            "notes": report.notes,
+            "all_clear": report.all_clear(),
+        });
+        println!("{line}");
+    } else {
+        println!("{report}");
+    }
+    if report.all_clear() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

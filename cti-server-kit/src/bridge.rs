@@ -584,7 +584,10 @@ impl Bridge {
         let rendered = command.render(record.vendor)?.to_value();
         let data = serde_json::value::to_raw_value(&rendered)
             .map_err(|e| BridgeError::Config(e.to_string()))?;
-        if self.inner.deliver_local(page_id, Outbound::Data(data.clone())) {
+        if self
+            .inner
+            .deliver_local(page_id, Outbound::Data(data.clone()))
+        {
             return Ok(());
         }
         match record.lease {
@@ -925,7 +928,10 @@ async fn run_connection(
         })
     };
 
-    let welcome = format!(r#"{{"t":"welcome","page":"{}","last_seq":{last_seq}}}"#, page.page_id);
+    let welcome = format!(
+        r#"{{"t":"welcome","page":"{}","last_seq":{last_seq}}}"#,
+        page.page_id
+    );
     let mut alive = sink.send(Message::Text(welcome.into())).await.is_ok();
     let mut pending: HashMap<u64, Pending> = HashMap::new();
     let mut next_request = 0u64;
@@ -1076,7 +1082,10 @@ async fn run_connection(
         inner.page_ttl,
         |current| {
             let Some(mut r) = current else { return Err(()) };
-            if r.lease.as_ref().is_some_and(|l| l.node == node && l.conn == conn) {
+            if r.lease
+                .as_ref()
+                .is_some_and(|l| l.node == node && l.conn == conn)
+            {
                 r.lease = None;
             }
             r.last_seq = r.last_seq.max(last_seq);
@@ -1116,4 +1125,3 @@ where
         }
     }
 }
-

@@ -156,7 +156,8 @@ impl Policy {
     /// Removes directive `name`; `true` when it was there.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.directives.len();
-        self.directives.retain(|d| !d.name.eq_ignore_ascii_case(name));
+        self.directives
+            .retain(|d| !d.name.eq_ignore_ascii_case(name));
         before != self.directives.len()
     }
 
@@ -342,7 +343,10 @@ mod tests {
         assert_eq!(p.to_string(), "default-src 'self'; img-src * data:");
         let list = Policy::parse_header("frame-ancestors 'none', script-src 'self'");
         assert_eq!(list.len(), 2);
-        assert_eq!(join_header(&list), "frame-ancestors 'none', script-src 'self'");
+        assert_eq!(
+            join_header(&list),
+            "frame-ancestors 'none', script-src 'self'"
+        );
     }
 
     #[test]

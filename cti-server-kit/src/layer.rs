@@ -323,10 +323,9 @@ impl FrameAncestors {
                 }
                 Self(Arc::new(Ancestors::Fixed { sources, xfo }))
             }
-            Ok(Ancestors::Dynamic { f, .. }) => Self(Arc::new(Ancestors::Dynamic {
-                f,
-                with_self: true,
-            })),
+            Ok(Ancestors::Dynamic { f, .. }) => {
+                Self(Arc::new(Ancestors::Dynamic { f, with_self: true }))
+            }
             Err(shared) => {
                 // Shared: rebuild from the fixed sources when possible.
                 match &*shared {
@@ -893,7 +892,9 @@ impl HeaderPolicy for PermissionsPolicy {
                 None
             } else {
                 // Several field lines are one comma-joined value.
-                sfv::Parser::new(&values.join(", ")).parse::<sfv::Dictionary>().ok()
+                sfv::Parser::new(&values.join(", "))
+                    .parse::<sfv::Dictionary>()
+                    .ok()
             }
         };
         let mut merged = existing.unwrap_or_default();

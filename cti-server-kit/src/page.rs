@@ -229,16 +229,15 @@ async fn serve_page(bridge: &Bridge, page: &HostPage, request: axum::extract::Re
         Ok(o) => o,
         Err(e) => return BridgeError::from(e).into_response(),
     };
-    let grant = match bridge.issue_page(page.vendor, &origin, session.as_deref()).await {
+    let grant = match bridge
+        .issue_page(page.vendor, &origin, session.as_deref())
+        .await
+    {
         Ok(g) => g,
         Err(e) => return e.into_response(),
     };
     match page.render(&grant, &nonce) {
-        Ok(html) => (
-            [(http::header::CACHE_CONTROL, "no-store")],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => ([(http::header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => e.into_response(),
     }
 }

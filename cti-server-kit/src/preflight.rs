@@ -97,7 +97,9 @@ impl fmt::Display for Report {
             writeln!(f, "fetch {}: {} -> {}", i + 1, hop.url, hop.status)?;
         }
         match &self.framing {
-            Verdict::Allowed => writeln!(f, "framing: OK, {} may frame this page", self.host_origin)?,
+            Verdict::Allowed => {
+                writeln!(f, "framing: OK, {} may frame this page", self.host_origin)?
+            }
             Verdict::Blocked(why) => writeln!(f, "framing: BLOCKED, {why}")?,
         }
         for (p, v) in &self.features {
@@ -157,11 +159,17 @@ pub fn analyse(
     let mut notes = Vec::new();
     let first = hops.first().and_then(|h| url::Url::parse(&h.url).ok());
     let last = hops.last().and_then(|h| url::Url::parse(&h.url).ok());
-    let page_origin = last.as_ref().and_then(url_origin).unwrap_or_else(Origin::opaque);
+    let page_origin = last
+        .as_ref()
+        .and_then(url_origin)
+        .unwrap_or_else(Origin::opaque);
     let first_origin = first.as_ref().and_then(url_origin);
 
     if hops.len() > 1 {
-        notes.push(format!("the URL redirects {} time(s); the browser frames the final page", hops.len() - 1));
+        notes.push(format!(
+            "the URL redirects {} time(s); the browser frames the final page",
+            hops.len() - 1
+        ));
         if first_origin.as_ref() != Some(&page_origin) {
             notes.push(format!(
                 "the redirect changes origin to {page_origin}: name that origin in the host page's frame-src and in the iframe's allow attribute (allow=\"microphone {page_origin}\"); an allow without origins only covers the src origin"
@@ -172,7 +180,8 @@ pub fn analyse(
     let status_ok = hops.last().is_some_and(|h| (200..300).contains(&h.status));
     let host_secure = host_origin.is_potentially_trustworthy();
     let page_secure = page_origin.is_potentially_trustworthy();
-    let mixed = host_origin.scheme() == Some("https") && page_origin.scheme() == Some("http")
+    let mixed = host_origin.scheme() == Some("https")
+        && page_origin.scheme() == Some("http")
         && !page_origin.is_potentially_trustworthy();
 
     let framing = if !status_ok {
@@ -226,14 +235,22 @@ pub fn analyse(
     }
 }
 
-fn framing_verdict(host: &Origin, page: &Origin, headers: &HeaderMap, notes: &mut Vec<String>) -> Verdict {
+fn framing_verdict(
+    host: &Origin,
+    page: &Origin,
+    headers: &HeaderMap,
+    notes: &mut Vec<String>,
+) -> Verdict {
     let policies: Vec<Policy> = headers
         .get_all(CONTENT_SECURITY_POLICY)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Policy::parse_header)
         .collect();
-    let with_fa: Vec<&Policy> = policies.iter().filter(|p| p.get("frame-ancestors").is_some()).collect();
+    let with_fa: Vec<&Policy> = policies
+        .iter()
+        .filter(|p| p.get("frame-ancestors").is_some())
+        .collect();
     if !with_fa.is_empty() {
         if headers.contains_key(X_FRAME_OPTIONS) {
             notes.push("X-Frame-Options is ignored because the CSP has frame-ancestors".into());
@@ -275,7 +292,9 @@ fn framing_verdict(host: &Origin, page: &Origin, headers: &HeaderMap, notes: &mu
             "X-Frame-Options is SAMEORIGIN and {host} is not {page}; send CSP frame-ancestors instead"
         )),
         other => {
-            notes.push(format!("X-Frame-Options `{other}` is not understood by current browsers and is ignored"));
+            notes.push(format!(
+                "X-Frame-Options `{other}` is not understood by current browsers and is ignored"
+            ));
             Verdict::Allowed
         }
     }
@@ -293,7 +312,9 @@ fn permissions_policy(headers: &HeaderMap, notes: &mut Vec<String>) -> Option<sf
     match sfv::Parser::new(&values.join(", ")).parse::<sfv::Dictionary>() {
         Ok(d) => Some(d),
         Err(e) => {
-            notes.push(format!("the Permissions-Policy header is malformed ({e}) and browsers ignore it"));
+            notes.push(format!(
+                "the Permissions-Policy header is malformed ({e}) and browsers ignore it"
+            ));
             None
         }
     }
@@ -310,7 +331,10 @@ fn feature_verdict(p: Permission, policy: Option<&sfv::Dictionary>) -> Verdict {
             if item.bare_item.as_token().is_some_and(|t| t.as_str() == "*") {
                 Verdict::Allowed
             } else {
-                Verdict::Blocked(format!("the page's Permissions-Policy for {} is not an allowlist", p.name()))
+                Verdict::Blocked(format!(
+                    "the page's Permissions-Policy for {} is not an allowlist",
+                    p.name()
+                ))
             }
         }
         sfv::ListEntry::InnerList(list) => {
@@ -322,7 +346,10 @@ fn feature_verdict(p: Permission, policy: Option<&sfv::Dictionary>) -> Verdict {
             if allows_self {
                 Verdict::Allowed
             } else if list.items.is_empty() {
-                Verdict::Blocked(format!("the page's own Permissions-Policy turns {0} off ({0}=())", p.name()))
+                Verdict::Blocked(format!(
+                    "the page's own Permissions-Policy turns {0} off ({0}=())",
+                    p.name()
+                ))
             } else {
                 Verdict::Blocked(format!(
                     "the page's own Permissions-Policy allows {} only for other origins, not itself",

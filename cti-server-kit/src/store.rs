@@ -473,10 +473,7 @@ return 1";
     }
 
     impl SessionStore for RedisStore {
-        fn get<'a>(
-            &'a self,
-            key: &'a str,
-        ) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
             Box::pin(async move {
                 let mut conn = self.conn.clone();
                 let (v, n): (Option<Vec<u8>>, Option<u64>) = redis::cmd("HMGET")

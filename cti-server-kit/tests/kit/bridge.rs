@@ -53,7 +53,9 @@ impl EventHandler for Recorder {
                 tokio::time::sleep(Duration::from_millis(600)).await;
                 Reply::none()
             }
-            EventKind::Resized { .. } => Reply::command(Command::Answer { target: Target::default() }),
+            EventKind::Resized { .. } => Reply::command(Command::Answer {
+                target: Target::default(),
+            }),
             _ => Reply::none(),
         }
     }
@@ -74,23 +76,39 @@ async fn serve(app: Router) -> Res<SocketAddr> {
     Ok(addr)
 }
 
-async fn harness_with(store: Arc<dyn SessionStore>, lookup_delay: Duration, node: &str) -> Res<Harness> {
+async fn harness_with(
+    store: Arc<dyn SessionStore>,
+    lookup_delay: Duration,
+    node: &str,
+) -> Res<Harness> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let bridge = Bridge::builder(Recorder { events: tx, lookup_delay })
-        .store_arc(store)
-        .host_origins(OriginAllowlist::parse([HOST])?)
-        .answer_timeout(Duration::from_millis(300))
-        .max_message_bytes(64 * 1024)
-        .node_id(node)
-        .build()
-        .await?;
+    let bridge = Bridge::builder(Recorder {
+        events: tx,
+        lookup_delay,
+    })
+    .store_arc(store)
+    .host_origins(OriginAllowlist::parse([HOST])?)
+    .answer_timeout(Duration::from_millis(300))
+    .max_message_bytes(64 * 1024)
+    .node_id(node)
+    .build()
+    .await?;
     let app = Router::new().nest("/cti", bridge.router());
     let addr = serve(app).await?;
-    Ok(Harness { addr, bridge, events: rx })
+    Ok(Harness {
+        addr,
+        bridge,
+        events: rx,
+    })
 }
 
 async fn harness(lookup_delay: Duration) -> Res<Harness> {
-    harness_with(Arc::new(MemoryStore::new()), lookup_delay, &format!("n{}", rand_suffix())).await
+    harness_with(
+        Arc::new(MemoryStore::new()),
+        lookup_delay,
+        &format!("n{}", rand_suffix()),
+    )
+    .await
 }
 
 fn rand_suffix() -> u64 {
@@ -103,26 +121,38 @@ fn zoom_origin() -> Origin {
 }
 
 async fn grant(h: &Harness) -> Res<PageGrant> {
-    Ok(h.bridge.issue_page(Vendor::Zoom, &zoom_origin(), None).await?)
+    Ok(h.bridge
+        .issue_page(Vendor::Zoom, &zoom_origin(), None)
+        .await?)
 }
 
 /// Connects with explicit headers; returns the HTTP status and body on
 /// refusal.
-async fn connect(addr: SocketAddr, origin: Option<&str>, protocols: Option<&str>) -> Result<Ws, (u16, Value)> {
+async fn connect(
+    addr: SocketAddr,
+    origin: Option<&str>,
+    protocols: Option<&str>,
+) -> Result<Ws, (u16, Value)> {
     let mut req = format!("ws://{addr}/cti/ws")
         .into_client_request()
         .map_err(|e| (0, json!(e.to_string())))?;
     if let Some(o) = origin {
-        req.headers_mut().insert("origin", o.parse().map_err(|_| (0, Value::Null))?);
+        req.headers_mut()
+            .insert("origin", o.parse().map_err(|_| (0, Value::Null))?);
     }
     if let Some(p) = protocols {
-        req.headers_mut()
-            .insert("sec-websocket-protocol", p.parse().map_err(|_| (0, Value::Null))?);
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            p.parse().map_err(|_| (0, Value::Null))?,
+        );
     }
     match tokio_tungstenite::connect_async(req).await {
         Ok((ws, response)) => {
             assert_eq!(
-                response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+                response
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok()),
                 Some("cti-bridge.v1"),
                 "the server picks the bridge subprotocol, never echoes the token"
             );
@@ -178,7 +208,9 @@ async fn send_event(ws: &mut Ws, seq: u64, data: Value) -> Res {
 async fn events_reach_the_handler_and_answers_come_back() -> Res {
     let mut h = harness(Duration::ZERO).await?;
     let g = grant(&h).await?;
-    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     let welcome = next_json(&mut ws).await?;
     assert_eq!(welcome["t"], "welcome");
     assert_eq!(welcome["last_seq"], 0);
@@ -191,15 +223,26 @@ async fn events_reach_the_handler_and_answers_come_back() -> Res {
     )
     .await?;
     assert_eq!(until(&mut ws, "ack").await?["seq"], 1);
-    let (page, event) = tokio::time::timeout(Duration::from_secs(5), h.events.recv()).await?.ok_or("no event")?;
+    let (page, event) = tokio::time::timeout(Duration::from_secs(5), h.events.recv())
+        .await?
+        .ok_or("no event")?;
     assert_eq!(page.page_id, g.page_id);
-    assert!(matches!(event.kind, EventKind::ContactLookupRequested(_)), "{:?}", event.kind);
+    assert!(
+        matches!(event.kind, EventKind::ContactLookupRequested(_)),
+        "{:?}",
+        event.kind
+    );
     let answer = until(&mut ws, "command").await?;
     assert_eq!(answer["data"]["type"], "zcc-incomingPhone-response");
     assert_eq!(answer["data"]["data"][0]["name"], "Ada Lovelace");
 
     // A reply that is not an answer is rendered in Zoom's dialect too.
-    send_event(&mut ws, 2, json!({"type":"zcc-resize","data":{"widthInPixels":360,"heightInPixels":620}})).await?;
+    send_event(
+        &mut ws,
+        2,
+        json!({"type":"zcc-resize","data":{"widthInPixels":360,"heightInPixels":620}}),
+    )
+    .await?;
     let cmd = until(&mut ws, "command").await?;
     assert_eq!(cmd["data"]["type"], "zcc-accept-engagement", "{cmd}");
     Ok(())
@@ -209,14 +252,24 @@ async fn events_reach_the_handler_and_answers_come_back() -> Res {
 async fn late_handler_gets_the_default_answer_and_its_late_answer_is_dropped() -> Res {
     let mut h = harness(Duration::from_millis(900)).await?;
     let g = grant(&h).await?;
-    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
-    send_event(&mut ws, 1, json!({"type":"zcc-contact-search-event","data":{"query":"+14155550100"}})).await?;
+    send_event(
+        &mut ws,
+        1,
+        json!({"type":"zcc-contact-search-event","data":{"query":"+14155550100"}}),
+    )
+    .await?;
     let started = std::time::Instant::now();
     let answer = until(&mut ws, "command").await?;
     assert_eq!(answer["data"]["type"], "zcc-contact-search-response");
     assert_eq!(answer["data"]["data"], json!([]), "the default: no matches");
-    assert!(started.elapsed() < Duration::from_millis(880), "the default did not wait for the handler");
+    assert!(
+        started.elapsed() < Duration::from_millis(880),
+        "the default did not wait for the handler"
+    );
     h.events.recv().await.ok_or("no event")?;
     // The handler's own answer arrives after ~900 ms and must be dropped.
     let more = tokio::time::timeout(Duration::from_millis(1200), until(&mut ws, "command")).await;
@@ -225,7 +278,10 @@ async fn late_handler_gets_the_default_answer_and_its_late_answer_is_dropped() -
     // Configuration requests get the default configuration.
     send_event(&mut ws, 2, json!({"type":"zcc-init-config-request"})).await?;
     let config = until(&mut ws, "command").await?;
-    assert_eq!(config["data"]["type"], "zcc-init-config-response", "{config}");
+    assert_eq!(
+        config["data"]["type"], "zcc-init-config-response",
+        "{config}"
+    );
     Ok(())
 }
 
@@ -233,7 +289,9 @@ async fn late_handler_gets_the_default_answer_and_its_late_answer_is_dropped() -
 async fn replays_and_resends_are_dropped_and_resume_after_reconnect() -> Res {
     let mut h = harness(Duration::ZERO).await?;
     let g = grant(&h).await?;
-    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
     let note = json!({"type":"zcc-resize","data":{"widthInPixels":1,"heightInPixels":2}});
     send_event(&mut ws, 1, note.clone()).await?;
@@ -243,13 +301,17 @@ async fn replays_and_resends_are_dropped_and_resume_after_reconnect() -> Res {
     assert_eq!(until(&mut ws, "ack").await?["seq"], 1);
     h.events.recv().await.ok_or("no event")?;
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), h.events.recv()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(300), h.events.recv())
+            .await
+            .is_err(),
         "a replayed event reached the handler"
     );
 
     // A second connection for the same page while the first lives: 409.
     let second = connect(h.addr, Some(HOST), Some(&protocols(&g))).await;
-    let Err((409, body)) = second else { return Err(format!("expected 409, got {:?}", second.map(|_| ())).into()) };
+    let Err((409, body)) = second else {
+        return Err(format!("expected 409, got {:?}", second.map(|_| ())).into());
+    };
     assert_eq!(body["error"]["code"], "page_in_use");
 
     // After the first closes, the page reconnects and learns where to resume.
@@ -278,14 +340,47 @@ async fn hostile_upgrades_are_refused_with_json_4xx() -> Res {
     let good = protocols(&g);
     let cases: Vec<(Option<&str>, Option<String>, u16, &str)> = vec![
         (None, Some(good.clone()), 403, "bad_origin"),
-        (Some("https://evil.example"), Some(good.clone()), 403, "bad_origin"),
+        (
+            Some("https://evil.example"),
+            Some(good.clone()),
+            403,
+            "bad_origin",
+        ),
         (Some("null"), Some(good.clone()), 403, "bad_origin"),
         (Some(HOST), None, 400, "bad_subprotocol"),
-        (Some(HOST), Some("cti-bridge.v1".into()), 401, "missing_token"),
-        (Some(HOST), Some("cti-bridge.v1, cti-token.nodot".into()), 401, "bad_token"),
-        (Some(HOST), Some(format!("cti-bridge.v1, cti-token.{}.wrongsecret", g.page_id)), 401, "bad_token"),
-        (Some(HOST), Some("cti-bridge.v1, cti-token.unknownpage.secret".into()), 401, "bad_token"),
-        (Some(HOST), Some(format!("cti-bridge.v1, cti-token.{}.x", "p".repeat(100))), 401, "bad_token"),
+        (
+            Some(HOST),
+            Some("cti-bridge.v1".into()),
+            401,
+            "missing_token",
+        ),
+        (
+            Some(HOST),
+            Some("cti-bridge.v1, cti-token.nodot".into()),
+            401,
+            "bad_token",
+        ),
+        (
+            Some(HOST),
+            Some(format!(
+                "cti-bridge.v1, cti-token.{}.wrongsecret",
+                g.page_id
+            )),
+            401,
+            "bad_token",
+        ),
+        (
+            Some(HOST),
+            Some("cti-bridge.v1, cti-token.unknownpage.secret".into()),
+            401,
+            "bad_token",
+        ),
+        (
+            Some(HOST),
+            Some(format!("cti-bridge.v1, cti-token.{}.x", "p".repeat(100))),
+            401,
+            "bad_token",
+        ),
     ];
     for (origin, proto, status, code) in cases {
         match connect(h.addr, origin, proto.as_deref()).await {
@@ -297,7 +392,12 @@ async fn hostile_upgrades_are_refused_with_json_4xx() -> Res {
         }
     }
     // Not a WebSocket at all.
-    let response = reqwest_like_get(h.addr, "/cti/ws", &[("origin", HOST), ("sec-websocket-protocol", &good)]).await?;
+    let response = reqwest_like_get(
+        h.addr,
+        "/cti/ws",
+        &[("origin", HOST), ("sec-websocket-protocol", &good)],
+    )
+    .await?;
     assert!(response.starts_with("HTTP/1.1 400"), "{response}");
     assert!(response.contains("not_a_websocket"), "{response}");
     Ok(())
@@ -325,14 +425,28 @@ async fn hostile_frames_close_the_socket_and_never_panic() -> Res {
     let cases: Vec<(Message, u16)> = vec![
         (Message::Text("not json".into()), 1007),
         (Message::Text(r#"{"t":"hello"}"#.into()), 1008),
-        (Message::Text(r#"{"t":"event","seq":0,"data":{}}"#.into()), 1008),
+        (
+            Message::Text(r#"{"t":"event","seq":0,"data":{}}"#.into()),
+            1008,
+        ),
         (Message::Binary(vec![0u8; 16].into()), 1003),
-        (Message::Text(format!(r#"{{"t":"event","seq":1,"data":"{}"}}"#, "x".repeat(100 * 1024)).into()), 1009),
+        (
+            Message::Text(
+                format!(
+                    r#"{{"t":"event","seq":1,"data":"{}"}}"#,
+                    "x".repeat(100 * 1024)
+                )
+                .into(),
+            ),
+            1009,
+        ),
         (Message::Text("[".repeat(10_000).into()), 1007),
     ];
     for (message, code) in cases {
         let g = grant(&h).await?;
-        let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+        let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+            .await
+            .map_err(|e| format!("{e:?}"))?;
         until(&mut ws, "welcome").await?;
         let _ = ws.send(message).await;
         let mut closed_with = None;
@@ -351,15 +465,24 @@ async fn hostile_frames_close_the_socket_and_never_panic() -> Res {
     // Vendor messages that do not decode are acked and ignored; the
     // connection lives on.
     let g = grant(&h).await?;
-    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
     send_event(&mut ws, 1, json!({"type": 42})).await?;
     assert_eq!(until(&mut ws, "ack").await?["seq"], 1);
     send_event(&mut ws, 2, json!("{\"no\":")).await?;
     assert_eq!(until(&mut ws, "ack").await?["seq"], 2);
-    send_event(&mut ws, 3, json!({"type":"zcc-resize","data":{"widthInPixels":1,"heightInPixels":1}})).await?;
+    send_event(
+        &mut ws,
+        3,
+        json!({"type":"zcc-resize","data":{"widthInPixels":1,"heightInPixels":1}}),
+    )
+    .await?;
     assert_eq!(until(&mut ws, "ack").await?["seq"], 3);
-    let (_, event) = tokio::time::timeout(Duration::from_secs(5), h.events.recv()).await?.ok_or("no event")?;
+    let (_, event) = tokio::time::timeout(Duration::from_secs(5), h.events.recv())
+        .await?
+        .ok_or("no event")?;
     assert!(matches!(event.kind, EventKind::Resized { .. }));
     Ok(())
 }
@@ -367,21 +490,27 @@ async fn hostile_frames_close_the_socket_and_never_panic() -> Res {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_binding_is_enforced() -> Res {
     let (tx, _rx) = mpsc::unbounded_channel();
-    let bridge = Bridge::builder(Recorder { events: tx, lookup_delay: Duration::ZERO })
-        .host_origins(OriginAllowlist::parse([HOST])?)
-        .identify(|head| {
-            head.headers
-                .get("x-session")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .build()
-        .await?;
+    let bridge = Bridge::builder(Recorder {
+        events: tx,
+        lookup_delay: Duration::ZERO,
+    })
+    .host_origins(OriginAllowlist::parse([HOST])?)
+    .identify(|head| {
+        head.headers
+            .get("x-session")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+    .build()
+    .await?;
     let addr = serve(Router::new().nest("/cti", bridge.router())).await?;
-    let g = bridge.issue_page(Vendor::Zoom, &zoom_origin(), Some("alice")).await?;
+    let g = bridge
+        .issue_page(Vendor::Zoom, &zoom_origin(), Some("alice"))
+        .await?;
     let mut req = format!("ws://{addr}/cti/ws").into_client_request()?;
     req.headers_mut().insert("origin", HOST.parse()?);
-    req.headers_mut().insert("sec-websocket-protocol", protocols(&g).parse()?);
+    req.headers_mut()
+        .insert("sec-websocket-protocol", protocols(&g).parse()?);
     req.headers_mut().insert("x-session", "mallory".parse()?);
     match tokio_tungstenite::connect_async(req.clone()).await {
         Err(tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 403),
@@ -397,7 +526,11 @@ async fn session_binding_is_enforced() -> Res {
 async fn commands_reach_a_page_on_this_node() -> Res {
     let h = harness(Duration::ZERO).await?;
     let g = grant(&h).await?;
-    let dial = Command::Dial { number: "+14155550100".into(), immediately: true, contact: None };
+    let dial = Command::Dial {
+        number: "+14155550100".into(),
+        immediately: true,
+        contact: None,
+    };
     assert!(matches!(
         h.bridge.send(&g.page_id, &dial).await,
         Err(cti_server_kit::bridge::BridgeError::NotConnected)
@@ -406,7 +539,9 @@ async fn commands_reach_a_page_on_this_node() -> Res {
         h.bridge.send("nope", &dial).await,
         Err(cti_server_kit::bridge::BridgeError::NoSuchPage)
     ));
-    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
     h.bridge.send(&g.page_id, &dial).await?;
     let cmd = until(&mut ws, "command").await?;
@@ -417,14 +552,28 @@ async fn commands_reach_a_page_on_this_node() -> Res {
 /// Two nodes share one store: a command issued on node A reaches the
 /// browser connected to node B through the store's pub/sub.
 pub(crate) async fn cross_node(store: Arc<dyn SessionStore>) -> Res {
-    let a = harness_with(Arc::clone(&store), Duration::ZERO, &format!("a{}", rand_suffix())).await?;
+    let a = harness_with(
+        Arc::clone(&store),
+        Duration::ZERO,
+        &format!("a{}", rand_suffix()),
+    )
+    .await?;
     let b = harness_with(store, Duration::ZERO, &format!("b{}", rand_suffix())).await?;
-    let g = a.bridge.issue_page(Vendor::Zoom, &zoom_origin(), None).await?;
-    let mut ws = connect(b.addr, Some(HOST), Some(&protocols(&g))).await.map_err(|e| format!("{e:?}"))?;
+    let g = a
+        .bridge
+        .issue_page(Vendor::Zoom, &zoom_origin(), None)
+        .await?;
+    let mut ws = connect(b.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
     assert_eq!(a.bridge.local_connections(), 0);
     assert_eq!(b.bridge.local_connections(), 1);
-    let dial = Command::Dial { number: "+14155550100".into(), immediately: true, contact: None };
+    let dial = Command::Dial {
+        number: "+14155550100".into(),
+        immediately: true,
+        contact: None,
+    };
     a.bridge.send(&g.page_id, &dial).await?;
     let cmd = until(&mut ws, "command").await?;
     assert_eq!(cmd["data"]["type"], "onclicktoact");
@@ -437,10 +586,14 @@ async fn commands_cross_nodes_through_the_memory_store() -> Res {
     cross_node(Arc::new(MemoryStore::new())).await
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_cross_nodes_through_redis() -> Res {
     let Some(url) = crate::services::redis_url() else {
-        crate::services::missing("commands_cross_nodes_through_redis", "Redis (CTI_REDIS_URL)");
+        crate::services::missing(
+            "commands_cross_nodes_through_redis",
+            "Redis (CTI_REDIS_URL)",
+        );
         return Ok(());
     };
     let store = cti_server_kit::store::RedisStore::connect(&url)
@@ -457,7 +610,11 @@ async fn host_page_renders_escaped_with_nonce_and_token() -> Res {
     frame.title = "Phone \"<script>alert(1)</script>".into();
     let csp = HostPageCsp::new().frame(&frame)?;
     let app = Router::new()
-        .route("/phone", h.bridge.page(HostPage::new("CRM <Phone> & co", Vendor::Zoom, frame)))
+        .route(
+            "/phone",
+            h.bridge
+                .page(HostPage::new("CRM <Phone> & co", Vendor::Zoom, frame)),
+        )
         .layer(csp.layer())
         .nest("/cti", h.bridge.router());
     let addr = serve(app).await?;
@@ -465,9 +622,20 @@ async fn host_page_renders_escaped_with_nonce_and_token() -> Res {
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     let lower = page.to_ascii_lowercase();
     assert!(lower.contains("cache-control: no-store"));
-    let csp_line = lower.lines().find(|l| l.starts_with("content-security-policy:")).ok_or("no csp")?.to_owned();
-    let nonce = csp_line.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).ok_or("no nonce")?;
-    assert!(page.contains(&format!("nonce=\"{}\"", nonce)) || lower.contains(&format!("nonce=\"{nonce}\"")));
+    let csp_line = lower
+        .lines()
+        .find(|l| l.starts_with("content-security-policy:"))
+        .ok_or("no csp")?
+        .to_owned();
+    let nonce = csp_line
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .ok_or("no nonce")?;
+    assert!(
+        page.contains(&format!("nonce=\"{}\"", nonce))
+            || lower.contains(&format!("nonce=\"{nonce}\""))
+    );
     assert!(page.contains("CRM &lt;Phone&gt; &amp; co"), "{page}");
     assert!(!page.contains("<script>alert(1)"), "{page}");
     assert!(page.contains("data-frame-origin=\"https://zoom.us\""));
@@ -475,7 +643,10 @@ async fn host_page_renders_escaped_with_nonce_and_token() -> Res {
     assert!(page.contains("data-token=\""));
     // The bridge script is served with a JavaScript type and nosniff.
     let js = reqwest_like_get(addr, "/cti/bridge.js", &[]).await?;
-    assert!(js.to_ascii_lowercase().contains("content-type: text/javascript"));
+    assert!(
+        js.to_ascii_lowercase()
+            .contains("content-type: text/javascript")
+    );
     assert!(js.contains("postMessage(data, pinned)"));
     assert!(!js.contains("'*')"), "the bridge never posts to '*'");
     Ok(())

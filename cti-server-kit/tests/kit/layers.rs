@@ -24,7 +24,11 @@ fn crm() -> OriginAllowlist {
 
 async fn headers_of(app: Router) -> HeaderMap {
     let response = app
-        .oneshot(Request::get("/").body(Body::empty()).unwrap_or_else(|e| panic!("{e}")))
+        .oneshot(
+            Request::get("/")
+                .body(Body::empty())
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
         .await
         .unwrap_or_else(|e| match e {});
     assert_eq!(response.status(), StatusCode::OK);
@@ -70,10 +74,16 @@ async fn frame_ancestors_replaces_conflicts_and_keeps_other_directives() {
             "/",
             get(|| {
                 with_headers(&[
-                    ("content-security-policy", "default-src 'self'; frame-ancestors 'none'"),
+                    (
+                        "content-security-policy",
+                        "default-src 'self'; frame-ancestors 'none'",
+                    ),
                     ("content-security-policy", "img-src https:"),
                     ("x-frame-options", "DENY"),
-                    ("content-security-policy-report-only", "frame-ancestors 'none'"),
+                    (
+                        "content-security-policy-report-only",
+                        "frame-ancestors 'none'",
+                    ),
                 ])
             }),
         )
@@ -89,11 +99,21 @@ async fn frame_ancestors_replaces_conflicts_and_keeps_other_directives() {
             "{value}"
         );
     }
-    assert_eq!(policies[0].get("default-src").map(<[String]>::join_helper), Some("'self'".into()));
-    assert_eq!(policies[1].get("img-src").map(<[String]>::join_helper), Some("https:".into()));
-    assert!(h.get(X_FRAME_OPTIONS).is_none(), "a conflicting X-Frame-Options must go");
     assert_eq!(
-        h.get("content-security-policy-report-only").and_then(|v| v.to_str().ok()),
+        policies[0].get("default-src").map(<[String]>::join_helper),
+        Some("'self'".into())
+    );
+    assert_eq!(
+        policies[1].get("img-src").map(<[String]>::join_helper),
+        Some("https:".into())
+    );
+    assert!(
+        h.get(X_FRAME_OPTIONS).is_none(),
+        "a conflicting X-Frame-Options must go"
+    );
+    assert_eq!(
+        h.get("content-security-policy-report-only")
+            .and_then(|v| v.to_str().ok()),
         Some("frame-ancestors 'none'"),
         "report-only policies are left alone"
     );
@@ -115,14 +135,20 @@ async fn frame_ancestors_none_and_self_set_legacy_header() {
         .layer(FrameAncestors::none().layer());
     let h = headers_of(none).await;
     assert_eq!(csp_values(&h), ["frame-ancestors 'none'"]);
-    assert_eq!(h.get(X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()), Some("DENY"));
+    assert_eq!(
+        h.get(X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
 
     let same = Router::new()
         .route("/", get(|| async { "page" }))
         .layer(FrameAncestors::self_only().layer());
     let h = headers_of(same).await;
     assert_eq!(csp_values(&h), ["frame-ancestors 'self'"]);
-    assert_eq!(h.get(X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()), Some("SAMEORIGIN"));
+    assert_eq!(
+        h.get(X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()),
+        Some("SAMEORIGIN")
+    );
 
     // An empty allowlist is `none`, never "anyone".
     assert_eq!(
@@ -134,33 +160,61 @@ async fn frame_ancestors_none_and_self_set_legacy_header() {
 #[tokio::test]
 async fn frame_ancestors_per_request() {
     let policy = FrameAncestors::per_request(|head| {
-        let tenant = head.headers.get("x-tenant").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let tenant = head
+            .headers
+            .get("x-tenant")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         match tenant {
             "acme" => OriginAllowlist::parse(["https://acme.example"]).unwrap_or_default(),
             _ => OriginAllowlist::new(),
         }
     });
-    let app = Router::new().route("/", get(|| async { "page" })).layer(policy.layer());
+    let app = Router::new()
+        .route("/", get(|| async { "page" }))
+        .layer(policy.layer());
     let acme = app
         .clone()
-        .oneshot(Request::get("/").header("x-tenant", "acme").body(Body::empty()).unwrap_or_default())
+        .oneshot(
+            Request::get("/")
+                .header("x-tenant", "acme")
+                .body(Body::empty())
+                .unwrap_or_default(),
+        )
         .await
         .unwrap_or_else(|e| match e {});
-    assert_eq!(csp_values(acme.headers()), ["frame-ancestors https://acme.example"]);
+    assert_eq!(
+        csp_values(acme.headers()),
+        ["frame-ancestors https://acme.example"]
+    );
     let other = app
         .oneshot(Request::get("/").body(Body::empty()).unwrap_or_default())
         .await
         .unwrap_or_else(|e| match e {});
     assert_eq!(csp_values(other.headers()), ["frame-ancestors 'none'"]);
-    assert_eq!(other.headers().get(X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()), Some("DENY"));
+    assert_eq!(
+        other
+            .headers()
+            .get(X_FRAME_OPTIONS)
+            .and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
 }
 
 #[tokio::test]
 async fn host_page_csp_fresh_policy_and_nonce_reach_the_handler() {
     let zoom = origin("https://zoom.us");
     let app = Router::new()
-        .route("/", get(|nonce: CspNonce| async move { nonce.as_str().to_owned() }))
-        .layer(HostPageCsp::new().frame_origin(&zoom).connect("wss://rt.example").layer());
+        .route(
+            "/",
+            get(|nonce: CspNonce| async move { nonce.as_str().to_owned() }),
+        )
+        .layer(
+            HostPageCsp::new()
+                .frame_origin(&zoom)
+                .connect("wss://rt.example")
+                .layer(),
+        );
     let mut seen = Vec::new();
     for _ in 0..2 {
         let response = app
@@ -176,18 +230,30 @@ async fn host_page_csp_fresh_policy_and_nonce_reach_the_handler() {
         let nonce = String::from_utf8_lossy(&body).into_owned();
         assert!(nonce.len() >= 22, "a 128-bit nonce: {nonce}");
         let p = Policy::parse(&csp);
-        assert_eq!(p.get("default-src").map(<[String]>::join_helper), Some("'self'".into()));
+        assert_eq!(
+            p.get("default-src").map(<[String]>::join_helper),
+            Some("'self'".into())
+        );
         assert_eq!(
             p.get("script-src").map(<[String]>::join_helper),
             Some(format!("'self' 'nonce-{nonce}'"))
         );
-        assert_eq!(p.get("frame-src").map(<[String]>::join_helper), Some("https://zoom.us".into()));
+        assert_eq!(
+            p.get("frame-src").map(<[String]>::join_helper),
+            Some("https://zoom.us".into())
+        );
         assert_eq!(
             p.get("connect-src").map(<[String]>::join_helper),
             Some("'self' wss://rt.example".into())
         );
-        assert_eq!(p.get("object-src").map(<[String]>::join_helper), Some("'none'".into()));
-        assert_eq!(p.get("base-uri").map(<[String]>::join_helper), Some("'none'".into()));
+        assert_eq!(
+            p.get("object-src").map(<[String]>::join_helper),
+            Some("'none'".into())
+        );
+        assert_eq!(
+            p.get("base-uri").map(<[String]>::join_helper),
+            Some("'none'".into())
+        );
         seen.push(nonce);
     }
     assert_ne!(seen[0], seen[1], "every response gets its own nonce");
@@ -212,15 +278,27 @@ async fn host_page_csp_merges_into_existing_policy() {
     assert_eq!(values.len(), 1, "merged, not a second header: {values:?}");
     let p = Policy::parse(&values[0]);
     // Untouched directives stay exactly as the application wrote them.
-    assert_eq!(p.get("img-src").map(<[String]>::join_helper), Some("*".into()));
-    assert_eq!(p.get("frame-ancestors").map(<[String]>::join_helper), Some("'self'".into()));
+    assert_eq!(
+        p.get("img-src").map(<[String]>::join_helper),
+        Some("*".into())
+    );
+    assert_eq!(
+        p.get("frame-ancestors").map(<[String]>::join_helper),
+        Some("'self'".into())
+    );
     assert_eq!(
         p.get("default-src").map(<[String]>::join_helper),
         Some("'self' https://cdn.example".into())
     );
     // Directives governed by default-src start from its sources.
-    let script = p.get("script-src").map(<[String]>::join_helper).unwrap_or_default();
-    assert!(script.starts_with("'self' https://cdn.example 'nonce-"), "{script}");
+    let script = p
+        .get("script-src")
+        .map(<[String]>::join_helper)
+        .unwrap_or_default();
+    assert!(
+        script.starts_with("'self' https://cdn.example 'nonce-"),
+        "{script}"
+    );
     assert_eq!(
         p.get("frame-src").map(<[String]>::join_helper),
         Some("'self' https://cdn.example https://zoom.us".into())
@@ -235,7 +313,10 @@ async fn host_page_csp_merges_into_existing_policy() {
 async fn host_page_csp_leaves_unrestricted_directives_open() {
     let zoom = origin("https://zoom.us");
     let app = Router::new()
-        .route("/", get(|| with_headers(&[("content-security-policy", "img-src 'self'")])))
+        .route(
+            "/",
+            get(|| with_headers(&[("content-security-policy", "img-src 'self'")])),
+        )
         .layer(HostPageCsp::new().frame_origin(&zoom).layer());
     let h = headers_of(app).await;
     // Nothing restricted scripts or frames: adding a directive would
@@ -250,7 +331,9 @@ async fn permissions_policy_alone_and_merged() {
         .allow(Permission::Microphone, true, [zoom.clone()])
         .allow(Permission::Camera, false, [zoom.clone()])
         .deny(Permission::Geolocation);
-    let app = Router::new().route("/", get(|| async { "page" })).layer(policy.clone().layer());
+    let app = Router::new()
+        .route("/", get(|| async { "page" }))
+        .layer(policy.clone().layer());
     let h = headers_of(app).await;
     assert_eq!(
         h.get("permissions-policy").and_then(|v| v.to_str().ok()),
@@ -266,12 +349,17 @@ async fn permissions_policy_alone_and_merged() {
     let h = headers_of(app).await;
     assert_eq!(
         h.get("permissions-policy").and_then(|v| v.to_str().ok()),
-        Some(r#"usb=(), microphone=(self "https://zoom.us"), camera=("https://zoom.us"), geolocation=()"#),
+        Some(
+            r#"usb=(), microphone=(self "https://zoom.us"), camera=("https://zoom.us"), geolocation=()"#
+        ),
         "the application's other features are kept; ours replace theirs"
     );
 
     let app = Router::new()
-        .route("/", get(|| with_headers(&[("permissions-policy", "this is (not valid")])))
+        .route(
+            "/",
+            get(|| with_headers(&[("permissions-policy", "this is (not valid")])),
+        )
         .layer(policy.layer());
     let h = headers_of(app).await;
     assert_eq!(
@@ -282,15 +370,29 @@ async fn permissions_policy_alone_and_merged() {
 }
 
 #[tokio::test]
-async fn permissions_policy_for_frames_and_all_layers_together() -> Result<(), Box<dyn std::error::Error>> {
-    let frame = EmbedFrame::zoom(&origin("https://crm.example"), &cti_protocol::embed::ZoomHost::Default)?;
+async fn permissions_policy_for_frames_and_all_layers_together()
+-> Result<(), Box<dyn std::error::Error>> {
+    let frame = EmbedFrame::zoom(
+        &origin("https://crm.example"),
+        &cti_protocol::embed::ZoomHost::Default,
+    )?;
     let pp = PermissionsPolicy::for_frames([&frame])?;
     let value = pp.header_value().unwrap_or_default();
-    assert!(value.contains(r#"microphone=(self "https://zoom.us")"#), "{value}");
-    assert!(value.contains(r#"geolocation=(self "https://zoom.us")"#) || value.contains("geolocation=()"), "{value}");
+    assert!(
+        value.contains(r#"microphone=(self "https://zoom.us")"#),
+        "{value}"
+    );
+    assert!(
+        value.contains(r#"geolocation=(self "https://zoom.us")"#)
+            || value.contains("geolocation=()"),
+        "{value}"
+    );
 
     let app = Router::new()
-        .route("/", get(|nonce: CspNonce| async move { nonce.as_str().len().to_string() }))
+        .route(
+            "/",
+            get(|nonce: CspNonce| async move { nonce.as_str().len().to_string() }),
+        )
         .layer(HostPageCsp::new().frame(&frame)?.layer())
         .layer(pp.layer())
         .layer(FrameAncestors::list(&crm()).layer());
@@ -302,8 +404,14 @@ async fn permissions_policy_for_frames_and_all_layers_together() -> Result<(), B
         p.get("frame-ancestors").map(<[String]>::join_helper),
         Some("https://crm.example https://*.crm.example".into())
     );
-    assert!(p.get("script-src").is_some_and(|s| s.iter().any(|v| v.starts_with("'nonce-"))));
-    assert_eq!(p.get("frame-src").map(<[String]>::join_helper), Some("https://zoom.us".into()));
+    assert!(
+        p.get("script-src")
+            .is_some_and(|s| s.iter().any(|v| v.starts_with("'nonce-")))
+    );
+    assert_eq!(
+        p.get("frame-src").map(<[String]>::join_helper),
+        Some("https://zoom.us".into())
+    );
     assert!(h.get("permissions-policy").is_some());
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! preflight, in-process and over loopback sockets.
 
 mod bridge;
+mod browser;
 mod layers;
+#[cfg(feature = "preflight")]
 mod preflight;
 mod services;
 mod store;

@@ -18,6 +18,9 @@ pub(crate) fn missing(test: &str, what: &str) {
 }
 
 /// The Redis URL from `CTI_REDIS_URL`, when set.
+#[cfg(feature = "redis")]
 pub(crate) fn redis_url() -> Option<String> {
-    std::env::var("CTI_REDIS_URL").ok().filter(|s| !s.is_empty())
+    std::env::var("CTI_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
 }

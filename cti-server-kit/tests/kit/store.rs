@@ -13,24 +13,63 @@ const TTL: Duration = Duration::from_secs(60);
 async fn contract(store: Arc<dyn SessionStore>, prefix: &str) -> Result<(), StoreError> {
     let k = format!("{prefix}k");
     assert!(store.get(&k).await?.is_none());
-    assert!(store.insert_new(&k, Bytes::from_static(b"one"), TTL).await?);
-    assert!(!store.insert_new(&k, Bytes::from_static(b"again"), TTL).await?, "insert_new never overwrites");
-    let v = store.get(&k).await?.ok_or_else(|| StoreError::Backend("vanished".into()))?;
+    assert!(
+        store
+            .insert_new(&k, Bytes::from_static(b"one"), TTL)
+            .await?
+    );
+    assert!(
+        !store
+            .insert_new(&k, Bytes::from_static(b"again"), TTL)
+            .await?,
+        "insert_new never overwrites"
+    );
+    let v = store
+        .get(&k)
+        .await?
+        .ok_or_else(|| StoreError::Backend("vanished".into()))?;
     assert_eq!((v.value.as_ref(), v.version), (&b"one"[..], 1));
-    assert!(store.swap(&k, 1, Some(Bytes::from_static(b"two")), TTL).await?);
-    assert!(!store.swap(&k, 1, Some(Bytes::from_static(b"stale")), TTL).await?, "a stale version loses");
-    let v = store.get(&k).await?.ok_or_else(|| StoreError::Backend("vanished".into()))?;
+    assert!(
+        store
+            .swap(&k, 1, Some(Bytes::from_static(b"two")), TTL)
+            .await?
+    );
+    assert!(
+        !store
+            .swap(&k, 1, Some(Bytes::from_static(b"stale")), TTL)
+            .await?,
+        "a stale version loses"
+    );
+    let v = store
+        .get(&k)
+        .await?
+        .ok_or_else(|| StoreError::Backend("vanished".into()))?;
     assert_eq!((v.value.as_ref(), v.version), (&b"two"[..], 2));
     assert!(store.swap(&k, 2, None, TTL).await?);
     assert!(store.get(&k).await?.is_none(), "swap to None deletes");
-    assert!(!store.swap(&k, 3, None, TTL).await?, "swapping a missing key fails");
+    assert!(
+        !store.swap(&k, 3, None, TTL).await?,
+        "swapping a missing key fails"
+    );
 
     // Expiry.
     let short = format!("{prefix}short");
-    assert!(store.insert_new(&short, Bytes::from_static(b"x"), Duration::from_millis(50)).await?);
+    assert!(
+        store
+            .insert_new(&short, Bytes::from_static(b"x"), Duration::from_millis(50))
+            .await?
+    );
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(store.get(&short).await?.is_none(), "expired values are gone");
-    assert!(store.insert_new(&short, Bytes::from_static(b"y"), TTL).await?, "and the key is free again");
+    assert!(
+        store.get(&short).await?.is_none(),
+        "expired values are gone"
+    );
+    assert!(
+        store
+            .insert_new(&short, Bytes::from_static(b"y"), TTL)
+            .await?,
+        "and the key is free again"
+    );
 
     // Atomic updates under contention: 8 tasks × 25 increments.
     let counter = format!("{prefix}counter");
@@ -41,7 +80,11 @@ async fn contract(store: Arc<dyn SessionStore>, prefix: &str) -> Result<(), Stor
         tasks.push(tokio::spawn(async move {
             for _ in 0..25 {
                 loop {
-                    match update_json::<u64, (), _>(&*store, &counter, TTL, |n| Ok(Some(n.unwrap_or(0) + 1))).await {
+                    match update_json::<u64, (), _>(&*store, &counter, TTL, |n| {
+                        Ok(Some(n.unwrap_or(0) + 1))
+                    })
+                    .await
+                    {
                         Ok(_) => break,
                         Err(StoreError::Contended(_)) => continue,
                         Err(e) => return Err(e),
@@ -63,7 +106,9 @@ async fn contract(store: Arc<dyn SessionStore>, prefix: &str) -> Result<(), Stor
     let mut b = store.subscribe(&channel).await?;
     // Redis subscriptions are asynchronous on the server; give them a beat.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    store.publish(&channel, Bytes::from_static(b"hello")).await?;
+    store
+        .publish(&channel, Bytes::from_static(b"hello"))
+        .await?;
     for s in [&mut a, &mut b] {
         let got = tokio::time::timeout(Duration::from_secs(5), s.next()).await;
         assert_eq!(got.ok().flatten().as_deref(), Some(&b"hello"[..]));
@@ -76,6 +121,7 @@ async fn memory_store_contract() -> Result<(), StoreError> {
     contract(Arc::new(MemoryStore::new()), "").await
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_contract() -> Result<(), StoreError> {
     let Some(url) = crate::services::redis_url() else {
