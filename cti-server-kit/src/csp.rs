@@ -361,6 +361,46 @@ mod tests {
         assert_eq!(open.to_string(), "img-src *");
     }
 
+    fn directive() -> impl proptest::strategy::Strategy<Value = Directive> {
+        use proptest::prelude::*;
+        (
+            "[a-z][a-z0-9-]{0,12}",
+            proptest::collection::vec("[^\\s;,]{1,12}", 0..5),
+        )
+            .prop_map(|(name, values)| Directive { name, values })
+    }
+
+    proptest::proptest! {
+        /// Serialising then parsing gives the same policy, for any
+        /// directives the grammar allows (names unique).
+        #[test]
+        fn serialise_then_parse_is_identity(ds in proptest::collection::vec(directive(), 0..8)) {
+            let mut p = Policy::new();
+            for d in ds {
+                if p.get(&d.name).is_none() {
+                    p.set(&d.name, d.values);
+                }
+            }
+            proptest::prop_assert_eq!(Policy::parse(&p.to_string()), p.clone());
+            let one = join_header(&[p.clone(), p.clone()]);
+            let back = Policy::parse_header(&one);
+            if p.is_empty() {
+                proptest::prop_assert!(back.is_empty());
+            } else {
+                proptest::prop_assert_eq!(back, vec![p.clone(), p]);
+            }
+        }
+
+        /// Parsing arbitrary text never panics and is a fixed point after
+        /// one round.
+        #[test]
+        fn parse_is_stable(text in "\\PC{0,200}") {
+            for p in Policy::parse_header(&text) {
+                proptest::prop_assert_eq!(Policy::parse(&p.to_string()), p);
+            }
+        }
+    }
+
     #[test]
     fn frame_ancestor_matching() {
         let own = o("https://crm.example");

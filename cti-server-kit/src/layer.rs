@@ -210,8 +210,15 @@ pub struct RequestHead<'a> {
 }
 
 enum Ancestors {
-    Fixed { sources: Vec<String>, xfo: Xfo },
-    Dynamic { f: Box<AncestorFn>, with_self: bool },
+    Fixed {
+        sources: Vec<String>,
+        xfo: Xfo,
+        fresh: Option<HeaderValue>,
+    },
+    Dynamic {
+        f: Box<AncestorFn>,
+        with_self: bool,
+    },
 }
 
 /// What [`FrameAncestors`] decided for one request (opaque).
@@ -269,19 +276,13 @@ impl FrameAncestors {
     /// No one may frame the page.
     #[must_use]
     pub fn none() -> Self {
-        Self(Arc::new(Ancestors::Fixed {
-            sources: vec!["'none'".into()],
-            xfo: Xfo::Deny,
-        }))
+        Self(Arc::new(fixed(vec!["'none'".into()], Xfo::Deny)))
     }
 
     /// Only pages of the same origin may frame the page.
     #[must_use]
     pub fn self_only() -> Self {
-        Self(Arc::new(Ancestors::Fixed {
-            sources: vec!["'self'".into()],
-            xfo: Xfo::SameOrigin,
-        }))
+        Self(Arc::new(fixed(vec!["'self'".into()], Xfo::SameOrigin)))
     }
 
     /// The origins of `allowlist` may frame the page. An empty list is
@@ -291,10 +292,7 @@ impl FrameAncestors {
         if allowlist.is_empty() {
             return Self::none();
         }
-        Self(Arc::new(Ancestors::Fixed {
-            sources: allowlist.patterns().collect(),
-            xfo: Xfo::Remove,
-        }))
+        Self(Arc::new(fixed(allowlist.patterns().collect(), Xfo::Remove)))
     }
 
     /// Decides per request, for example per tenant. `f` sees the request
@@ -314,14 +312,16 @@ impl FrameAncestors {
     #[must_use]
     pub fn and_self(self) -> Self {
         match Arc::try_unwrap(self.0) {
-            Ok(Ancestors::Fixed { mut sources, xfo }) => {
+            Ok(Ancestors::Fixed {
+                mut sources, xfo, ..
+            }) => {
                 if sources == ["'none'"] {
                     return Self::self_only();
                 }
                 if !sources.iter().any(|s| s == "'self'") {
                     sources.insert(0, "'self'".into());
                 }
-                Self(Arc::new(Ancestors::Fixed { sources, xfo }))
+                Self(Arc::new(fixed(sources, xfo)))
             }
             Ok(Ancestors::Dynamic { f, .. }) => {
                 Self(Arc::new(Ancestors::Dynamic { f, with_self: true }))
@@ -329,7 +329,7 @@ impl FrameAncestors {
             Err(shared) => {
                 // Shared: rebuild from the fixed sources when possible.
                 match &*shared {
-                    Ancestors::Fixed { sources, xfo } => {
+                    Ancestors::Fixed { sources, xfo, .. } => {
                         let mut sources = sources.clone();
                         if sources == ["'none'"] {
                             return Self::self_only();
@@ -337,7 +337,7 @@ impl FrameAncestors {
                         if !sources.iter().any(|s| s == "'self'") {
                             sources.insert(0, "'self'".into());
                         }
-                        Self(Arc::new(Ancestors::Fixed { sources, xfo: *xfo }))
+                        Self(Arc::new(fixed(sources, *xfo)))
                     }
                     Ancestors::Dynamic { .. } => Self(shared),
                 }
@@ -394,9 +394,41 @@ impl HeaderPolicy for FrameAncestors {
     }
 
     fn on_response(&self, pending: Self::Pending, headers: &mut HeaderMap) {
+        if let (
+            Ancestors::Fixed {
+                xfo,
+                fresh: Some(fresh),
+                ..
+            },
+            None,
+        ) = (&*self.0, &pending.0)
+            && !headers.contains_key(CONTENT_SECURITY_POLICY)
+        {
+            // The common case: nothing to merge with.
+            headers.insert(CONTENT_SECURITY_POLICY, fresh.clone());
+            set_xfo(headers, *xfo);
+            return;
+        }
+        if let (
+            Ancestors::Fixed {
+                xfo,
+                fresh: Some(fresh),
+                ..
+            },
+            None,
+        ) = (&*self.0, &pending.0)
+            && let Some(appended) = append_directive(headers, fresh)
+        {
+            // One policy without frame-ancestors (typically the one
+            // HostPageCsp just wrote): add the directive at its end
+            // without parsing the rest.
+            headers.insert(CONTENT_SECURITY_POLICY, appended);
+            set_xfo(headers, *xfo);
+            return;
+        }
         let (sources, xfo) = match (&*self.0, pending.0) {
             (_, Some((s, x))) => (s, x),
-            (Ancestors::Fixed { sources, xfo }, None) => (sources.clone(), *xfo),
+            (Ancestors::Fixed { sources, xfo, .. }, None) => (sources.clone(), *xfo),
             (Ancestors::Dynamic { .. }, None) => (vec!["'none'".into()], Xfo::Deny),
         };
         let value = sources.join(" ");
@@ -405,16 +437,61 @@ impl HeaderPolicy for FrameAncestors {
             || format!("frame-ancestors {value}"),
             |p| p.set("frame-ancestors", sources.iter().cloned()),
         );
-        headers.remove(X_FRAME_OPTIONS);
-        match xfo {
-            Xfo::Deny => {
-                headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            }
-            Xfo::SameOrigin => {
-                headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
-            }
-            Xfo::Remove => {}
+        set_xfo(headers, xfo);
+    }
+}
+
+/// When `headers` hold exactly one CSP value, with one policy and no
+/// `frame-ancestors` anywhere in its text, returns it with `directive`
+/// (a whole `frame-ancestors …` directive) appended. `None` means "take
+/// the general path".
+fn append_directive(headers: &HeaderMap, directive: &HeaderValue) -> Option<HeaderValue> {
+    let mut values = headers.get_all(CONTENT_SECURITY_POLICY).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let bytes = value.as_bytes();
+    const NAME: &[u8] = b"frame-ancestors";
+    if bytes.contains(&b',')
+        || bytes
+            .windows(NAME.len())
+            .any(|w| w.eq_ignore_ascii_case(NAME))
+    {
+        return None;
+    }
+    let trimmed = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b';'))
+        .map_or(&bytes[..0], |end| &bytes[..=end]);
+    let mut out = Vec::with_capacity(trimmed.len() + 2 + directive.len());
+    out.extend_from_slice(trimmed);
+    if !trimmed.is_empty() {
+        out.extend_from_slice(b"; ");
+    }
+    out.extend_from_slice(directive.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(out)).ok()
+}
+
+fn set_xfo(headers: &mut HeaderMap, xfo: Xfo) {
+    headers.remove(X_FRAME_OPTIONS);
+    match xfo {
+        Xfo::Deny => {
+            headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         }
+        Xfo::SameOrigin => {
+            headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+        }
+        Xfo::Remove => {}
+    }
+}
+
+fn fixed(sources: Vec<String>, xfo: Xfo) -> Ancestors {
+    let fresh = HeaderValue::try_from(format!("frame-ancestors {}", sources.join(" "))).ok();
+    Ancestors::Fixed {
+        sources,
+        xfo,
+        fresh,
     }
 }
 
@@ -441,20 +518,24 @@ impl HeaderPolicy for FrameAncestors {
 pub struct CspNonce(Arc<str>);
 
 impl CspNonce {
-    /// A fresh nonce: 128 bits from the operating system's generator,
-    /// base64-encoded.
+    /// A fresh nonce: 128 bits from `rand`'s thread-local generator (a
+    /// ChaCha12 CSPRNG seeded and periodically reseeded from the
+    /// operating system), base64-encoded. A system call per response
+    /// would cost more than the rest of the layer.
     ///
     /// # Errors
     ///
-    /// When the operating system's generator fails.
+    /// Never at present; the `Result` leaves room for generators that can
+    /// fail.
     pub fn generate() -> Result<Self, getrandom::Error> {
+        use rand::RngCore as _;
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)?;
-        Ok(Self(
-            base64::engine::general_purpose::STANDARD
-                .encode(bytes)
-                .into(),
-        ))
+        rand::rng().fill_bytes(&mut bytes);
+        let mut text = [0u8; 24];
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(bytes, &mut text)
+            .unwrap_or(0);
+        Ok(Self(String::from_utf8_lossy(&text[..n]).into()))
     }
 
     /// The nonce text (base64).
@@ -495,6 +576,43 @@ struct HostCsp {
     connect_src: Vec<String>,
     script_src: Vec<String>,
     extra: Vec<(String, Vec<String>)>,
+    /// The fresh policy split around the nonce, built on first use.
+    template: std::sync::OnceLock<(String, String)>,
+}
+
+impl HostCsp {
+    fn template(&self) -> &(String, String) {
+        self.template.get_or_init(|| {
+            const MARK: &str = "\u{0}";
+            let text = self.render_with(MARK);
+            match text.split_once(MARK) {
+                Some((a, b)) => (a.to_owned(), b.to_owned()),
+                None => (text, String::new()),
+            }
+        })
+    }
+
+    fn render_with(&self, nonce: &str) -> String {
+        let mut p = Policy::new();
+        p.set("default-src", ["'self'"]);
+        let mut script = vec!["'self'".to_owned(), format!("'nonce-{nonce}'")];
+        script.extend(self.script_src.iter().cloned());
+        p.set("script-src", script);
+        if self.frame_src.is_empty() {
+            p.set("frame-src", ["'none'"]);
+        } else {
+            p.set("frame-src", self.frame_src.iter().cloned());
+        }
+        let mut connect = vec!["'self'".to_owned()];
+        connect.extend(self.connect_src.iter().cloned());
+        p.set("connect-src", connect);
+        p.set("object-src", ["'none'"]);
+        p.set("base-uri", ["'none'"]);
+        for (name, values) in &self.extra {
+            p.set(name, values.iter().cloned());
+        }
+        p.to_string()
+    }
 }
 
 /// The Content-Security-Policy of a host page: scripts only with the
@@ -528,7 +646,9 @@ impl HostPageCsp {
     }
 
     fn edit(mut self, f: impl FnOnce(&mut HostCsp)) -> Self {
-        f(Arc::make_mut(&mut self.0));
+        let c = Arc::make_mut(&mut self.0);
+        f(c);
+        c.template = std::sync::OnceLock::new();
         self
     }
 
@@ -596,26 +716,12 @@ impl HostPageCsp {
     /// sent no CSP of its own.
     #[must_use]
     pub fn render(&self, nonce: &CspNonce) -> String {
-        let c = &*self.0;
-        let mut p = Policy::new();
-        p.set("default-src", ["'self'"]);
-        let mut script = vec!["'self'".to_owned(), format!("'nonce-{}'", nonce.as_str())];
-        script.extend(c.script_src.iter().cloned());
-        p.set("script-src", script);
-        if c.frame_src.is_empty() {
-            p.set("frame-src", ["'none'"]);
-        } else {
-            p.set("frame-src", c.frame_src.iter().cloned());
-        }
-        let mut connect = vec!["'self'".to_owned()];
-        connect.extend(c.connect_src.iter().cloned());
-        p.set("connect-src", connect);
-        p.set("object-src", ["'none'"]);
-        p.set("base-uri", ["'none'"]);
-        for (name, values) in &c.extra {
-            p.set(name, values.iter().cloned());
-        }
-        p.to_string()
+        let (before, after) = self.0.template();
+        let mut out = String::with_capacity(before.len() + nonce.as_str().len() + after.len());
+        out.push_str(before);
+        out.push_str(nonce.as_str());
+        out.push_str(after);
+        out
     }
 
     /// A layer applying this policy.
@@ -726,7 +832,20 @@ pub enum Allow {
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct PermissionsPolicy(Arc<Vec<(String, Allow)>>);
+pub struct PermissionsPolicy(Arc<PpInner>);
+
+#[derive(Debug, Clone, Default)]
+struct PpInner {
+    entries: Vec<(String, Allow)>,
+    value: std::sync::OnceLock<Option<HeaderValue>>,
+}
+
+impl std::ops::Deref for PpInner {
+    type Target = Vec<(String, Allow)>;
+    fn deref(&self) -> &Self::Target {
+        &self.entries
+    }
+}
 
 impl PermissionsPolicy {
     /// An empty policy (sends nothing until a feature is named).
@@ -739,7 +858,9 @@ impl PermissionsPolicy {
     /// `allow`, replacing an earlier setting.
     #[must_use]
     pub fn feature(mut self, feature: &str, allow: Allow) -> Self {
-        let list = Arc::make_mut(&mut self.0);
+        let inner = Arc::make_mut(&mut self.0);
+        inner.value = std::sync::OnceLock::new();
+        let list = &mut inner.entries;
         let name = feature.to_ascii_lowercase();
         match list.iter_mut().find(|(n, _)| *n == name) {
             Some(entry) => entry.1 = allow,
@@ -878,6 +999,17 @@ impl HeaderPolicy for PermissionsPolicy {
     fn on_request<B>(&self, _request: &mut Request<B>) -> Self::Pending {}
 
     fn on_response(&self, (): Self::Pending, headers: &mut HeaderMap) {
+        if !headers.contains_key(&PERMISSIONS_POLICY) {
+            // The common case: nothing to merge with.
+            let value = self.0.value.get_or_init(|| {
+                self.header_value()
+                    .and_then(|v| HeaderValue::try_from(v).ok())
+            });
+            if let Some(v) = value {
+                headers.insert(PERMISSIONS_POLICY, v.clone());
+            }
+            return;
+        }
         let ours = self.dictionary();
         if ours.is_empty() {
             return;
