@@ -90,7 +90,12 @@
     send(line);
   });
 
+  function acked(upTo) {
+    for (const s of Array.from(unacked.keys())) if (s <= upTo) unacked.delete(s);
+  }
+
   function onServer(msg) {
+    if (typeof msg.ack === 'number') acked(msg.ack);
     switch (msg.t) {
       case 'welcome':
         // The server has everything up to last_seq: drop it, resend the rest.
@@ -99,7 +104,7 @@
         for (const line of unacked.values()) send(line);
         break;
       case 'ack':
-        for (const s of Array.from(unacked.keys())) if (s <= msg.seq) unacked.delete(s);
+        acked(msg.seq);
         break;
       case 'command':
         if (frameReady) {

@@ -37,9 +37,14 @@
 //!
 //! # Delivery
 //!
-//! Events carry a sequence number. The server acknowledges each one and
-//! drops any it has seen (a replayed or resent event); on reconnect it
-//! tells the page the last number it has, and the page resends the rest.
+//! Events carry a sequence number. The server acknowledges them (on the
+//! next command frame, `"ack": n`, or in a standalone `ack` within 25 ms)
+//! and drops any it has seen (a replayed or resent event); on reconnect
+//! it tells the page the last number it has, and the page resends the
+//! rest.
+//!
+//! Serve with `TCP_NODELAY` (see the crate README): the bridge sends
+//! small frames and latency matters more than packet count.
 //! Commands issued before the frame is ready wait in the page and are
 //! posted once it is.
 //!
@@ -905,7 +910,9 @@ async fn run_connection(
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outbound>();
     let (inbox_tx, mut inbox) = mpsc::unbounded_channel::<Inbox>();
-    let (work_tx, mut work_rx) = mpsc::channel::<(CtiEvent, Option<u64>)>(64);
+    // Boxed: a channel allocates its first block of 32 slots up front,
+    // and 32 unboxed events would be most of a connection's memory.
+    let (work_tx, mut work_rx) = mpsc::channel::<(Box<CtiEvent>, Option<u64>)>(64);
     inner
         .local
         .lock()
@@ -920,7 +927,7 @@ async fn run_connection(
         let inbox_tx = inbox_tx.clone();
         tokio::spawn(async move {
             while let Some((event, request)) = work_rx.recv().await {
-                let reply = Arc::clone(&handler).call(Arc::clone(&page), event).await;
+                let reply = Arc::clone(&handler).call(Arc::clone(&page), *event).await;
                 if inbox_tx.send(Inbox::Reply { request, reply }).is_err() {
                     break;
                 }
@@ -935,6 +942,11 @@ async fn run_connection(
     let mut alive = sink.send(Message::Text(welcome.into())).await.is_ok();
     let mut pending: HashMap<u64, Pending> = HashMap::new();
     let mut next_request = 0u64;
+    // Acks ride on the next command frame; a standalone ack goes out only
+    // when no frame carried it within ACK_DELAY. Two small writes in a
+    // row would otherwise meet Nagle's algorithm and the peer's delayed
+    // ACK, which costs tens of milliseconds.
+    let mut ack_due: Option<tokio::time::Instant> = None;
     let mut renew = tokio::time::interval(inner.lease / 3);
     renew.tick().await;
 
@@ -966,8 +978,7 @@ async fn run_connection(
                 if frame.seq <= last_seq {
                     // Replayed or resent: already handled.
                     tracing::debug!(page = %page.page_id, seq = frame.seq, "duplicate event dropped");
-                    let ack = format!(r#"{{"t":"ack","seq":{last_seq}}}"#);
-                    alive = sink.send(Message::Text(ack.into())).await.is_ok();
+                    ack_due.get_or_insert_with(|| tokio::time::Instant::now() + ACK_DELAY);
                     continue;
                 }
                 last_seq = frame.seq;
@@ -989,7 +1000,7 @@ async fn run_connection(
                                 });
                                 // Bounded: a flood waits here (backpressure)
                                 // instead of growing memory.
-                                if work_tx.send((event, request)).await.is_err() {
+                                if work_tx.send((Box::new(event), request)).await.is_err() {
                                     break;
                                 }
                             }
@@ -1002,6 +1013,10 @@ async fn run_connection(
                         }
                     }
                 }
+                ack_due.get_or_insert_with(|| tokio::time::Instant::now() + ACK_DELAY);
+            }
+            () = sleep_until_opt(ack_due) => {
+                ack_due = None;
                 let ack = format!(r#"{{"t":"ack","seq":{last_seq}}}"#);
                 alive = sink.send(Message::Text(ack.into())).await.is_ok();
             }
@@ -1010,7 +1025,8 @@ async fn run_connection(
                     Inbox::Deadline(id) => {
                         if let Some(p) = pending.remove(&id) {
                             tracing::debug!(page = %page.page_id, "handler late; default answer sent");
-                            alive = send_command(&mut sink, page.vendor, &p.default_answer()).await;
+                            alive = send_command(&mut sink, page.vendor, &p.default_answer(), last_seq).await;
+                            ack_due = None;
                         }
                     }
                     Inbox::Reply { request, reply } => {
@@ -1033,19 +1049,22 @@ async fn run_connection(
                                     }
                                 }
                             }
-                            alive = send_command(&mut sink, page.vendor, command).await;
+                            alive = send_command(&mut sink, page.vendor, command, last_seq).await;
+                            ack_due = None;
                             if !alive { break; }
                         }
                         if let Some((id, p)) = waiting {
                             // The handler finished without answering.
                             pending.remove(&id);
-                            alive = alive && send_command(&mut sink, page.vendor, &p.default_answer()).await;
+                            alive = alive && send_command(&mut sink, page.vendor, &p.default_answer(), last_seq).await;
+                            ack_due = None;
                         }
                     }
                 }
             }
             Some(out) = out_rx.recv() => {
-                alive = send_out(&mut sink, out).await;
+                alive = send_out(&mut sink, out, last_seq).await;
+                ack_due = None;
             }
             _ = renew.tick() => {
                 let until = now_ms() + u64::try_from(inner.lease.as_millis()).unwrap_or(60_000);
@@ -1098,25 +1117,38 @@ async fn run_connection(
     }
 }
 
-async fn send_out<S>(sink: &mut S, out: Outbound) -> bool
+/// How long a standalone ack may wait for a command frame to ride on.
+const ACK_DELAY: Duration = Duration::from_millis(25);
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_out<S>(sink: &mut S, out: Outbound, ack: u64) -> bool
 where
     S: futures_util::Sink<Message> + Unpin,
 {
     match out {
         Outbound::Data(data) => {
-            let text = format!(r#"{{"t":"command","data":{}}}"#, data.get());
+            let text = format!(r#"{{"t":"command","ack":{ack},"data":{}}}"#, data.get());
             sink.send(Message::Text(text.into())).await.is_ok()
         }
     }
 }
 
-async fn send_command<S>(sink: &mut S, vendor: Vendor, command: &Command) -> bool
+async fn send_command<S>(sink: &mut S, vendor: Vendor, command: &Command, ack: u64) -> bool
 where
     S: futures_util::Sink<Message> + Unpin,
 {
     match command.render(vendor) {
         Ok(rendered) => {
-            let text = format!(r#"{{"t":"command","data":{}}}"#, rendered.encode());
+            let text = format!(
+                r#"{{"t":"command","ack":{ack},"data":{}}}"#,
+                rendered.encode()
+            );
             sink.send(Message::Text(text.into())).await.is_ok()
         }
         Err(e) => {

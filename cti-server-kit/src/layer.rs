@@ -155,14 +155,16 @@ where
 }
 
 /// Edits every enforced CSP policy in `headers` with `edit`; when there is
-/// none, adds `fresh` as a new header. Header values that are not text
-/// are dropped, as a browser would ignore them.
+/// none, adds `fresh` as a new header.
 fn edit_csp(headers: &mut HeaderMap, fresh: impl FnOnce() -> String, edit: impl Fn(&mut Policy)) {
+    // Bytes outside ASCII cannot form a directive name or a matching
+    // source, so reading them lossily changes nothing a browser would
+    // enforce; dropping such a header instead would silently lift the
+    // application's whole policy.
     let existing: Vec<Policy> = headers
         .get_all(CONTENT_SECURITY_POLICY)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Policy::parse_header)
+        .flat_map(|v| Policy::parse_header(&String::from_utf8_lossy(v.as_bytes())))
         .collect();
     headers.remove(CONTENT_SECURITY_POLICY);
     let value = if existing.is_empty() {

@@ -244,8 +244,7 @@ fn framing_verdict(
     let policies: Vec<Policy> = headers
         .get_all(CONTENT_SECURITY_POLICY)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Policy::parse_header)
+        .flat_map(|v| Policy::parse_header(&String::from_utf8_lossy(v.as_bytes())))
         .collect();
     let with_fa: Vec<&Policy> = policies
         .iter()

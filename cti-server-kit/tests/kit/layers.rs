@@ -437,3 +437,65 @@ fn nonce_never_shows_in_debug() {
     let n = CspNonce::generate().unwrap_or_else(|e| panic!("{e}"));
     assert!(!format!("{n:?}").contains(n.as_str()));
 }
+
+/// Found by fuzz_csp: a CSP holding a byte outside ASCII must still be
+/// merged, never dropped (dropping it would lift the whole policy).
+#[tokio::test]
+async fn csp_with_non_ascii_bytes_is_kept_and_merged() {
+    async fn handler() -> axum::response::Response {
+        let mut r = "page".into_response();
+        r.headers_mut().insert(
+            CONTENT_SECURITY_POLICY,
+            http::HeaderValue::from_bytes(
+                b"default-src 'self'; \x9cframe-x 'none'; img-src 'none'",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        r
+    }
+    for layered in [
+        Router::new()
+            .route("/", get(handler))
+            .layer(FrameAncestors::list(&crm()).layer()),
+        Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    let mut r = "page".into_response();
+                    r.headers_mut().append(
+                        CONTENT_SECURITY_POLICY,
+                        http::HeaderValue::from_static("script-src 'self'"),
+                    );
+                    r.headers_mut().append(
+                        CONTENT_SECURITY_POLICY,
+                        http::HeaderValue::from_bytes(
+                            b"default-src 'self'; \x9cframe-x 'none'; img-src 'none'",
+                        )
+                        .unwrap_or_else(|e| panic!("{e}")),
+                    );
+                    r
+                }),
+            )
+            .layer(FrameAncestors::list(&crm()).layer()),
+    ] {
+        let h = headers_of(layered).await;
+        let text: Vec<String> = h
+            .get_all(CONTENT_SECURITY_POLICY)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let policies: Vec<Policy> = text.iter().flat_map(|t| Policy::parse_header(t)).collect();
+        assert!(
+            policies.iter().any(|p| p.get("default-src").is_some()),
+            "the policy was dropped: {text:?}"
+        );
+        assert!(
+            policies.iter().any(|p| p.get("img-src").is_some()),
+            "{text:?}"
+        );
+        assert!(
+            policies.iter().all(|p| p.get("frame-ancestors").is_some()),
+            "{text:?}"
+        );
+    }
+}
