@@ -517,7 +517,7 @@ fn fixed(sources: Vec<String>, xfo: Xfo) -> Ancestors {
 /// # let _ = page;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct CspNonce(Arc<str>);
+pub struct CspNonce([u8; 24]);
 
 impl CspNonce {
     /// A fresh nonce: 128 bits from `rand`'s thread-local generator (a
@@ -533,17 +533,16 @@ impl CspNonce {
         use rand::RngCore as _;
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
-        let mut text = [0u8; 24];
-        let n = base64::engine::general_purpose::STANDARD
-            .encode_slice(bytes, &mut text)
-            .unwrap_or(0);
-        Ok(Self(String::from_utf8_lossy(&text[..n]).into()))
+        // 16 bytes are always 24 base64 characters (with padding).
+        let mut text = [b'='; 24];
+        let _ = base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut text);
+        Ok(Self(text))
     }
 
     /// The nonce text (base64).
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -765,6 +764,18 @@ impl HeaderPolicy for HostPageCsp {
             );
             return;
         };
+        if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+            // The common case: nothing to merge with.
+            let (before, after) = self.0.template();
+            let mut out = Vec::with_capacity(before.len() + 24 + after.len());
+            out.extend_from_slice(before.as_bytes());
+            out.extend_from_slice(&nonce.0);
+            out.extend_from_slice(after.as_bytes());
+            if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(out)) {
+                headers.insert(CONTENT_SECURITY_POLICY, v);
+                return;
+            }
+        }
         let c = &*self.0;
         let nonce_source = format!("'nonce-{}'", nonce.as_str());
         edit_csp(

@@ -567,3 +567,135 @@ return 1";
         }
     }
 }
+
+/// SSO sessions on a [`SessionStore`]: the `crmSessionId`s a CRM hands out
+/// at SSO login (Ameyo's contract) and checks on every later request.
+///
+/// Ids are 256 random bits; the store keeps only a SHA-256 of each, so a
+/// leaked store dump cannot be replayed as sessions. Sessions expire
+/// after their time to live, which each [`resolve`](Self::resolve)
+/// renews (sliding expiry).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use cti_server_kit::store::{MemoryStore, SsoSessions};
+/// use secrecy::ExposeSecret as _;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+/// let sessions = SsoSessions::new(MemoryStore::new(), Duration::from_secs(8 * 3600));
+/// let id = sessions.login("agent7").await?;
+/// assert_eq!(sessions.resolve(id.expose_secret()).await?.as_deref(), Some("agent7"));
+/// assert!(sessions.logout(id.expose_secret()).await?);
+/// assert_eq!(sessions.resolve(id.expose_secret()).await?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct SsoSessions {
+    store: Arc<dyn SessionStore>,
+    ttl: Duration,
+}
+
+impl fmt::Debug for SsoSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoSessions")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SsoRecord {
+    user: String,
+}
+
+fn sso_key(id: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    let mut key = String::with_capacity(4 + 64);
+    key.push_str("sso:");
+    for b in digest {
+        use std::fmt::Write as _;
+        let _ = write!(key, "{b:02x}");
+    }
+    key
+}
+
+impl SsoSessions {
+    /// Sessions in `store` that live `ttl` after their last use.
+    pub fn new(store: impl SessionStore, ttl: Duration) -> Self {
+        Self {
+            store: Arc::new(store),
+            ttl,
+        }
+    }
+
+    /// The same, on a store already shared.
+    pub fn with_store(store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+        Self { store, ttl }
+    }
+
+    /// Starts a session for `user` and returns its `crmSessionId`.
+    ///
+    /// # Errors
+    ///
+    /// The store's errors, or [`StoreError::Backend`] when the system has
+    /// no randomness.
+    pub async fn login(&self, user: &str) -> Result<secrecy::SecretString, StoreError> {
+        use base64::Engine as _;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let record = serde_json::to_vec(&SsoRecord {
+            user: user.to_owned(),
+        })
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        if !self
+            .store
+            .insert_new(&sso_key(&id), Bytes::from(record), self.ttl)
+            .await?
+        {
+            return Err(StoreError::Backend("session id collision".into()));
+        }
+        Ok(secrecy::SecretString::from(id))
+    }
+
+    /// The user of a live session (and renews it), or `None`.
+    ///
+    /// # Errors
+    ///
+    /// The store's errors.
+    pub async fn resolve(&self, crm_session_id: &str) -> Result<Option<String>, StoreError> {
+        if crm_session_id.is_empty() || crm_session_id.len() > 128 {
+            return Ok(None);
+        }
+        let key = sso_key(crm_session_id);
+        let renewed = update_json::<SsoRecord, (), _>(&*self.store, &key, self.ttl, |r| match r {
+            Some(r) => Ok(Some(r)),
+            None => Err(()),
+        })
+        .await?;
+        Ok(renewed.ok().flatten().map(|r| r.user))
+    }
+
+    /// Ends a session; `false` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// The store's errors.
+    pub async fn logout(&self, crm_session_id: &str) -> Result<bool, StoreError> {
+        if crm_session_id.is_empty() || crm_session_id.len() > 128 {
+            return Ok(false);
+        }
+        let key = sso_key(crm_session_id);
+        let ended = update_json::<SsoRecord, (), _>(&*self.store, &key, self.ttl, |r| match r {
+            Some(_) => Ok(None),
+            None => Err(()),
+        })
+        .await?;
+        Ok(ended.is_ok())
+    }
+}

@@ -141,3 +141,49 @@ fn debug_output_hides_values() {
     };
     assert!(!format!("{v:?}").contains("secret"));
 }
+
+#[tokio::test]
+async fn sso_sessions_log_in_resolve_expire_and_log_out() -> Result<(), StoreError> {
+    use cti_server_kit::store::SsoSessions;
+    use secrecy::ExposeSecret as _;
+    let store = MemoryStore::new();
+    let sessions = SsoSessions::new(store.clone(), Duration::from_millis(200));
+    let a = sessions.login("agent7").await?;
+    let b = sessions.login("agent7").await?;
+    assert_ne!(
+        a.expose_secret(),
+        b.expose_secret(),
+        "every login gets its own id"
+    );
+    assert!(a.expose_secret().len() >= 43, "256 bits");
+    assert!(!format!("{a:?}").contains(a.expose_secret()));
+    // The raw id is not a key in the store: only its hash is.
+    assert!(
+        store
+            .get(&format!("sso:{}", a.expose_secret()))
+            .await?
+            .is_none()
+    );
+    // Sliding expiry: used within its TTL, it lives on.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(
+            sessions.resolve(a.expose_secret()).await?.as_deref(),
+            Some("agent7")
+        );
+    }
+    // b was never used after login: it has expired.
+    assert_eq!(sessions.resolve(b.expose_secret()).await?, None);
+    // Unused, a expires too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sessions.resolve(a.expose_secret()).await?, None);
+    let c = sessions.login("agent8").await?;
+    assert!(sessions.logout(c.expose_secret()).await?);
+    assert!(!sessions.logout(c.expose_secret()).await?);
+    assert_eq!(sessions.resolve(c.expose_secret()).await?, None);
+    for hostile in ["", "x", &"y".repeat(10_000), "../../etc", "sso:*"] {
+        assert_eq!(sessions.resolve(hostile).await?, None);
+        assert!(!sessions.logout(hostile).await?);
+    }
+    Ok(())
+}
