@@ -5,7 +5,9 @@
 //! and over loopback HTTP with keep-alive (requests per second as a
 //! client sees them).
 //!
-//! Report: `ratio = time(bare) / time(layered)` (1.0 = free).
+//! `layered` stacks the three layers; `combined` is the one-pass
+//! `EmbedHeaders` layer. Report: `ratio = time(bare) / time(layered)`
+//! (1.0 = free), e.g. `scripts/bench_ratio.py layers_http combined bare`.
 
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ use tower::ServiceExt as _;
 
 #[path = "common/apps.rs"]
 mod apps;
-use apps::{bare, layered};
+use apps::{bare, combined, layered};
 
 fn in_process(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -24,7 +26,11 @@ fn in_process(c: &mut Criterion) {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut group = c.benchmark_group("layers_in_process");
-    for (name, app) in [("bare", bare()), ("layered", layered())] {
+    for (name, app) in [
+        ("bare", bare()),
+        ("layered", layered()),
+        ("combined", combined()),
+    ] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let app = app.clone();
@@ -48,9 +54,9 @@ fn over_http(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let (bare_url, layered_url) = rt.block_on(async {
+    let (bare_url, layered_url, combined_url) = rt.block_on(async {
         let mut urls = Vec::new();
-        for app in [bare(), layered()] {
+        for app in [bare(), layered(), combined()] {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -60,12 +66,16 @@ fn over_http(c: &mut Criterion) {
             ));
             tokio::spawn(async move { axum::serve(l, app).await });
         }
-        (urls[0].clone(), urls[1].clone())
+        (urls[0].clone(), urls[1].clone(), urls[2].clone())
     });
     let client = reqwest::Client::new();
     let mut group = c.benchmark_group("layers_http");
     group.measurement_time(Duration::from_secs(8));
-    for (name, url) in [("bare", bare_url), ("layered", layered_url)] {
+    for (name, url) in [
+        ("bare", bare_url),
+        ("layered", layered_url),
+        ("combined", combined_url),
+    ] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let client = client.clone();

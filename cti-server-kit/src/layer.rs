@@ -1054,3 +1054,127 @@ impl HeaderPolicy for PermissionsPolicy {
         }
     }
 }
+
+// ---------------------------------------------------------------------
+// all three in one pass
+// ---------------------------------------------------------------------
+
+/// A host page's three policies, [`HostPageCsp`], [`FrameAncestors`] and
+/// [`PermissionsPolicy`], applied in one pass.
+///
+/// The result is the same as stacking the three layers. When the
+/// application sent neither a CSP nor a Permissions-Policy (the usual
+/// case for a host page), the whole CSP, `frame-ancestors` included, is
+/// written from one template around the nonce, and the
+/// Permissions-Policy is a precomputed value; otherwise each policy
+/// merges in turn, exactly as the separate layers do.
+///
+/// # Examples
+///
+/// ```
+/// use cti_protocol::embed::{EmbedFrame, ZoomHost};
+/// use cti_protocol::origin::{Origin, OriginAllowlist};
+/// use cti_server_kit::layer::{EmbedHeaders, FrameAncestors};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let frame = EmbedFrame::zoom(&Origin::parse("https://crm.example")?, &ZoomHost::Default)?;
+/// let headers = EmbedHeaders::for_frames([&frame], FrameAncestors::self_only())?;
+/// let app: axum::Router = axum::Router::new().layer(headers.layer());
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EmbedHeaders {
+    csp: HostPageCsp,
+    ancestors: FrameAncestors,
+    permissions: PermissionsPolicy,
+}
+
+impl EmbedHeaders {
+    /// Combines three policies.
+    #[must_use]
+    pub fn new(
+        csp: HostPageCsp,
+        ancestors: FrameAncestors,
+        permissions: PermissionsPolicy,
+    ) -> Self {
+        Self {
+            csp,
+            ancestors,
+            permissions,
+        }
+    }
+
+    /// The CSP and Permissions-Policy derived from `frames` (each frame's
+    /// origin in `frame-src`; its `allow` features for self and the
+    /// frame), with `ancestors` deciding who may frame the page.
+    ///
+    /// # Errors
+    ///
+    /// When a frame's `src` has no origin.
+    pub fn for_frames<'a, I>(
+        frames: I,
+        ancestors: FrameAncestors,
+    ) -> Result<Self, cti_protocol::Error>
+    where
+        I: IntoIterator<Item = &'a EmbedFrame>,
+    {
+        let frames: Vec<&EmbedFrame> = frames.into_iter().collect();
+        let mut csp = HostPageCsp::new();
+        for f in &frames {
+            csp = csp.frame(f)?;
+        }
+        let permissions = PermissionsPolicy::for_frames(frames.iter().copied())?;
+        Ok(Self::new(csp, ancestors, permissions))
+    }
+
+    /// A layer applying the three policies.
+    #[must_use]
+    pub fn layer(self) -> PolicyLayer<Self> {
+        PolicyLayer::new(self)
+    }
+}
+
+impl HeaderPolicy for EmbedHeaders {
+    type Pending = (Option<CspNonce>, AncestorsPending);
+
+    fn on_request<B>(&self, request: &mut Request<B>) -> Self::Pending {
+        (
+            self.csp.on_request(request),
+            self.ancestors.on_request(request),
+        )
+    }
+
+    fn on_response(&self, (nonce, ancestors): Self::Pending, headers: &mut HeaderMap) {
+        if let (
+            Some(nonce),
+            Ancestors::Fixed {
+                xfo,
+                fresh: Some(fa),
+                ..
+            },
+            None,
+        ) = (&nonce, &*self.ancestors.0, &ancestors.0)
+            && !headers.contains_key(CONTENT_SECURITY_POLICY)
+            && !headers.contains_key(&PERMISSIONS_POLICY)
+        {
+            let (before, after) = self.csp.0.template();
+            let mut out = Vec::with_capacity(before.len() + 24 + after.len() + 2 + fa.len());
+            out.extend_from_slice(before.as_bytes());
+            out.extend_from_slice(&nonce.0);
+            out.extend_from_slice(after.as_bytes());
+            out.extend_from_slice(b"; ");
+            out.extend_from_slice(fa.as_bytes());
+            if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(out)) {
+                headers.insert(CONTENT_SECURITY_POLICY, v);
+                set_xfo(headers, *xfo);
+                self.permissions.on_response((), headers);
+                return;
+            }
+        }
+        self.csp.on_response(nonce, headers);
+        self.ancestors.on_response(ancestors, headers);
+        self.permissions.on_response((), headers);
+    }
+}

@@ -37,3 +37,15 @@ pub(crate) fn layered() -> Router {
             .layer(csp.layer()),
     )
 }
+
+/// The same three policies through the one-pass `EmbedHeaders` layer.
+pub(crate) fn combined() -> Router {
+    use cti_server_kit::layer::EmbedHeaders;
+    let host = Origin::parse("https://crm.example").unwrap_or_else(|_| Origin::opaque());
+    let frame = EmbedFrame::zoom(&host, &ZoomHost::Default).unwrap_or_else(|e| panic!("{e}"));
+    let allow = OriginAllowlist::parse(["https://crm.example", "https://*.crm.example"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let headers = EmbedHeaders::for_frames([&frame], FrameAncestors::list(&allow))
+        .unwrap_or_else(|e| panic!("{e}"));
+    bare().layer(headers.layer())
+}

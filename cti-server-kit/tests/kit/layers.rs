@@ -499,3 +499,76 @@ async fn csp_with_non_ascii_bytes_is_kept_and_merged() {
         );
     }
 }
+
+/// `EmbedHeaders` gives the same headers as the three layers stacked,
+/// with and without headers of the application's own.
+#[tokio::test]
+async fn embed_headers_equal_the_three_layers() -> Result<(), Box<dyn std::error::Error>> {
+    use cti_server_kit::layer::EmbedHeaders;
+    let frame = EmbedFrame::zoom(
+        &origin("https://crm.example"),
+        &cti_protocol::embed::ZoomHost::Default,
+    )?;
+    let stacked = |app: Router| -> Result<Router, Box<dyn std::error::Error>> {
+        Ok(app.layer(
+            tower::ServiceBuilder::new()
+                .layer(FrameAncestors::list(&crm()).layer())
+                .layer(PermissionsPolicy::for_frames([&frame])?.layer())
+                .layer(HostPageCsp::new().frame(&frame)?.layer()),
+        ))
+    };
+    let combined = |app: Router| -> Result<Router, Box<dyn std::error::Error>> {
+        Ok(app.layer(EmbedHeaders::for_frames([&frame], FrameAncestors::list(&crm()))?.layer()))
+    };
+    let plain = || Router::new().route("/", get(|| async { "page" }));
+    let with_own = || {
+        Router::new().route(
+            "/",
+            get(|| {
+                with_headers(&[
+                    (
+                        "content-security-policy",
+                        "default-src 'self' https://cdn.example; frame-ancestors 'none'",
+                    ),
+                    ("permissions-policy", "usb=()"),
+                    ("x-frame-options", "DENY"),
+                ])
+            }),
+        )
+    };
+    for (a, b) in [
+        (stacked(plain())?, combined(plain())?),
+        (stacked(with_own())?, combined(with_own())?),
+    ] {
+        let (ha, hb) = (headers_of(a).await, headers_of(b).await);
+        let strip_nonce = |h: &HeaderMap| {
+            let csp = csp_values(h).join(", ");
+            let p: Vec<String> = Policy::parse_header(&csp)
+                .into_iter()
+                .map(|mut p| {
+                    let script: Vec<String> = p
+                        .get("script-src")
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|v| !v.starts_with("'nonce-"))
+                        .cloned()
+                        .collect();
+                    p.set("script-src", script);
+                    let mut ds: Vec<String> = p
+                        .directives()
+                        .iter()
+                        .map(|d| format!("{} {}", d.name, d.values.join(" ")))
+                        .collect();
+                    ds.sort();
+                    ds.join("; ")
+                })
+                .collect();
+            p
+        };
+        assert_eq!(strip_nonce(&ha), strip_nonce(&hb));
+        assert_eq!(ha.get("permissions-policy"), hb.get("permissions-policy"));
+        assert_eq!(ha.get(X_FRAME_OPTIONS), hb.get(X_FRAME_OPTIONS));
+        assert!(csp_values(&hb).join("").contains("'nonce-"));
+    }
+    Ok(())
+}
