@@ -546,6 +546,10 @@ async fn session_binding_is_enforced() -> Res {
 async fn commands_reach_a_page_on_this_node() -> Res {
     let h = harness(Duration::ZERO).await?;
     let g = grant(&h).await?;
+    assert!(
+        !format!("{g:?}").contains(g.token.expose_secret()),
+        "a page token never shows in Debug"
+    );
     let dial = Command::Dial {
         number: "+14155550100".into(),
         immediately: true,
@@ -671,3 +675,8 @@ async fn host_page_renders_escaped_with_nonce_and_token() -> Res {
     assert!(!js.contains("'*')"), "the bridge never posts to '*'");
     Ok(())
 }
+
+static_assertions::assert_impl_all!(Bridge: Send, Sync, Clone, std::fmt::Debug);
+static_assertions::assert_impl_all!(cti_server_kit::store::MemoryStore: Send, Sync, Clone, std::fmt::Debug);
+static_assertions::assert_impl_all!(cti_server_kit::layer::EmbedHeaders: Send, Sync, Clone, std::fmt::Debug);
+static_assertions::assert_impl_all!(PageGrant: Send, Sync, Clone, std::fmt::Debug);
