@@ -2,32 +2,12 @@
 //! wiremock.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Command, Output};
-
 use serde_json::json;
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn cti(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_cti"))
-            .args(&args)
-            .envs(env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{cti, text};
 
 #[tokio::test]
 async fn ameyo_dispose_success_and_failure() {

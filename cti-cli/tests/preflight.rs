@@ -1,25 +1,11 @@
 //! `cti preflight`, run as a process against pages served by wiremock.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Command, Output};
-
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn cti(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_cti"))
-            .args(&args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{cti, text};
 
 #[tokio::test]
 async fn preflight_says_yes_no_and_why() {
@@ -43,12 +29,10 @@ async fn preflight_says_yes_no_and_why() {
         .await;
 
     let url = format!("{}/moved", server.uri());
-    let out = cti(vec![
-        "preflight".into(),
-        "--host-origin".into(),
-        "http://127.0.0.1:4000".into(),
-        url.clone(),
-    ])
+    let out = cti(
+        &["preflight", "--host-origin", "http://127.0.0.1:4000", &url],
+        &[],
+    )
     .await;
     let stdout = text(&out.stdout);
     // The camera is off in the page's own policy: exit 1, with the reason.
@@ -61,13 +45,16 @@ async fn preflight_says_yes_no_and_why() {
         "{stdout}"
     );
 
-    let out = cti(vec![
-        "preflight".into(),
-        "--json".into(),
-        "--host-origin".into(),
-        "https://elsewhere.example".into(),
-        url,
-    ])
+    let out = cti(
+        &[
+            "preflight",
+            "--json",
+            "--host-origin",
+            "https://elsewhere.example",
+            &url,
+        ],
+        &[],
+    )
     .await;
     assert_eq!(out.status.code(), Some(1));
     let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -80,21 +67,18 @@ async fn preflight_says_yes_no_and_why() {
     );
     assert_eq!(line["hops"].as_array().unwrap().len(), 2);
 
-    let out = cti(vec![
-        "preflight".into(),
-        "--host-origin".into(),
-        "http://127.0.0.1:4000".into(),
-        "http://127.0.0.1:1/".into(),
-    ])
+    let out = cti(
+        &[
+            "preflight",
+            "--host-origin",
+            "http://127.0.0.1:4000",
+            "http://127.0.0.1:1/",
+        ],
+        &[],
+    )
     .await;
     assert_eq!(out.status.code(), Some(2), "an unreachable page exits 2");
-    let out = cti(vec![
-        "preflight".into(),
-        "--host-origin".into(),
-        "null".into(),
-        server.uri(),
-    ])
-    .await;
+    let out = cti(&["preflight", "--host-origin", "null", &server.uri()], &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("real origin"));
 }

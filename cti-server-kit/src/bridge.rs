@@ -76,7 +76,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
 use bytes::Bytes;
 use cti_protocol::Vendor;
 use cti_protocol::model::{Command, CtiEvent, EventKind, ReplyKind};
@@ -88,12 +87,12 @@ use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::mpsc;
 
 use crate::Rejection;
 use crate::layer::RequestHead;
+use crate::secret::sha256_hex;
 use crate::store::{MemoryStore, SessionStore, StoreError, get_json, update_json};
 
 /// The bridge's WebSocket subprotocol.
@@ -460,19 +459,7 @@ fn page_key(page: &str) -> String {
 }
 
 fn random_id(bytes: usize) -> Result<String, BridgeError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| BridgeError::Random(e.to_string()))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
-}
-
-fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::secret::random_token(bytes).map_err(|e| BridgeError::Random(e.to_string()))
 }
 
 fn now_ms() -> u64 {

@@ -218,7 +218,7 @@ enum Ancestors {
         fresh: Option<HeaderValue>,
     },
     Dynamic {
-        f: Box<AncestorFn>,
+        f: Arc<AncestorFn>,
         with_self: bool,
     },
 }
@@ -305,7 +305,7 @@ impl FrameAncestors {
         F: Fn(&RequestHead<'_>) -> OriginAllowlist + Send + Sync + 'static,
     {
         Self(Arc::new(Ancestors::Dynamic {
-            f: Box::new(f),
+            f: Arc::new(f),
             with_self: false,
         }))
     }
@@ -313,37 +313,21 @@ impl FrameAncestors {
     /// Also allows the page's own origin.
     #[must_use]
     pub fn and_self(self) -> Self {
-        match Arc::try_unwrap(self.0) {
-            Ok(Ancestors::Fixed {
-                mut sources, xfo, ..
-            }) => {
-                if sources == ["'none'"] {
+        match &*self.0 {
+            Ancestors::Fixed { sources, xfo, .. } => {
+                if *sources == ["'none'"] {
                     return Self::self_only();
                 }
+                let mut sources = sources.clone();
                 if !sources.iter().any(|s| s == "'self'") {
                     sources.insert(0, "'self'".into());
                 }
-                Self(Arc::new(fixed(sources, xfo)))
+                Self(Arc::new(fixed(sources, *xfo)))
             }
-            Ok(Ancestors::Dynamic { f, .. }) => {
-                Self(Arc::new(Ancestors::Dynamic { f, with_self: true }))
-            }
-            Err(shared) => {
-                // Shared: rebuild from the fixed sources when possible.
-                match &*shared {
-                    Ancestors::Fixed { sources, xfo, .. } => {
-                        let mut sources = sources.clone();
-                        if sources == ["'none'"] {
-                            return Self::self_only();
-                        }
-                        if !sources.iter().any(|s| s == "'self'") {
-                            sources.insert(0, "'self'".into());
-                        }
-                        Self(Arc::new(fixed(sources, *xfo)))
-                    }
-                    Ancestors::Dynamic { .. } => Self(shared),
-                }
-            }
+            Ancestors::Dynamic { f, .. } => Self(Arc::new(Ancestors::Dynamic {
+                f: Arc::clone(f),
+                with_self: true,
+            })),
         }
     }
 
@@ -593,6 +577,21 @@ impl HostCsp {
         })
     }
 
+    /// The fresh policy for `nonce`, with an extra directive appended.
+    fn fill(&self, nonce: &CspNonce, extra: Option<&[u8]>) -> Vec<u8> {
+        let (before, after) = self.template();
+        let extra_len = extra.map_or(0, |e| e.len() + 2);
+        let mut out = Vec::with_capacity(before.len() + nonce.0.len() + after.len() + extra_len);
+        out.extend_from_slice(before.as_bytes());
+        out.extend_from_slice(&nonce.0);
+        out.extend_from_slice(after.as_bytes());
+        if let Some(e) = extra {
+            out.extend_from_slice(b"; ");
+            out.extend_from_slice(e);
+        }
+        out
+    }
+
     fn render_with(&self, nonce: &str) -> String {
         let mut p = Policy::new();
         p.set("default-src", ["'self'"]);
@@ -717,12 +716,7 @@ impl HostPageCsp {
     /// sent no CSP of its own.
     #[must_use]
     pub fn render(&self, nonce: &CspNonce) -> String {
-        let (before, after) = self.0.template();
-        let mut out = String::with_capacity(before.len() + nonce.as_str().len() + after.len());
-        out.push_str(before);
-        out.push_str(nonce.as_str());
-        out.push_str(after);
-        out
+        String::from_utf8_lossy(&self.0.fill(nonce, None)).into_owned()
     }
 
     /// A layer applying this policy.
@@ -766,11 +760,7 @@ impl HeaderPolicy for HostPageCsp {
         };
         if !headers.contains_key(CONTENT_SECURITY_POLICY) {
             // The common case: nothing to merge with.
-            let (before, after) = self.0.template();
-            let mut out = Vec::with_capacity(before.len() + 24 + after.len());
-            out.extend_from_slice(before.as_bytes());
-            out.extend_from_slice(&nonce.0);
-            out.extend_from_slice(after.as_bytes());
+            let out = self.0.fill(&nonce, None);
             if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(out)) {
                 headers.insert(CONTENT_SECURITY_POLICY, v);
                 return;
@@ -1159,13 +1149,7 @@ impl HeaderPolicy for EmbedHeaders {
             && !headers.contains_key(CONTENT_SECURITY_POLICY)
             && !headers.contains_key(&PERMISSIONS_POLICY)
         {
-            let (before, after) = self.csp.0.template();
-            let mut out = Vec::with_capacity(before.len() + 24 + after.len() + 2 + fa.len());
-            out.extend_from_slice(before.as_bytes());
-            out.extend_from_slice(&nonce.0);
-            out.extend_from_slice(after.as_bytes());
-            out.extend_from_slice(b"; ");
-            out.extend_from_slice(fa.as_bytes());
+            let out = self.csp.0.fill(nonce, Some(fa.as_bytes()));
             if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(out)) {
                 headers.insert(CONTENT_SECURITY_POLICY, v);
                 set_xfo(headers, *xfo);

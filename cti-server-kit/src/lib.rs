@@ -6,6 +6,7 @@ pub mod layer;
 pub mod page;
 #[cfg(feature = "preflight")]
 pub mod preflight;
+mod secret;
 pub mod store;
 
 use axum::Json;

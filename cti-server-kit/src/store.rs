@@ -613,16 +613,11 @@ struct SsoRecord {
 }
 
 fn sso_key(id: &str) -> String {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(id.as_bytes());
-    let mut key = String::with_capacity(4 + 64);
-    key.push_str("sso:");
-    for b in digest {
-        use std::fmt::Write as _;
-        let _ = write!(key, "{b:02x}");
-    }
-    key
+    format!("sso:{}", crate::secret::sha256_hex(id))
 }
+
+/// Ids longer than this were never issued; they are refused unhashed.
+const MAX_SSO_ID: usize = 128;
 
 impl SsoSessions {
     /// Sessions in `store` that live `ttl` after their last use.
@@ -645,10 +640,7 @@ impl SsoSessions {
     /// The store's errors, or [`StoreError::Backend`] when the system has
     /// no randomness.
     pub async fn login(&self, user: &str) -> Result<secrecy::SecretString, StoreError> {
-        use base64::Engine as _;
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let id = crate::secret::random_token(32).map_err(|e| StoreError::Backend(e.to_string()))?;
         let record = serde_json::to_vec(&SsoRecord {
             user: user.to_owned(),
         })
@@ -669,7 +661,7 @@ impl SsoSessions {
     ///
     /// The store's errors.
     pub async fn resolve(&self, crm_session_id: &str) -> Result<Option<String>, StoreError> {
-        if crm_session_id.is_empty() || crm_session_id.len() > 128 {
+        if crm_session_id.is_empty() || crm_session_id.len() > MAX_SSO_ID {
             return Ok(None);
         }
         let key = sso_key(crm_session_id);
@@ -687,7 +679,7 @@ impl SsoSessions {
     ///
     /// The store's errors.
     pub async fn logout(&self, crm_session_id: &str) -> Result<bool, StoreError> {
-        if crm_session_id.is_empty() || crm_session_id.len() > 128 {
+        if crm_session_id.is_empty() || crm_session_id.len() > MAX_SSO_ID {
             return Ok(false);
         }
         let key = sso_key(crm_session_id);

@@ -572,3 +572,27 @@ async fn embed_headers_equal_the_three_layers() -> Result<(), Box<dyn std::error
     }
     Ok(())
 }
+
+/// `and_self` on a per-request policy that is shared (cloned) still adds
+/// `'self'` (it used to be dropped silently when the policy was shared).
+#[tokio::test]
+async fn and_self_on_a_shared_per_request_policy() {
+    let policy = FrameAncestors::per_request(|_| {
+        OriginAllowlist::parse(["https://acme.example"]).unwrap_or_default()
+    });
+    let _keep_shared = policy.clone();
+    let app = Router::new()
+        .route("/", get(|| async { "page" }))
+        .layer(policy.and_self().layer());
+    let h = headers_of(app).await;
+    assert_eq!(
+        csp_values(&h),
+        ["frame-ancestors 'self' https://acme.example"]
+    );
+    let shared = FrameAncestors::list(&crm());
+    let _keep = shared.clone();
+    assert_eq!(
+        shared.and_self().directive_value(),
+        Some("'self' https://crm.example https://*.crm.example".into())
+    );
+}

@@ -1,0 +1,25 @@
+//! Random tokens and their stored digests, shared by the bridge's page
+//! tokens and the SSO sessions.
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+/// `bytes` random bytes from the operating system, base64url without
+/// padding (safe in URLs, header tokens and WebSocket subprotocols).
+pub(crate) fn random_token(bytes: usize) -> Result<String, getrandom::Error> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// The SHA-256 of `text` in lower-case hex: what a store keeps instead
+/// of a secret.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    use std::fmt::Write as _;
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
