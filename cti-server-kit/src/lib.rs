@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod ameyo;
 pub mod bridge;
 pub mod csp;
+pub mod harden;
 pub mod layer;
 pub mod page;
 #[cfg(feature = "preflight")]

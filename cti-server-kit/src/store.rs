@@ -26,6 +26,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq as _;
 use tokio::sync::broadcast;
 
 /// A stored value and its version.
@@ -571,7 +572,8 @@ return 1";
 /// SSO sessions on a [`SessionStore`]: the `crmSessionId`s a CRM hands out
 /// at SSO login (Ameyo's contract) and checks on every later request.
 ///
-/// Ids are 256 random bits; the store keeps only a SHA-256 of each, so a
+/// Ids are 256 random bits; the store keeps only SHA-256 digests of each
+/// (one as the key, one compared in constant time after the lookup), so a
 /// leaked store dump cannot be replayed as sessions. Sessions expire
 /// after their time to live, which each [`resolve`](Self::resolve)
 /// renews (sliding expiry).
@@ -610,6 +612,13 @@ impl fmt::Debug for SsoSessions {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SsoRecord {
     user: String,
+    /// A second digest of the id, compared in constant time after the
+    /// lookup by the first.
+    check: String,
+}
+
+fn sso_check(id: &str) -> String {
+    crate::secret::sha256_hex(&format!("check:{id}"))
 }
 
 fn sso_key(id: &str) -> String {
@@ -643,6 +652,7 @@ impl SsoSessions {
         let id = crate::secret::random_token(32).map_err(|e| StoreError::Backend(e.to_string()))?;
         let record = serde_json::to_vec(&SsoRecord {
             user: user.to_owned(),
+            check: sso_check(&id),
         })
         .map_err(|e| StoreError::Backend(e.to_string()))?;
         if !self
@@ -665,9 +675,10 @@ impl SsoSessions {
             return Ok(None);
         }
         let key = sso_key(crm_session_id);
+        let check = sso_check(crm_session_id);
         let renewed = update_json::<SsoRecord, (), _>(&*self.store, &key, self.ttl, |r| match r {
-            Some(r) => Ok(Some(r)),
-            None => Err(()),
+            Some(r) if bool::from(r.check.as_bytes().ct_eq(check.as_bytes())) => Ok(Some(r)),
+            _ => Err(()),
         })
         .await?;
         Ok(renewed.ok().flatten().map(|r| r.user))
@@ -683,9 +694,10 @@ impl SsoSessions {
             return Ok(false);
         }
         let key = sso_key(crm_session_id);
+        let check = sso_check(crm_session_id);
         let ended = update_json::<SsoRecord, (), _>(&*self.store, &key, self.ttl, |r| match r {
-            Some(_) => Ok(None),
-            None => Err(()),
+            Some(r) if bool::from(r.check.as_bytes().ct_eq(check.as_bytes())) => Ok(None),
+            _ => Err(()),
         })
         .await?;
         Ok(ended.is_ok())

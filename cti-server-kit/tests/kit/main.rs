@@ -1,6 +1,7 @@
 //! Tests of cti-server-kit: layers, bridge, stores, host pages and the
 //! preflight, in-process and over loopback sockets.
 
+mod ameyo;
 mod bridge;
 mod browser;
 mod layers;
