@@ -61,11 +61,11 @@ impl Hardening {
         self
     }
 
-    /// The layer: the body limit inside the timeout.
-    pub fn layer(self) -> (TimeoutLayer, RequestBodyLimitLayer) {
+    /// The layer: the body limit, then the timeout.
+    pub fn layer(self) -> (RequestBodyLimitLayer, TimeoutLayer) {
         (
-            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, self.timeout),
             RequestBodyLimitLayer::new(self.body_limit),
+            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, self.timeout),
         )
     }
 }

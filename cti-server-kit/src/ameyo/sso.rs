@@ -548,8 +548,13 @@ fn failed(status: StatusCode, message: impl Into<String>) -> Response {
     answer(status, &SsoResponse::failed(message))
 }
 
+/// [`failed`], boxed for `Result`s (a `Response` is large).
+fn rejected(status: StatusCode, message: impl Into<String>) -> Box<Response> {
+    Box::new(failed(status, message))
+}
+
 /// Reads the request from a JSON body or the form field `request=`.
-fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response> {
+fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Box<Response>> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"))
@@ -566,7 +571,7 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response
         // Some callers send no type: tell the forms apart by their start.
         None | Some("" | "text/plain") => !body.trim_ascii_start().starts_with(b"{"),
         Some(other) => {
-            return Err(failed(
+            return Err(rejected(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
                     "content type `{}` is not accepted; send application/json or application/x-www-form-urlencoded",
@@ -580,7 +585,7 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response
         for (k, v) in url::form_urlencoded::parse(body) {
             if k == "request" {
                 if request.is_some() {
-                    return Err(failed(
+                    return Err(rejected(
                         StatusCode::BAD_REQUEST,
                         "the `request` field is given more than once",
                     ));
@@ -591,7 +596,7 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response
         match request {
             Some(r) => std::borrow::Cow::Owned(r.into_bytes()),
             None => {
-                return Err(failed(
+                return Err(rejected(
                     StatusCode::BAD_REQUEST,
                     "the form has no `request` field",
                 ));
@@ -606,7 +611,7 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response
         } else {
             format!("the request is not valid JSON: {e}")
         };
-        failed(StatusCode::BAD_REQUEST, what)
+        rejected(StatusCode::BAD_REQUEST, what)
     })?;
     match &request {
         SsoRequest::Login { user_id, password } => {
@@ -614,13 +619,13 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response
                 || user_id.len() > MAX_USER_ID
                 || user_id.chars().any(char::is_control)
             {
-                return Err(failed(
+                return Err(rejected(
                     StatusCode::BAD_REQUEST,
                     format!("`userId` must be 1 to {MAX_USER_ID} bytes without control characters"),
                 ));
             }
             if password.expose().len() > MAX_PASSWORD {
-                return Err(failed(
+                return Err(rejected(
                     StatusCode::BAD_REQUEST,
                     format!("`password` is longer than {MAX_PASSWORD} bytes"),
                 ));
@@ -628,10 +633,10 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Response
         }
         SsoRequest::Logout { crm_session_id } => {
             if crm_session_id.expose().is_empty() {
-                return Err(failed(StatusCode::BAD_REQUEST, "`crmSessionId` is empty"));
+                return Err(rejected(StatusCode::BAD_REQUEST, "`crmSessionId` is empty"));
             }
         }
-        _ => return Err(failed(StatusCode::BAD_REQUEST, "unsupported command")),
+        _ => return Err(rejected(StatusCode::BAD_REQUEST, "unsupported command")),
     }
     Ok(request)
 }
@@ -670,7 +675,7 @@ async fn handle<P: SsoProvider>(
     };
     let request = match read_request(&parts.headers, &body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match request {
         SsoRequest::Login { user_id, password } => {

@@ -400,6 +400,13 @@ fn refuse(status: StatusCode, info: &'static str, reason: impl Into<String>) -> 
     reply(status, &r)
 }
 
+/// A refusal from a helper, boxed (a `Response` is large).
+type Refusal = Box<Response>;
+
+fn refusal(status: StatusCode, info: &'static str, reason: impl Into<String>) -> Refusal {
+    Box::new(refuse(status, info, reason))
+}
+
 fn unauthorized() -> Response {
     refuse(
         StatusCode::UNAUTHORIZED,
@@ -556,11 +563,11 @@ async fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     max: usize,
-) -> Result<T, Response> {
+) -> Result<T, Refusal> {
     match content_type(headers).as_deref() {
         Some("application/json") => {}
         _ => {
-            return Err(refuse(
+            return Err(refusal(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported.media.type",
                 "send the body as application/json",
@@ -571,9 +578,9 @@ async fn json_body<T: DeserializeOwned>(
     parse_json(&bytes)
 }
 
-async fn read_body(body: Body, max: usize) -> Result<Bytes, Response> {
+async fn read_body(body: Body, max: usize) -> Result<Bytes, Refusal> {
     axum::body::to_bytes(body, max).await.map_err(|_| {
-        refuse(
+        refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload.too.large",
             format!("the body is larger than {max} bytes"),
@@ -581,14 +588,14 @@ async fn read_body(body: Body, max: usize) -> Result<Bytes, Response> {
     })
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
     serde_json::from_slice(bytes).map_err(|e| {
         let what = if e.is_data() {
             "the body does not have the expected fields"
         } else {
             "the body is not valid JSON"
         };
-        refuse(
+        refusal(
             StatusCode::BAD_REQUEST,
             "invalid.request",
             format!("{what}: {e}"),
@@ -596,11 +603,11 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
     })
 }
 
-fn require(ok: bool, field: &str) -> Result<(), Response> {
+fn require(ok: bool, field: &str) -> Result<(), Refusal> {
     if ok {
         Ok(())
     } else {
-        Err(refuse(
+        Err(refusal(
             StatusCode::BAD_REQUEST,
             "invalid.request",
             format!("`{field}` is missing, empty or holds control characters"),
@@ -623,13 +630,13 @@ async fn dispose_call_for_user<B: CtiBackend>(
     let req: DisposeCallForUserRequest = match json_body(&parts.headers, body, this.max_body).await
     {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = require(clean(&req.user_id), "userId")
         .and_then(|()| require(clean(&req.disposition_code_name), "dispositionCodeName"))
         .and_then(|()| require(clean(&req.request_id), "requestId"))
     {
-        return r;
+        return *r;
     }
     let id = req.request_id.clone();
     let this2 = Arc::clone(&this);
@@ -659,7 +666,7 @@ async fn dispose_and_manual_dial<B: CtiBackend>(
     let req: DisposeAndManualDialRequest =
         match json_body(&parts.headers, body, this.max_body).await {
             Ok(r) => r,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
     if let Err(r) = require(clean(&req.user_crt_object_id), "userCRTObjectId")
         .and_then(|()| require(clean(&req.crt_object_id), "crtObjectId"))
@@ -667,7 +674,7 @@ async fn dispose_and_manual_dial<B: CtiBackend>(
         .and_then(|()| require(clean(&req.phone), "phone"))
         .and_then(|()| require(clean(&req.request_id), "requestId"))
     {
-        return r;
+        return *r;
     }
     let id = req.request_id.clone();
     let this2 = Arc::clone(&this);
@@ -682,7 +689,7 @@ async fn dispose_and_manual_dial<B: CtiBackend>(
 
 /// The query pairs of the command URL: `command` and `data` (each at most
 /// once).
-fn command_query(query: &str) -> Result<(Option<String>, Option<String>), Response> {
+fn command_query(query: &str) -> Result<(Option<String>, Option<String>), Refusal> {
     let mut command = None;
     let mut data = None;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -692,7 +699,7 @@ fn command_query(query: &str) -> Result<(Option<String>, Option<String>), Respon
             _ => continue,
         };
         if slot.is_some() {
-            return Err(refuse(
+            return Err(refusal(
                 StatusCode::BAD_REQUEST,
                 "invalid.request",
                 format!("`{k}` is given more than once"),
@@ -704,7 +711,7 @@ fn command_query(query: &str) -> Result<(Option<String>, Option<String>), Respon
 }
 
 /// `data` as JSON, also in the single-quoted form some integrations send.
-fn parse_data<T: DeserializeOwned>(data: &str) -> Result<T, Response> {
+fn parse_data<T: DeserializeOwned>(data: &str) -> Result<T, Refusal> {
     match parse_json::<T>(data.as_bytes()) {
         Ok(t) => Ok(t),
         Err(first) if data.contains('\'') && !data.contains('"') => {
@@ -721,7 +728,7 @@ async fn command<B: CtiBackend>(
     let (parts, body) = request.into_parts();
     let (command, query_data) = match command_query(parts.uri.query().unwrap_or("")) {
         Ok(q) => q,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(command) = command else {
         return refuse(
@@ -739,7 +746,7 @@ async fn command<B: CtiBackend>(
     let data = if parts.method == Method::POST {
         let bytes = match read_body(body, this.max_body).await {
             Ok(b) => b,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match content_type(&parts.headers).as_deref() {
             _ if bytes.is_empty() => query_data,
@@ -757,7 +764,7 @@ async fn command<B: CtiBackend>(
                 match command_query(std::str::from_utf8(&bytes).unwrap_or("\u{fffd}")) {
                     Ok((_, Some(d))) => Some(d),
                     Ok((_, None)) => query_data,
-                    Err(r) => return r,
+                    Err(r) => return *r,
                 }
             }
             _ => {
@@ -789,13 +796,13 @@ async fn command<B: CtiBackend>(
             }
             let req: ClickToDialRequest = match parse_data(&data) {
                 Ok(r) => r,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             if let Err(r) = require(clean(&req.user_id), "userId")
                 .and_then(|()| require(clean(&req.campaign_id), "campaignId"))
                 .and_then(|()| require(clean(&req.phone), "phone"))
             {
-                return r;
+                return *r;
             }
             match this.backend.click_to_dial(req).await {
                 Ok(()) => reply(StatusCode::OK, &AmeyoResult::success()),
@@ -805,10 +812,10 @@ async fn command<B: CtiBackend>(
         "downloadVoiceLog" => {
             let req: VoiceLogRequest = match parse_data(&data) {
                 Ok(r) => r,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             if let Err(r) = require(clean(&req.crt_object_id), "crtObjectId") {
-                return r;
+                return *r;
             }
             let format = req.target_format.unwrap_or_default();
             match this.backend.voice_log(&req.crt_object_id, format).await {
@@ -865,12 +872,12 @@ async fn serve_voice_log(headers: &HeaderMap, mut log: VoiceLog) -> Response {
             return r;
         }
     };
-    if start > 0 {
-        if let Err(e) = log.reader.seek(std::io::SeekFrom::Start(start)).await {
-            return failure(&VendorFailure::Unavailable(format!(
-                "seek in the voice log: {e}"
-            )));
-        }
+    if start > 0
+        && let Err(e) = log.reader.seek(std::io::SeekFrom::Start(start)).await
+    {
+        return failure(&VendorFailure::Unavailable(format!(
+            "seek in the voice log: {e}"
+        )));
     }
     let stream = tokio_util::io::ReaderStream::new(log.reader.take(count));
     let mut response = Response::new(Body::from_stream(stream));
@@ -882,11 +889,10 @@ async fn serve_voice_log(headers: &HeaderMap, mut log: VoiceLog) -> Response {
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if status == StatusCode::PARTIAL_CONTENT {
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
-        {
-            h.insert(header::CONTENT_RANGE, v);
-        }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
     }
     response
 }

@@ -286,7 +286,10 @@ async fn sso_end_to_end_with_the_client_json_and_form() {
 /// A CRM router with the screen-pop extractors, a guarded screen pop and
 /// the dispose callback.
 #[derive(Clone, Default)]
-struct Dispositions(Arc<Mutex<Vec<(String, Option<String>)>>>);
+struct Dispositions(Arc<Mutex<Vec<Disposed>>>);
+
+/// A disposition and the session user it came with.
+type Disposed = (String, Option<String>);
 
 impl DisposeCallback for Dispositions {
     async fn disposed(&self, params: DisposeParams, user: Option<String>) -> Result<(), String> {
