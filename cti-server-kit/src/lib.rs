@@ -2,6 +2,7 @@
 
 pub mod ameyo;
 pub mod bridge;
+pub mod ccai;
 pub mod csp;
 pub mod harden;
 pub mod layer;

@@ -96,6 +96,22 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
+    /// Adds one to the counter at `key` and returns the new count and the
+    /// time the counter has left. An absent or expired counter starts at 1
+    /// and lives `ttl`; later increments do not extend it (a fixed
+    /// window). Rate limits count with this.
+    ///
+    /// The default runs [`get`](Self::get) and [`swap`](Self::swap) in a
+    /// loop, keeping the deadline in the value; the built-in stores do it
+    /// in one atomic step.
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(u64, Duration), StoreError>> {
+        Box::pin(incr_by_swap(self, key, ttl))
+    }
+
     /// Publishes `message` to every current subscriber of `channel`.
     fn publish<'a>(
         &'a self,
@@ -108,6 +124,45 @@ pub trait SessionStore: Send + Sync + 'static {
         &'a self,
         channel: &'a str,
     ) -> BoxFuture<'a, Result<BoxStream<'static, Bytes>, StoreError>>;
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// [`SessionStore::incr`] for stores without an atomic counter: the value
+/// is `count:deadline_ms`.
+async fn incr_by_swap<S: SessionStore + ?Sized>(
+    store: &S,
+    key: &str,
+    ttl: Duration,
+) -> Result<(u64, Duration), StoreError> {
+    let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    for _ in 0..16 {
+        let now = unix_ms();
+        let current = store.get(key).await?;
+        let parsed = current.as_ref().and_then(|v| {
+            let text = std::str::from_utf8(&v.value).ok()?;
+            let (n, until) = text.split_once(':')?;
+            Some((n.parse::<u64>().ok()?, until.parse::<u64>().ok()?))
+        });
+        let (count, until) = match parsed {
+            Some((n, until)) if until > now => (n.saturating_add(1), until),
+            _ => (1, now.saturating_add(ttl_ms)),
+        };
+        let left = Duration::from_millis(until.saturating_sub(now).max(1));
+        let value = Bytes::from(format!("{count}:{until}"));
+        let done = match current {
+            Some(v) => store.swap(key, v.version, Some(value), left).await?,
+            None => store.insert_new(key, value, left).await?,
+        };
+        if done {
+            return Ok((count, left));
+        }
+    }
+    Err(StoreError::Contended(key.to_owned()))
 }
 
 /// Read-modify-write of a JSON value, retried on conflicts (at most 16
@@ -211,11 +266,15 @@ impl Memory {
         self.entries.get_mut(key)
     }
 
-    /// Sweeps expired entries every 1,024 writes, so memory stays bounded
-    /// by what is live rather than by what was ever written.
+    /// Sweeps expired entries once the writes since the last sweep reach
+    /// the map's size (and at least 1,024), so memory stays within about
+    /// twice what is live, and each write pays O(1) for sweeping however
+    /// large the map grows (a fixed interval would cost O(n) per sweep and
+    /// make heavy use quadratic).
     fn after_write(&mut self, now: Instant) {
         self.writes += 1;
-        if self.writes.is_multiple_of(1024) {
+        if self.writes >= self.entries.len().max(1024) as u64 {
+            self.writes = 0;
             self.entries.retain(|_, e| e.expires > now);
             self.channels.retain(|_, tx| tx.receiver_count() > 0);
         }
@@ -306,6 +365,37 @@ impl SessionStore for MemoryStore {
             true
         });
         Box::pin(async move { Ok(done) })
+    }
+
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(u64, Duration), StoreError>> {
+        let now = Instant::now();
+        let result = self.with(|m| {
+            if let Some(e) = m.live(key, now) {
+                let n = std::str::from_utf8(&e.value)
+                    .ok()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    .saturating_add(1);
+                e.value = Bytes::from(n.to_string());
+                e.version += 1;
+                return (n, e.expires.saturating_duration_since(now));
+            }
+            m.entries.insert(
+                key.to_owned(),
+                Entry {
+                    value: Bytes::from_static(b"1"),
+                    version: 1,
+                    expires: now + ttl,
+                },
+            );
+            m.after_write(now);
+            (1, ttl)
+        });
+        Box::pin(async move { Ok(result) })
     }
 
     fn swap<'a>(
@@ -406,6 +496,11 @@ else
 end
 return 1";
 
+    const INCR: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}";
+
     fn backend(e: redis::RedisError) -> StoreError {
         StoreError::Backend(e.to_string())
     }
@@ -428,6 +523,7 @@ return 1";
         prefix: String,
         insert_new: redis::Script,
         swap: redis::Script,
+        incr: redis::Script,
     }
 
     impl fmt::Debug for RedisStore {
@@ -457,6 +553,7 @@ return 1";
                 prefix: "cti:".into(),
                 insert_new: redis::Script::new(INSERT_NEW),
                 swap: redis::Script::new(SWAP),
+                incr: redis::Script::new(INCR),
             })
         }
 
@@ -511,6 +608,25 @@ return 1";
                     .await
                     .map_err(backend)?;
                 Ok(done == 1)
+            })
+        }
+
+        fn incr<'a>(
+            &'a self,
+            key: &'a str,
+            ttl: Duration,
+        ) -> BoxFuture<'a, Result<(u64, Duration), StoreError>> {
+            Box::pin(async move {
+                let mut conn = self.conn.clone();
+                let (n, left): (u64, i64) = self
+                    .incr
+                    .key(self.key(&format!("n:{key}")))
+                    .arg(millis(ttl))
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(backend)?;
+                let left = u64::try_from(left).unwrap_or(0).max(1);
+                Ok((n, Duration::from_millis(left)))
             })
         }
 

@@ -395,6 +395,48 @@ impl UrlTemplate {
         out
     }
 
+    /// The path as a router pattern: literal text with each variable as
+    /// `{NAME}` (`/api/accounts/{ACCOUNT_ID}`), for a server that serves
+    /// this endpoint. `None` when a variable shares a path segment with
+    /// other text, which routers cannot capture.
+    ///
+    /// ```
+    /// use cti_protocol::ccai::template::UrlTemplate;
+    ///
+    /// let t = UrlTemplate::parse("https://crm.example.com/api/accounts/{ACCOUNT_ID}?limit=1")?;
+    /// assert_eq!(t.route_pattern().as_deref(), Some("/api/accounts/{ACCOUNT_ID}"));
+    /// let odd = UrlTemplate::parse("https://crm.example.com/a-{ACCOUNT_ID}")?;
+    /// assert_eq!(odd.route_pattern(), None);
+    /// # Ok::<(), cti_protocol::Error>(())
+    /// ```
+    #[must_use]
+    pub fn route_pattern(&self) -> Option<String> {
+        let mut out = String::new();
+        for (i, p) in self.path.iter().enumerate() {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Var(v) => {
+                    let before_ok = out.ends_with('/');
+                    let after_ok = match self.path.get(i + 1) {
+                        None => true,
+                        Some(Piece::Text(t)) => t.starts_with('/'),
+                        Some(Piece::Var(_)) => false,
+                    };
+                    if !before_ok || !after_ok {
+                        return None;
+                    }
+                    out.push('{');
+                    out.push_str(v.name());
+                    out.push('}');
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        Some(out)
+    }
+
     /// Expands the template. Missing variables expand to nothing; a query
     /// parameter whose value comes out empty is left out.
     ///
@@ -525,6 +567,27 @@ pub struct Parameter {
 const MAX_DEPTH: usize = 16;
 
 impl Parameter {
+    /// Whether the value uses `variable` anywhere (inside functions too).
+    ///
+    /// ```
+    /// use cti_protocol::ccai::template::{Parameter, Variable};
+    ///
+    /// let p = Parameter::parse("=DEFAULT_VALUE({FILE_DATA}, none)")?;
+    /// assert!(p.uses(Variable::FileData));
+    /// assert!(!p.uses(Variable::Name));
+    /// # Ok::<(), cti_protocol::Error>(())
+    /// ```
+    #[must_use]
+    pub fn uses(&self, variable: Variable) -> bool {
+        fn walk(e: &Expr, v: Variable) -> bool {
+            match e {
+                Expr::Text(pieces) => pieces.iter().any(|p| matches!(p, Piece::Var(x) if *x == v)),
+                Expr::Call(_, args) => args.iter().any(|a| walk(a, v)),
+            }
+        }
+        walk(&self.expr, variable)
+    }
+
     /// Parses a parameter: text with variables, or `=FUNCTION(args…)`.
     /// Arguments are text with variables, `'quoted'` or `"quoted"` text
     /// (which may hold commas and parentheses), or nested function calls.

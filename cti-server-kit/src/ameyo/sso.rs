@@ -45,7 +45,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -318,20 +318,6 @@ impl fmt::Debug for LoginLimits {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Window {
-    /// Attempts so far.
-    n: u32,
-    /// When the window ends, in milliseconds since the Unix epoch.
-    until: u64,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl LoginLimits {
     /// The default limits, counted in `store`.
     pub fn new(store: impl SessionStore) -> Self {
@@ -364,54 +350,8 @@ impl LoginLimits {
     /// Counts one attempt against `key`; `Some(wait)` when it is over
     /// `rate`.
     async fn hit(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError> {
-        let window_ms = u64::try_from(rate.window.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        for _ in 0..16 {
-            let now = now_ms();
-            let current = self.store.get(key).await?;
-            let (version, window) = match current {
-                Some(v) => match serde_json::from_slice::<Window>(&v.value) {
-                    Ok(w) if w.until > now => (Some(v.version), w),
-                    // Expired or unreadable: start again.
-                    _ => (
-                        Some(v.version),
-                        Window {
-                            n: 0,
-                            until: now.saturating_add(window_ms),
-                        },
-                    ),
-                },
-                None => (
-                    None,
-                    Window {
-                        n: 0,
-                        until: now.saturating_add(window_ms),
-                    },
-                ),
-            };
-            let left = Duration::from_millis(window.until.saturating_sub(now).max(1));
-            if window.n >= rate.attempts {
-                return Ok(Some(left));
-            }
-            let next = Window {
-                n: window.n + 1,
-                until: window.until,
-            };
-            let bytes =
-                Bytes::from(serde_json::to_vec(&next).map_err(|e| StoreError::Corrupt {
-                    key: key.to_owned(),
-                    message: e.to_string(),
-                })?);
-            let done = match version {
-                Some(v) => self.store.swap(key, v, Some(bytes), left).await?,
-                None => self.store.insert_new(key, bytes, left).await?,
-            };
-            if done {
-                return Ok(None);
-            }
-        }
-        Err(StoreError::Contended(key.to_owned()))
+        let (count, left) = self.store.incr(key, rate.window).await?;
+        Ok((count > u64::from(rate.attempts)).then_some(left))
     }
 
     /// Counts a login attempt by `user_id` from `address`; `Some(wait)`

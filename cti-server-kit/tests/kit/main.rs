@@ -4,6 +4,7 @@
 mod ameyo;
 mod bridge;
 mod browser;
+mod ccai;
 mod hostile;
 mod layers;
 #[cfg(feature = "preflight")]

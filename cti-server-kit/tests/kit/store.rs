@@ -100,6 +100,39 @@ async fn contract(store: Arc<dyn SessionStore>, prefix: &str) -> Result<(), Stor
     let total: Option<(u64, u64)> = cti_server_kit::store::get_json(&*store, &counter).await?;
     assert_eq!(total.map(|t| t.0), Some(200), "no increment lost");
 
+    // Counters: concurrent increments all count; the window does not
+    // slide; an expired counter starts again at 1.
+    let hits = format!("{prefix}hits");
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let store = Arc::clone(&store);
+        let hits = hits.clone();
+        tasks.push(tokio::spawn(async move {
+            store.incr(&hits, Duration::from_millis(400)).await
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        let (n, left) = t.await.map_err(|e| StoreError::Backend(e.to_string()))??;
+        assert!(left <= Duration::from_millis(400), "{left:?}");
+        seen.push(n);
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=50).collect::<Vec<u64>>(),
+        "each increment counted once"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (n, left) = store.incr(&hits, Duration::from_millis(400)).await?;
+    assert_eq!(n, 51);
+    assert!(
+        left < Duration::from_millis(300),
+        "the window must not slide: {left:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(store.incr(&hits, Duration::from_millis(400)).await?.0, 1);
+
     // Pub/sub: two subscribers both hear a message.
     let channel = format!("{prefix}chan");
     let mut a = store.subscribe(&channel).await?;
@@ -119,6 +152,59 @@ async fn contract(store: Arc<dyn SessionStore>, prefix: &str) -> Result<(), Stor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_store_contract() -> Result<(), StoreError> {
     contract(Arc::new(MemoryStore::new()), "").await
+}
+
+/// A store that keeps the trait's default `incr` (over get and swap).
+struct PlainStore(MemoryStore);
+
+impl SessionStore for PlainStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Option<cti_server_kit::store::Versioned>, StoreError>,
+    > {
+        self.0.get(key)
+    }
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Bytes,
+        ttl: Duration,
+    ) -> futures_util::future::BoxFuture<'a, Result<bool, StoreError>> {
+        self.0.insert_new(key, value, ttl)
+    }
+    fn swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: u64,
+        value: Option<Bytes>,
+        ttl: Duration,
+    ) -> futures_util::future::BoxFuture<'a, Result<bool, StoreError>> {
+        self.0.swap(key, expected, value, ttl)
+    }
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        message: Bytes,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), StoreError>> {
+        self.0.publish(channel, message)
+    }
+    fn subscribe<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<futures_util::stream::BoxStream<'static, Bytes>, StoreError>,
+    > {
+        self.0.subscribe(channel)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_incr_keeps_the_contract() -> Result<(), StoreError> {
+    contract(Arc::new(PlainStore(MemoryStore::new())), "plain:").await
 }
 
 #[cfg(feature = "redis")]
