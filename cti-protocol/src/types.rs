@@ -713,6 +713,19 @@ impl<'de> Deserialize<'de> for SecretText {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SecretText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A secret (password, token or session id)."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SecretText {}
+
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SecretText {
     fn schema_name() -> std::borrow::Cow<'static, str> {

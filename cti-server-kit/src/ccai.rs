@@ -522,15 +522,16 @@ fn bad(message: impl Into<String>) -> Response {
     Rejection::new(StatusCode::BAD_REQUEST, "bad_request", message).into_response()
 }
 
-/// A JSON scalar as parameter text; objects and arrays are refused.
+/// A JSON scalar as parameter text; `null`, objects and arrays are
+/// refused (CCAI leaves a removed parameter out rather than sending
+/// `null`).
 fn as_text(name: &str, v: Value) -> Result<String, Rejection> {
     match v {
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        Value::Null => Ok(String::new()),
         _ => Err(invalid(format!(
-            "`{}` must be a string, number or boolean",
+            "`{}` must be a string, number or boolean (not null, an object or an array)",
             name.chars().take(60).collect::<String>()
         ))),
     }

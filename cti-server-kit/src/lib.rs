@@ -6,6 +6,8 @@ pub mod ccai;
 pub mod csp;
 pub mod harden;
 pub mod layer;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod page;
 #[cfg(feature = "preflight")]
 pub mod preflight;

@@ -58,6 +58,7 @@ pub mod header {
 /// Callback details of a dispose. Ameyo's sample sends the flag as the
 /// *string* `"false"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DispositionParams {
@@ -91,6 +92,7 @@ impl DispositionParams {
 
 /// The body of `disposeCallForUser`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DisposeCallForUserRequest {
@@ -142,6 +144,7 @@ impl DisposeCallForUserRequest {
 /// `{status, message}` or the REST error envelope `{message, code, info,
 /// status}`): all decode here.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AmeyoResult {
     /// `"success"` or `"failed"`.
@@ -227,6 +230,7 @@ impl Endpoint for DisposeCallForUser {
 
 /// The body of `clickToDialWithTokenAsync`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ClickToDialRequest {
@@ -240,10 +244,12 @@ pub struct ClickToDialRequest {
     pub phone: String,
     /// Free-form extras (`{"recordId": …}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub additional_params: Option<serde_json::Map<String, serde_json::Value>>,
     /// The customer record, required when the campaign's table is custom or
     /// keyed on something other than `phone1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub customer_record: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -305,6 +311,7 @@ impl Endpoint for ClickToDialForm {
 /// The body of `disposeAndManualDial`. Note `userCRTObjectId`, spelled
 /// with capitals in JSON bodies (the query parameter is `userCrtObjectId`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DisposeAndManualDialRequest {
@@ -383,6 +390,7 @@ impl Endpoint for DisposeAndManualDial {
 
 /// A recording format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum VoiceLogFormat {
@@ -404,6 +412,7 @@ impl fmt::Display for VoiceLogFormat {
 
 /// The `data` of `downloadVoiceLog`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct VoiceLogRequest {
@@ -447,6 +456,7 @@ impl Endpoint for DownloadVoiceLog {
 
 /// The query of the legacy `dacx/dispose` GET.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LegacyDisposeRequest {

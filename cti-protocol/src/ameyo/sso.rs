@@ -20,6 +20,7 @@ use crate::types::SecretText;
 
 /// A login or logout request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "command", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum SsoRequest {
@@ -41,6 +42,7 @@ pub enum SsoRequest {
 
 /// The CRM's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SsoResponse {
