@@ -500,7 +500,10 @@ impl<B: CrmBackend> CrmApi<B> {
                 endpoint,
                 max_body: self.max_body,
             });
-            let route = on(filter, serve::<B>).with_state(served);
+            let operation: Arc<str> = Arc::from(format!("ccai.{:?}", served.endpoint.kind));
+            let route = on(filter, serve::<B>).with_state(served).layer(
+                axum::middleware::from_fn_with_state(operation, crate::traced),
+            );
             let merged = match by_path.remove(&path) {
                 Some(existing) => existing.merge(route),
                 None => route,

@@ -18,7 +18,8 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-/// A refusal with a JSON body, `{"error": {"code": …, "message": …}}`.
+/// A refusal with a JSON body, `{"error": "<code>", "message": "<text>"}`:
+/// a stable machine-readable code and a sentence for people.
 ///
 /// Every extractor and endpoint of the kit rejects with this, so clients
 /// always get a machine-readable reason.
@@ -63,8 +64,39 @@ impl std::error::Error for Rejection {}
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
+            "error": self.code,
+            "message": self.message,
         });
         (self.status, Json(body)).into_response()
     }
+}
+
+/// A `cti.http` span around each request of a kit route, carrying the
+/// operation, the method and the status, and nothing else: no path, query,
+/// header or body (where ids, phone numbers and tokens travel).
+pub(crate) async fn traced(
+    axum::extract::State(operation): axum::extract::State<std::sync::Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "cti.http",
+        operation = &*operation,
+        method = %request.method(),
+        status = tracing::field::Empty,
+    );
+    async move {
+        let response = next.run(request).await;
+        let status = response.status().as_u16();
+        tracing::Span::current().record("status", status);
+        if status >= 500 {
+            tracing::warn!(status, "answered with a server error");
+        } else {
+            tracing::debug!(status, "answered");
+        }
+        response
+    }
+    .instrument(span)
+    .await
 }

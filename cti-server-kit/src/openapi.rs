@@ -146,21 +146,18 @@ fn add<T: ToSchema>(components: &mut Components) {
 
 /// The kit's JSON error body.
 fn rejection_schema() -> Schema {
-    let inner = ObjectBuilder::new()
+    ObjectBuilder::new()
         .property(
-            "code",
+            "error",
             string().description(Some("A stable code (`bad_params`, `no_session`, …).")),
         )
         .property(
             "message",
             string().description(Some("What is wrong, in words.")),
         )
-        .required("code")
-        .required("message");
-    ObjectBuilder::new()
-        .property("error", inner)
         .required("error")
-        .description(Some("A refusal: `{\"error\": {\"code\", \"message\"}}`."))
+        .required("message")
+        .description(Some("A refusal: `{\"error\": code, \"message\": text}`."))
         .into()
 }
 
@@ -576,7 +573,7 @@ impl ApiDoc {
                         .build(),
                 )
                 .response("404", json_response("No such recording (`voicelog.not.found`).", "AmeyoResult"))
-                .response("416", ResponseBuilder::new().description("The range lies outside the recording.").build());
+                .response("416", json_response("The range lies outside the recording.", "Rejection"));
             let mut post_op = ameyo_answers(post_op, common);
             // A POST `downloadVoiceLog` answers 200 with audio too.
             post_op = post_op.response(
@@ -616,11 +613,17 @@ impl ApiDoc {
         };
         op = op
             .response("200", text("`Dispose Successfully`."))
-            .response("400", text("A bad parameter, or a documented refusal."))
-            .response("403", text("The agent's session is not live."))
-            .response("404", text("Not found."))
-            .response("422", text("Another refusal."))
-            .response("503", text("The backend is down."));
+            .response(
+                "400",
+                json_response("A bad parameter, or a documented refusal.", "Rejection"),
+            )
+            .response(
+                "403",
+                json_response("The agent's session is not live.", "Rejection"),
+            )
+            .response("404", json_response("Not found.", "Rejection"))
+            .response("422", json_response("Another refusal.", "Rejection"))
+            .response("503", json_response("The backend is down.", "Rejection"));
         self.operation("/dacx/dispose", &[HttpMethod::Get], op);
         self
     }

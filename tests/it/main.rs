@@ -15,4 +15,5 @@ mod fixtures;
 mod hostile;
 mod properties;
 mod schemas;
+mod server_kit_logs;
 mod templates;

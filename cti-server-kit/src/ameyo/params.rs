@@ -27,7 +27,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use cti_protocol::ameyo::api::AmeyoResult;
 use cti_protocol::ameyo::{CustomerParams, DisposeParams, KnowledgeBaseParams};
@@ -298,12 +298,17 @@ impl<C: DisposeCallback> DisposeRoute<C> {
     /// The `GET` + `POST` route.
     pub fn into_route<S: Clone + Send + Sync + 'static>(self) -> MethodRouter<S> {
         let this = Arc::new(self);
-        get(dispose::<C>).post(dispose::<C>).with_state(this)
+        get(dispose::<C>).post(dispose::<C>).with_state(this).layer(
+            axum::middleware::from_fn_with_state(
+                Arc::<str>::from("ameyo.dispose_callback"),
+                crate::traced,
+            ),
+        )
     }
 }
 
 fn ameyo_answer(status: StatusCode, body: &AmeyoResult) -> Response {
-    (status, axum::Json(body)).into_response()
+    super::vendor_json(status, body, body.info.as_deref(), body.explanation())
 }
 
 async fn dispose<C: DisposeCallback>(

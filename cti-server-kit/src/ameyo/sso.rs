@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
 use cti_protocol::ameyo::sso::{SsoRequest, SsoResponse};
@@ -472,12 +472,17 @@ impl<P: SsoProvider> SsoEndpoint<P> {
 
     /// The `POST` route, to mount at the path Ameyo is configured with.
     pub fn into_route<S: Clone + Send + Sync + 'static>(self) -> MethodRouter<S> {
-        post(handle::<P>).with_state(Arc::new(self))
+        post(handle::<P>)
+            .with_state(Arc::new(self))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::<str>::from("ameyo.sso"),
+                crate::traced,
+            ))
     }
 }
 
 fn answer(status: StatusCode, body: &SsoResponse) -> Response {
-    let mut response = (status, axum::Json(body)).into_response();
+    let mut response = super::vendor_json(status, body, None, &body.message);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

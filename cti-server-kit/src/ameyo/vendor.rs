@@ -250,7 +250,8 @@ pub trait CtiBackend: Send + Sync + 'static {
         format: VoiceLogFormat,
     ) -> impl Future<Output = Result<VoiceLog, VendorFailure>> + Send;
 
-    /// The legacy `dacx/dispose`.
+    /// The legacy `dacx/dispose`. Success is the plain text `Dispose
+    /// Successfully`; failures are JSON `{"error", "message"}`.
     fn legacy_dispose(
         &self,
         request: LegacyDisposeRequest,
@@ -390,7 +391,7 @@ impl<B: fmt::Debug> fmt::Debug for AmeyoRoutes<B> {
 }
 
 fn reply(status: StatusCode, body: &AmeyoResult) -> Response {
-    (status, axum::Json(body)).into_response()
+    super::vendor_json(status, body, body.info.as_deref(), body.explanation())
 }
 
 fn refuse(status: StatusCode, info: &'static str, reason: impl Into<String>) -> Response {
@@ -458,24 +459,34 @@ impl<B: CtiBackend> AmeyoRoutes<B> {
     /// The router, with every route at Ameyo's path.
     pub fn into_router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
         let this = Arc::new(self);
+        let traced = |operation: &str| {
+            axum::middleware::from_fn_with_state(Arc::<str>::from(operation), crate::traced)
+        };
         Router::new()
             .route(
                 "/ameyorestapi/voice/disposeCallForUser",
-                post(dispose_call_for_user::<B>),
+                post(dispose_call_for_user::<B>).layer(traced("ameyo.disposeCallForUser")),
             )
             .route(
                 "/ameyorestapi/voice/disposeAndManualDial",
-                post(dispose_and_manual_dial::<B>),
+                post(dispose_and_manual_dial::<B>).layer(traced("ameyo.disposeAndManualDial")),
             )
             .route(
                 "/ameyowebaccess/command",
-                get(command::<B>).post(command::<B>),
+                get(command::<B>)
+                    .post(command::<B>)
+                    .layer(traced("ameyo.command")),
             )
             .route(
                 "/ameyowebaccess/command/",
-                get(command::<B>).post(command::<B>),
+                get(command::<B>)
+                    .post(command::<B>)
+                    .layer(traced("ameyo.command")),
             )
-            .route("/dacx/dispose", get(legacy_dispose::<B>))
+            .route(
+                "/dacx/dispose",
+                get(legacy_dispose::<B>).layer(traced("ameyo.dacx_dispose")),
+            )
             .with_state(this)
     }
 
@@ -865,7 +876,12 @@ async fn serve_voice_log(headers: &HeaderMap, mut log: VoiceLog) -> Response {
         }
         Some(Ok(_)) => (StatusCode::OK, 0, len),
         Some(Err(_)) => {
-            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            let mut r = crate::Rejection::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the recording is {len} bytes long"),
+            )
+            .into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
@@ -912,7 +928,14 @@ async fn legacy_dispose<B: CtiBackend>(
     let query = request.uri().query().unwrap_or("");
     let req: LegacyDisposeRequest = match serde_urlencoded::from_str(query) {
         Ok(r) => r,
-        Err(e) => return text(StatusCode::BAD_REQUEST, format!("Invalid request: {e}")),
+        Err(e) => {
+            return crate::Rejection::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("Invalid request: {e}"),
+            )
+            .into_response();
+        }
     };
     for (name, value) in [
         ("campaignId", &req.campaign_id),
@@ -921,10 +944,12 @@ async fn legacy_dispose<B: CtiBackend>(
         ("dispositionCode", &req.disposition_code),
     ] {
         if !clean(value) {
-            return text(
+            return crate::Rejection::new(
                 StatusCode::BAD_REQUEST,
+                "bad_request",
                 format!("Invalid request: `{name}` is empty or holds control characters"),
-            );
+            )
+            .into_response();
         }
     }
     match this.backend.legacy_dispose(req).await {
@@ -933,7 +958,7 @@ async fn legacy_dispose<B: CtiBackend>(
             if let VendorFailure::Unavailable(why) = &e {
                 tracing::error!(error = %why, "ameyo backend unavailable");
             }
-            text(e.status(), e.to_string())
+            crate::Rejection::new(e.status(), e.info(), e.to_string()).into_response()
         }
     }
 }

@@ -3,7 +3,7 @@
 //! wrong content types, CR/LF and NUL in parameters, XSS strings, huge and
 //! deeply nested bodies, odd Unicode and repeated parameters. Every case
 //! must get a 4xx, never a 5xx, and never an HTML answer that could
-//! reflect a script.
+//! reflect a script. Every refusal carries `error` (a code) and `message`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -535,6 +535,14 @@ async fn every_hostile_case_gets_a_4xx_and_never_html() {
             ));
         } else if ct.contains("html") {
             failures.push(format!("{name}: answered with {ct}"));
+        } else {
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if !(json["error"].is_string() && json["message"].is_string()) {
+                failures.push(format!(
+                    "{name}: {status} without {{error, message}}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)])
+                ));
+            }
         }
     }
     assert!(
@@ -543,7 +551,7 @@ async fn every_hostile_case_gets_a_4xx_and_never_html() {
         failures.len(),
         failures.join("\n")
     );
-    eprintln!("hostile corpus: {count} cases, all 4xx");
+    eprintln!("hostile corpus: {count} cases, all 4xx with {{error, message}}");
 }
 
 /// A `%` without two hex digits is not an error in

@@ -429,7 +429,7 @@ async fn nonce_extractor_without_layer_is_a_json_500() {
         .map(|c| c.to_bytes())
         .unwrap_or_default();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    assert_eq!(json["error"]["code"], "csp_nonce_missing");
+    assert_eq!(json["error"], "csp_nonce_missing");
 }
 
 #[test]
