@@ -679,7 +679,15 @@ impl ApiDoc {
             }
             if ep.method == Method::Get {
                 for (name, _) in &ep.params {
-                    op = op.parameter(query(name, false, "A configured parameter."));
+                    op = op.parameter(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Query)
+                            .required(Required::False)
+                            .description(Some("A configured parameter."))
+                            .schema(Some(string().pattern(Some(TEXT))))
+                            .build(),
+                    );
                 }
             } else {
                 let mut fields = ObjectBuilder::new();
