@@ -74,20 +74,19 @@ impl IntoResponse for Rejection {
 /// A `cti.http` span around each request of a kit route, carrying the
 /// operation, the method and the status, and nothing else: no path, query,
 /// header or body (where ids, phone numbers and tokens travel).
-pub(crate) async fn traced(
-    axum::extract::State(operation): axum::extract::State<std::sync::Arc<str>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+pub(crate) async fn in_span<F>(operation: &str, method: &http::Method, work: F) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     use tracing::Instrument as _;
     let span = tracing::info_span!(
         "cti.http",
-        operation = &*operation,
-        method = %request.method(),
+        operation,
+        method = %method,
         status = tracing::field::Empty,
     );
     async move {
-        let response = next.run(request).await;
+        let response = work.await;
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
         if status >= 500 {
@@ -99,4 +98,15 @@ pub(crate) async fn traced(
     }
     .instrument(span)
     .await
+}
+
+/// [`in_span`] as axum middleware, for routes whose handlers are generic
+/// over their state.
+pub(crate) async fn traced(
+    axum::extract::State(operation): axum::extract::State<std::sync::Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    in_span(&operation, &method, next.run(request)).await
 }

@@ -57,10 +57,11 @@ pub(crate) fn vendor_json(
     code: Option<&str>,
     message: &str,
 ) -> Response {
+    if !(status.is_client_error() || status.is_server_error()) {
+        return (status, axum::Json(body)).into_response();
+    }
     let mut value = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
-    if (status.is_client_error() || status.is_server_error())
-        && let serde_json::Value::Object(map) = &mut value
-    {
+    if let serde_json::Value::Object(map) = &mut value {
         map.entry("error")
             .or_insert_with(|| code.unwrap_or_else(|| code_for(status)).into());
         map.entry("message").or_insert_with(|| message.into());

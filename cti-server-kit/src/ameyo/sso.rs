@@ -472,12 +472,7 @@ impl<P: SsoProvider> SsoEndpoint<P> {
 
     /// The `POST` route, to mount at the path Ameyo is configured with.
     pub fn into_route<S: Clone + Send + Sync + 'static>(self) -> MethodRouter<S> {
-        post(handle::<P>)
-            .with_state(Arc::new(self))
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::<str>::from("ameyo.sso"),
-                crate::traced,
-            ))
+        post(handle::<P>).with_state(Arc::new(self))
     }
 }
 
@@ -605,6 +600,11 @@ async fn handle<P: SsoProvider>(
     State(this): State<Arc<SsoEndpoint<P>>>,
     request: Request,
 ) -> Response {
+    let method = request.method().clone();
+    crate::in_span("ameyo.sso", &method, respond(&this, request)).await
+}
+
+async fn respond<P: SsoProvider>(this: &SsoEndpoint<P>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body: Bytes = match axum::body::to_bytes(Body::new(body), this.max_body).await {
         Ok(b) => b,
