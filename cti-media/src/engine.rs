@@ -254,12 +254,42 @@ struct Agent {
 struct Queue {
     skills: BTreeSet<Str>,
     waiting: VecDeque<InteractionId>,
+    /// The available agents who may take this queue's interactions, the
+    /// longest idle first.
+    available: BTreeSet<(Timestamp, AgentId)>,
 }
 
 #[derive(Default)]
 struct Book {
     agents: HashMap<AgentId, Agent>,
     queues: HashMap<QueueId, Queue>,
+}
+
+impl Book {
+    /// Moves an agent to `state`, keeping the queues' indexes of
+    /// available agents right.
+    fn set_state(&mut self, id: &AgentId, state: AgentState, now: Timestamp) {
+        let Book { agents, queues } = self;
+        let Some(a) = agents.get_mut(id) else { return };
+        if a.state == AgentState::Available {
+            for q in &a.queues {
+                if let Some(queue) = queues.get_mut(q) {
+                    queue.available.remove(&(a.idle_since, id.clone()));
+                }
+            }
+        }
+        if state == AgentState::Available {
+            a.idle_since = now;
+            for q in &a.queues {
+                if let Some(queue) = queues.get_mut(q)
+                    && queue.skills.is_subset(&a.skills)
+                {
+                    queue.available.insert((now, id.clone()));
+                }
+            }
+        }
+        a.state = state;
+    }
 }
 
 struct Slot {
@@ -382,11 +412,23 @@ impl<C: Clock> Engine<C> {
             .remove(&id)
             .map(|q| q.waiting)
             .unwrap_or_default();
+        let skills: BTreeSet<Str> = skills.into_iter().collect();
+        let available = book
+            .agents
+            .iter()
+            .filter(|(_, a)| {
+                a.state == AgentState::Available
+                    && a.queues.contains(&id)
+                    && skills.is_subset(&a.skills)
+            })
+            .map(|(aid, a)| (a.idle_since, aid.clone()))
+            .collect();
         book.queues.insert(
             id,
             Queue {
-                skills: skills.into_iter().collect(),
+                skills,
                 waiting,
+                available,
             },
         );
     }
@@ -452,7 +494,7 @@ impl<C: Clock> Engine<C> {
             let mut book = lock(&self.inner.book);
             let agent = book
                 .agents
-                .get_mut(id)
+                .get(id)
                 .ok_or_else(|| EngineError::UnknownAgent(id.clone()))?;
             if agent.current.is_some() {
                 return Err(EngineError::AgentBusy(id.clone()));
@@ -460,10 +502,7 @@ impl<C: Clock> Engine<C> {
             if agent.state == state {
                 return Ok(());
             }
-            if state == AgentState::Available {
-                agent.idle_since = now;
-            }
-            agent.state = state;
+            book.set_state(id, state, now);
         }
         self.emit(EngineEvent::Agent {
             agent: id.clone(),
@@ -549,32 +588,33 @@ impl<C: Clock> Engine<C> {
         let mut offered = Vec::new();
         {
             let mut book = lock(&self.inner.book);
-            let Book { agents, queues } = &mut *book;
-            for (qid, queue) in queues.iter_mut() {
-                while let Some(id) = queue.waiting.front().cloned() {
-                    let pick = agents
-                        .iter()
-                        .filter(|(_, a)| {
-                            a.state == AgentState::Available
-                                && a.current.is_none()
-                                && a.queues.contains(qid)
-                                && queue.skills.is_subset(&a.skills)
-                        })
-                        .min_by(|(ia, a), (ib, b)| a.idle_since.cmp(&b.idle_since).then(ia.cmp(ib)))
-                        .map(|(id, _)| id.clone());
-                    let Some(agent_id) = pick else { break };
-                    queue.waiting.pop_front();
-                    let mut shard = lock(self.shard(&id));
-                    let Some(slot) = shard.get_mut(&id) else {
-                        continue;
+            let queue_ids: Vec<QueueId> = book
+                .queues
+                .iter()
+                .filter(|(_, q)| !q.waiting.is_empty() && !q.available.is_empty())
+                .map(|(id, _)| id.clone())
+                .collect();
+            for qid in queue_ids {
+                while let Some(queue) = book.queues.get_mut(&qid) {
+                    let (Some(id), Some((_, agent_id))) = (
+                        queue.waiting.front().cloned(),
+                        queue.available.first().cloned(),
+                    ) else {
+                        break;
                     };
-                    if slot.interaction.state() != &State::Offered {
-                        continue;
+                    queue.waiting.pop_front();
+                    {
+                        let mut shard = lock(self.shard(&id));
+                        match shard.get_mut(&id) {
+                            // Finished while it waited: drop it.
+                            Some(slot) if slot.interaction.state() == &State::Offered => {
+                                slot.agent = Some(agent_id.clone());
+                            }
+                            _ => continue,
+                        }
                     }
-                    slot.agent = Some(agent_id.clone());
-                    drop(shard);
-                    if let Some(a) = agents.get_mut(&agent_id) {
-                        a.state = AgentState::Busy;
+                    book.set_state(&agent_id, AgentState::Busy, now);
+                    if let Some(a) = book.agents.get_mut(&agent_id) {
                         a.current = Some(id.clone());
                     }
                     offered.push((id, agent_id));
@@ -636,7 +676,7 @@ impl<C: Clock> Engine<C> {
         let now = self.inner.clock.now();
         // The interaction's shard alone: other interactions are not held
         // up, and the agents' lock is taken only when an agent changes.
-        let (changes, agent, queue, agent_state, timers, terminal) = {
+        let (changes, agent, agent_state, timers) = {
             let mut shard = lock(self.shard(id));
             let slot = shard
                 .get_mut(id)
@@ -663,30 +703,25 @@ impl<C: Clock> Engine<C> {
                 s if s.is_terminal() => agent_state = Some(AgentState::Available),
                 _ => {}
             }
-            (
-                changes,
-                slot.agent.clone(),
-                slot.queue.clone(),
-                agent_state,
-                timers,
-                slot.interaction.state().is_terminal(),
-            )
+            (changes, slot.agent.clone(), agent_state, timers)
         };
         let mut agent_changed = false;
-        if terminal || agent_state.is_some() {
+        if agent_state.is_some() {
+            // A finished interaction still in its queue is dropped when
+            // the router reaches it.
             let mut book = lock(&self.inner.book);
-            if terminal && let Some(q) = book.queues.get_mut(&queue) {
-                q.waiting.retain(|w| w != id);
-            }
             if let (Some(aid), Some(state)) = (&agent, agent_state)
-                && let Some(a) = book.agents.get_mut(aid)
-                && a.current.as_ref() == Some(id)
+                && book
+                    .agents
+                    .get(aid)
+                    .is_some_and(|a| a.current.as_ref() == Some(id))
             {
-                a.state = state;
-                if state == AgentState::Available {
+                if state == AgentState::Available
+                    && let Some(a) = book.agents.get_mut(aid)
+                {
                     a.current = None;
-                    a.idle_since = now;
                 }
+                book.set_state(aid, state, now);
                 agent_changed = true;
             }
         }
@@ -756,9 +791,8 @@ impl<C: Clock> Engine<C> {
                             requeued_until = Some(give_up);
                             if let Some(a) = book.agents.get_mut(&agent) {
                                 a.current = None;
-                                a.state = AgentState::Offline;
-                                a.idle_since = now;
                             }
+                            book.set_state(&agent, AgentState::Offline, now);
                             true
                         }
                         _ => false,
