@@ -137,7 +137,9 @@ pub struct EngineConfig {
     pub metadata_delay: Duration,
     /// Each subscriber's event buffer (65,536).
     pub event_capacity: usize,
-    /// Interaction shards (64).
+    /// Interaction shards (64). Each holds a map of boxed slots, so a
+    /// map's spare capacity costs a pointer per empty bucket, not a whole
+    /// interaction.
     pub shards: usize,
 }
 
@@ -298,7 +300,13 @@ struct Slot {
     agent: Option<AgentId>,
     /// When waiting (in the queue or ringing) ends in a miss.
     give_up: Timestamp,
+    /// The pending queue-wait, ring or wrap-up timer, removed as soon as
+    /// it is moot, so a live interaction holds no timer at all.
+    timer: Option<TimerKey>,
 }
+
+/// A timer's place in the timer map.
+type TimerKey = (Timestamp, u64);
 
 #[derive(Debug, Clone)]
 enum Timer {
@@ -311,7 +319,7 @@ enum Timer {
 struct Inner<C> {
     clock: C,
     config: EngineConfig,
-    shards: Vec<Mutex<HashMap<InteractionId, Slot>>>,
+    shards: Vec<Mutex<HashMap<InteractionId, Box<Slot>>>>,
     hasher: std::collections::hash_map::RandomState,
     book: Mutex<Book>,
     timers: Mutex<BTreeMap<(Timestamp, u64), Timer>>,
@@ -387,21 +395,34 @@ impl<C: Clock> Engine<C> {
         self.inner.events.subscribe()
     }
 
-    fn emit(&self, event: EngineEvent) {
-        // No subscriber is not an error.
-        let _ = self.inner.events.send(event);
+    /// Sends an event, built only when someone listens.
+    fn emit(&self, event: impl FnOnce() -> EngineEvent) {
+        if self.inner.events.receiver_count() > 0 {
+            // A subscriber that left in between is not an error.
+            let _ = self.inner.events.send(event());
+        }
     }
 
-    fn shard(&self, id: &InteractionId) -> &Mutex<HashMap<InteractionId, Slot>> {
+    fn shard(&self, id: &InteractionId) -> &Mutex<HashMap<InteractionId, Box<Slot>>> {
         let n = self.inner.shards.len() as u64;
         let i = self.inner.hasher.hash_one(id) % n;
         &self.inner.shards[usize::try_from(i).unwrap_or(0)]
     }
 
-    fn schedule(&self, at: Timestamp, timer: Timer) {
+    /// Adds a timer and returns its key. The timer map's lock is the
+    /// innermost: it may be taken while a shard is held.
+    fn schedule(&self, at: Timestamp, timer: Timer) -> TimerKey {
         let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
         lock(&self.inner.timers).insert((at, seq), timer);
         self.inner.timer_added.notify_one();
+        (at, seq)
+    }
+
+    /// Drops a timer that no longer matters.
+    fn cancel(&self, key: Option<TimerKey>) {
+        if let Some(key) = key {
+            lock(&self.inner.timers).remove(&key);
+        }
     }
 
     /// Adds (or replaces) a queue whose interactions need `skills`.
@@ -504,7 +525,7 @@ impl<C: Clock> Engine<C> {
             }
             book.set_state(id, state, now);
         }
-        self.emit(EngineEvent::Agent {
+        self.emit(|| EngineEvent::Agent {
             agent: id.clone(),
             state,
         });
@@ -535,9 +556,10 @@ impl<C: Clock> Engine<C> {
                 .get_mut(queue)
                 .ok_or_else(|| EngineError::UnknownQueue(queue.clone()))?;
             q.waiting.push_back(id.clone());
+            let timer = Some(self.schedule(give_up, Timer::QueueWait(id.clone())));
             lock(self.shard(&id)).insert(
                 id.clone(),
-                Slot {
+                Box::new(Slot {
                     interaction: Interaction::offered(
                         id.clone(),
                         channel,
@@ -548,17 +570,14 @@ impl<C: Clock> Engine<C> {
                     queue: queue.clone(),
                     agent: None,
                     give_up,
-                },
+                    timer,
+                }),
             );
         }
-        self.emit(EngineEvent::Queued {
+        self.emit(|| EngineEvent::Queued {
             id: id.clone(),
             queue: queue.clone(),
         });
-        self.schedule(
-            after(now, self.inner.config.queue_timeout),
-            Timer::QueueWait(id.clone()),
-        );
         self.route();
         Ok(id)
     }
@@ -609,6 +628,11 @@ impl<C: Clock> Engine<C> {
                             // Finished while it waited: drop it.
                             Some(slot) if slot.interaction.state() == &State::Offered => {
                                 slot.agent = Some(agent_id.clone());
+                                self.cancel(slot.timer.take());
+                                slot.timer = Some(self.schedule(
+                                    after(now, self.inner.config.ring_timeout),
+                                    Timer::Ring(id.clone(), agent_id.clone()),
+                                ));
                             }
                             _ => continue,
                         }
@@ -622,18 +646,11 @@ impl<C: Clock> Engine<C> {
             }
         }
         for (id, agent) in offered {
-            self.emit(EngineEvent::Agent {
+            self.emit(|| EngineEvent::Agent {
                 agent: agent.clone(),
                 state: AgentState::Busy,
             });
-            self.emit(EngineEvent::Offered {
-                id: id.clone(),
-                agent: agent.clone(),
-            });
-            self.schedule(
-                after(now, self.inner.config.ring_timeout),
-                Timer::Ring(id, agent),
-            );
+            self.emit(|| EngineEvent::Offered { id, agent });
         }
     }
 
@@ -676,34 +693,38 @@ impl<C: Clock> Engine<C> {
         let now = self.inner.clock.now();
         // The interaction's shard alone: other interactions are not held
         // up, and the agents' lock is taken only when an agent changes.
-        let (changes, agent, agent_state, timers) = {
+        let (changes, agent, agent_state) = {
             let mut shard = lock(self.shard(id));
             let slot = shard
                 .get_mut(id)
                 .ok_or_else(|| EngineError::UnknownInteraction(id.clone()))?;
+            let was = slot.interaction.state().clone();
             let mut changes = slot.interaction.apply(op, now)?;
             let mut agent_state = None;
-            let mut timers = Vec::new();
+            // Leaving offered or wrap-up makes its timer moot.
+            if matches!(was, State::Offered | State::WrapUp) {
+                self.cancel(slot.timer.take());
+            }
             match slot.interaction.state() {
                 State::Ended => {
                     changes.extend(slot.interaction.apply(Op::StartWrapUp, now)?);
                     agent_state = Some(AgentState::WrapUp);
-                    timers.push((
+                    slot.timer = Some(self.schedule(
                         after(now, self.inner.config.wrap_up_timeout),
                         Timer::WrapUp(id.clone()),
                     ));
                 }
                 State::Completed => {
                     agent_state = Some(AgentState::Available);
-                    timers.push((
+                    self.schedule(
                         after(now, self.inner.config.metadata_delay),
                         Timer::Metadata(id.clone()),
-                    ));
+                    );
                 }
                 s if s.is_terminal() => agent_state = Some(AgentState::Available),
                 _ => {}
             }
-            (changes, slot.agent.clone(), agent_state, timers)
+            (changes, slot.agent.clone(), agent_state)
         };
         let mut agent_changed = false;
         if agent_state.is_some() {
@@ -725,16 +746,13 @@ impl<C: Clock> Engine<C> {
                 agent_changed = true;
             }
         }
-        self.emit(EngineEvent::Changed {
+        self.emit(|| EngineEvent::Changed {
             id: id.clone(),
             agent: agent.clone(),
             changes: changes.clone(),
         });
         if let (Some(aid), Some(state), true) = (agent, agent_state, agent_changed) {
-            self.emit(EngineEvent::Agent { agent: aid, state });
-        }
-        for (at, t) in timers {
-            self.schedule(at, t);
+            self.emit(|| EngineEvent::Agent { agent: aid, state });
         }
         if agent_changed && agent_state == Some(AgentState::Available) {
             self.route();
@@ -770,7 +788,6 @@ impl<C: Clock> Engine<C> {
         match timer {
             Timer::Ring(id, agent) => {
                 let now = self.inner.clock.now();
-                let mut requeued_until = None;
                 let missed = {
                     let mut book = lock(&self.inner.book);
                     let mut shard = lock(self.shard(&id));
@@ -781,14 +798,16 @@ impl<C: Clock> Engine<C> {
                         {
                             slot.agent = None;
                             let queue = slot.queue.clone();
-                            let give_up = slot.give_up;
+                            // The wait's own timer was dropped when it
+                            // started ringing: set it again (due at once
+                            // if the wait is already over).
+                            slot.timer = Some(
+                                self.schedule(slot.give_up.max(now), Timer::QueueWait(id.clone())),
+                            );
                             drop(shard);
                             if let Some(q) = book.queues.get_mut(&queue) {
                                 q.waiting.push_front(id.clone());
                             }
-                            // The wait's own timer may have passed while it
-                            // rang: set it again (due at once if so).
-                            requeued_until = Some(give_up);
                             if let Some(a) = book.agents.get_mut(&agent) {
                                 a.current = None;
                             }
@@ -798,15 +817,12 @@ impl<C: Clock> Engine<C> {
                         _ => false,
                     }
                 };
-                if let Some(at) = requeued_until {
-                    self.schedule(at.max(now), Timer::QueueWait(id.clone()));
-                }
                 if missed {
-                    self.emit(EngineEvent::OfferMissed {
+                    self.emit(|| EngineEvent::OfferMissed {
                         id,
                         agent: agent.clone(),
                     });
-                    self.emit(EngineEvent::Agent {
+                    self.emit(|| EngineEvent::Agent {
                         agent,
                         state: AgentState::Offline,
                     });
@@ -838,7 +854,7 @@ impl<C: Clock> Engine<C> {
                     let _ = self.step(&id, Op::ForceDispose { code });
                 }
             }
-            Timer::Metadata(id) => self.emit(EngineEvent::MetadataDue { id }),
+            Timer::Metadata(id) => self.emit(|| EngineEvent::MetadataDue { id }),
         }
     }
 
