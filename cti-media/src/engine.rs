@@ -582,6 +582,77 @@ impl<C: Clock> Engine<C> {
         Ok(id)
     }
 
+    /// An outbound interaction placed by `agent` (click-to-dial): it rings
+    /// at the customer with the agent already assigned, and counts
+    /// against `queue` (the campaign).
+    ///
+    /// # Errors
+    ///
+    /// Unknown agent or queue, or an agent who is not available.
+    pub fn dial(
+        &self,
+        agent: &AgentId,
+        channel: Channel,
+        customer: Party,
+        queue: &QueueId,
+    ) -> Result<InteractionId, EngineError> {
+        let now = self.inner.clock.now();
+        let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+        let id = InteractionId::new(format!("i-{n:x}"));
+        {
+            let mut book = lock(&self.inner.book);
+            if !book.queues.contains_key(queue) {
+                return Err(EngineError::UnknownQueue(queue.clone()));
+            }
+            let a = book
+                .agents
+                .get(agent)
+                .ok_or_else(|| EngineError::UnknownAgent(agent.clone()))?;
+            if a.state != AgentState::Available || a.current.is_some() {
+                return Err(EngineError::AgentBusy(agent.clone()));
+            }
+            let timer = Some(self.schedule(
+                after(now, self.inner.config.ring_timeout),
+                Timer::Ring(id.clone(), agent.clone()),
+            ));
+            lock(self.shard(&id)).insert(
+                id.clone(),
+                Box::new(Slot {
+                    interaction: Interaction::offered(
+                        id.clone(),
+                        channel,
+                        Direction::Outbound,
+                        customer,
+                        now,
+                    ),
+                    queue: queue.clone(),
+                    agent: Some(agent.clone()),
+                    give_up: after(now, self.inner.config.queue_timeout),
+                    timer,
+                }),
+            );
+            book.set_state(agent, AgentState::Busy, now);
+            if let Some(a) = book.agents.get_mut(agent) {
+                a.current = Some(id.clone());
+            }
+        }
+        self.emit(|| EngineEvent::Agent {
+            agent: agent.clone(),
+            state: AgentState::Busy,
+        });
+        self.emit(|| EngineEvent::Offered {
+            id: id.clone(),
+            agent: agent.clone(),
+        });
+        Ok(id)
+    }
+
+    /// The agent handling an interaction.
+    #[must_use]
+    pub fn handler(&self, id: &InteractionId) -> Option<AgentId> {
+        lock(self.shard(id)).get(id).and_then(|s| s.agent.clone())
+    }
+
     /// A copy of an interaction as it is now.
     #[must_use]
     pub fn get(&self, id: &InteractionId) -> Option<Interaction> {
@@ -788,6 +859,21 @@ impl<C: Clock> Engine<C> {
         match timer {
             Timer::Ring(id, agent) => {
                 let now = self.inner.clock.now();
+                // An outbound call nobody picked up did not connect.
+                let unanswered_dial = lock(self.shard(&id)).get(&id).is_some_and(|s| {
+                    s.interaction.direction() == Direction::Outbound
+                        && s.interaction.state() == &State::Offered
+                        && s.agent.as_ref() == Some(&agent)
+                });
+                if unanswered_dial {
+                    let _ = self.step(
+                        &id,
+                        Op::NotConnected {
+                            reason: Str::new_static("no_answer"),
+                        },
+                    );
+                    return;
+                }
                 let missed = {
                     let mut book = lock(&self.inner.book);
                     let mut shard = lock(self.shard(&id));

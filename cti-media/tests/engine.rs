@@ -338,3 +338,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn click_to_dial_rings_out_for_the_agent() {
+    let (e, clock, q) = setup(EngineConfig::default());
+    let ada = agent(&e, &q, "ada", &["english"]);
+    assert!(
+        matches!(
+            e.dial(&ada, Channel::Voice, Party::address("+15550100"), &q),
+            Err(EngineError::AgentBusy(_))
+        ),
+        "an offline agent cannot dial"
+    );
+    e.set_available(&ada).unwrap();
+    let id = e
+        .dial(&ada, Channel::Voice, Party::address("+15550100"), &q)
+        .unwrap();
+    assert_eq!(e.handler(&id), Some(ada.clone()));
+    assert_eq!(e.get(&id).unwrap().direction(), Direction::Outbound);
+    assert!(matches!(
+        e.dial(&ada, Channel::Voice, Party::address("+1"), &q),
+        Err(EngineError::AgentBusy(_))
+    ));
+    e.apply(&id, Op::Answer).unwrap();
+    e.apply(&id, Op::HangUp).unwrap();
+    e.apply(
+        &id,
+        Op::Dispose {
+            code: "sale".into(),
+        },
+    )
+    .unwrap();
+    // Unanswered: it does not connect, and the agent is free again.
+    let again = e
+        .dial(&ada, Channel::Voice, Party::address("+15550101"), &q)
+        .unwrap();
+    clock.advance(Duration::from_secs(31));
+    e.run_due();
+    assert_eq!(state(&e, &again), State::NotConnected("no_answer".into()));
+    assert_eq!(e.agent_state(&ada), Some(AgentState::Available));
+}

@@ -20,6 +20,8 @@
 //!
 //! [`CtiBackend`]: vendor::CtiBackend
 
+#[cfg(feature = "media")]
+pub mod media;
 pub mod params;
 pub mod sso;
 pub mod vendor;

@@ -7,6 +7,8 @@ mod browser;
 mod ccai;
 mod hostile;
 mod layers;
+#[cfg(feature = "media")]
+mod media;
 #[cfg(feature = "openapi")]
 mod openapi;
 #[cfg(feature = "preflight")]
