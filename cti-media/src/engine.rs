@@ -772,8 +772,9 @@ impl<C: Clock> Engine<C> {
             let was = slot.interaction.state().clone();
             let mut changes = slot.interaction.apply(op, now)?;
             let mut agent_state = None;
-            // Leaving offered or wrap-up makes its timer moot.
-            if matches!(was, State::Offered | State::WrapUp) {
+            // Leaving offered or wrap-up makes its timer moot (a note in
+            // wrap-up does not leave it).
+            if matches!(was, State::Offered | State::WrapUp) && *slot.interaction.state() != was {
                 self.cancel(slot.timer.take());
             }
             match slot.interaction.state() {

@@ -378,3 +378,23 @@ fn click_to_dial_rings_out_for_the_agent() {
     assert_eq!(state(&e, &again), State::NotConnected("no_answer".into()));
     assert_eq!(e.agent_state(&ada), Some(AgentState::Available));
 }
+
+#[test]
+fn a_note_in_wrap_up_keeps_the_wrap_up_timer() {
+    let (e, clock, q) = setup(EngineConfig::default());
+    let ada = agent(&e, &q, "ada", &["english"]);
+    e.set_available(&ada).unwrap();
+    let id = call(&e, &q);
+    e.apply(&id, Op::Answer).unwrap();
+    e.apply(&id, Op::HangUp).unwrap();
+    e.apply(
+        &id,
+        Op::Note {
+            text: "left a message".into(),
+        },
+    )
+    .unwrap();
+    clock.advance(Duration::from_secs(121));
+    e.run_due();
+    assert_eq!(state(&e, &id), State::Completed);
+}
