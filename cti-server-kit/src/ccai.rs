@@ -69,9 +69,9 @@ use cti_protocol::endpoint::Method;
 use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value};
-use subtle::ConstantTimeEq as _;
 
 use crate::Rejection;
+use crate::secret::{digest, matches_any};
 
 /// The parameters of one call: the URL template's variables and the
 /// configured parameters, by name, as text.
@@ -279,11 +279,6 @@ pub enum CrmApiAuth {
     Bearer(Arc<BearerHook>),
 }
 
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(bytes).into()
-}
-
 impl fmt::Debug for CrmApiAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -354,13 +349,14 @@ impl CrmApiAuth {
                 .and_then(|raw| String::from_utf8(raw).ok())
                 .is_some_and(|pair| {
                     let (user, pass) = pair.split_once(':').unwrap_or((&pair, ""));
-                    let user_ok = digest(user.as_bytes()).ct_eq(&digest(username.as_bytes()));
-                    let pass_ok = digest(pass.as_bytes()).ct_eq(password);
-                    (user_ok & pass_ok).into()
+                    // Both halves are always checked.
+                    let user_ok = matches_any(user.as_bytes(), [&digest(username.as_bytes())]);
+                    let pass_ok = matches_any(pass.as_bytes(), [password]);
+                    user_ok & pass_ok
                 }),
             Self::Header { name, value } => headers
                 .get(name)
-                .is_some_and(|v| bool::from(digest(v.as_bytes()).ct_eq(value))),
+                .is_some_and(|v| matches_any(v.as_bytes(), [value])),
             Self::Bearer(hook) => match authorization.and_then(|v| strip_scheme(v, "Bearer")) {
                 Some(token) if !token.trim().is_empty() => hook(token.trim().to_owned()).await,
                 _ => false,

@@ -1,5 +1,6 @@
-//! Random tokens and their stored digests, shared by the bridge's page
-//! tokens and the SSO sessions.
+//! Random tokens, stored digests and constant-time checks, shared by the
+//! bridge's page tokens, the SSO sessions and credentials, and the API
+//! tokens of the Ameyo and CCAI routes.
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -12,11 +13,29 @@ pub(crate) fn random_token(bytes: usize) -> Result<String, getrandom::Error> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// The SHA-256 of `bytes`: what is kept of a password or token, so that
+/// checks compare fixed-length values.
+pub(crate) fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Whether `given` hashes to one of `known`, in constant time (every
+/// candidate is compared, whatever matched).
+pub(crate) fn matches_any<'a>(given: &[u8], known: impl IntoIterator<Item = &'a [u8; 32]>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let d = digest(given);
+    let mut hit = subtle::Choice::from(0);
+    for k in known {
+        hit |= d.ct_eq(k);
+    }
+    hit.into()
+}
+
 /// The SHA-256 of `text` in lower-case hex: what a store keeps instead
 /// of a secret.
 pub(crate) fn sha256_hex(text: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = digest(text.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
         out.push(char::from(HEX[usize::from(b >> 4)]));

@@ -55,7 +55,6 @@ use bytes::Bytes;
 use cti_protocol::ameyo::sso::{SsoRequest, SsoResponse};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use secrecy::{ExposeSecret as _, SecretString};
-use subtle::ConstantTimeEq as _;
 
 use crate::secret::sha256_hex;
 use crate::store::{SessionStore, SsoSessions, StoreError};
@@ -157,11 +156,6 @@ impl fmt::Debug for StaticCredentials {
     }
 }
 
-fn digest(text: &str) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(text.as_bytes()).into()
-}
-
 impl StaticCredentials {
     /// No users.
     pub fn new() -> Self {
@@ -170,7 +164,8 @@ impl StaticCredentials {
 
     /// Adds (or replaces) a user.
     pub fn user(mut self, user_id: impl Into<String>, password: &str) -> Self {
-        self.users.insert(user_id.into(), digest(password));
+        self.users
+            .insert(user_id.into(), crate::secret::digest(password.as_bytes()));
         self
     }
 }
@@ -181,14 +176,13 @@ impl Credentials for StaticCredentials {
         user_id: &str,
         password: &SecretString,
     ) -> Result<Option<String>, SsoFailure> {
-        let given = digest(password.expose_secret());
         // Compare against a dummy for unknown users, so timing does not
         // tell which user ids exist.
         let (known, stored) = match self.users.get(user_id) {
-            Some(d) => (true, *d),
-            None => (false, [0u8; 32]),
+            Some(d) => (true, d),
+            None => (false, &[0u8; 32]),
         };
-        let same: bool = given.ct_eq(&stored).into();
+        let same = crate::secret::matches_any(password.expose_secret().as_bytes(), [stored]);
         Ok((known && same).then(|| user_id.to_owned()))
     }
 }

@@ -69,10 +69,9 @@ use cti_protocol::ameyo::api::{
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::de::DeserializeOwned;
-use subtle::ConstantTimeEq as _;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeek, AsyncSeekExt as _};
 
-use crate::secret::sha256_hex;
+use crate::secret::{digest, matches_any, sha256_hex};
 use crate::store::SessionStore;
 
 /// Why the backend refused a request. Each documented case has its own
@@ -284,21 +283,6 @@ impl fmt::Debug for VendorAuth {
     }
 }
 
-fn digest(text: &[u8]) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(text).into()
-}
-
-/// Constant-time membership of `given` among `known` digests.
-fn any_matches<'a>(given: &[u8], known: impl IntoIterator<Item = &'a [u8; 32]>) -> bool {
-    let d = digest(given);
-    let mut hit = subtle::Choice::from(0);
-    for k in known {
-        hit |= d.ct_eq(k);
-    }
-    hit.into()
-}
-
 impl VendorAuth {
     /// No tokens: every authenticated route refuses.
     pub fn new() -> Self {
@@ -341,7 +325,7 @@ impl VendorAuth {
     fn rest(&self, headers: &HeaderMap) -> bool {
         headers
             .get(header::AUTHORIZATION)
-            .is_some_and(|v| any_matches(v.as_bytes(), &self.rest_tokens))
+            .is_some_and(|v| matches_any(v.as_bytes(), &self.rest_tokens))
     }
 
     fn policy(&self, headers: &HeaderMap) -> bool {
@@ -354,10 +338,10 @@ impl VendorAuth {
             return false;
         }
         match self.hash_keys.get(host) {
-            Some(k) => any_matches(key.as_bytes(), [k]),
+            Some(k) => matches_any(key.as_bytes(), [k]),
             None => {
                 // Spend the same work for an unknown host.
-                let _ = any_matches(key.as_bytes(), [&[0u8; 32]]);
+                let _ = matches_any(key.as_bytes(), [&[0u8; 32]]);
                 false
             }
         }
