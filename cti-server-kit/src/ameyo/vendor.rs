@@ -257,6 +257,43 @@ pub trait CtiBackend: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), VendorFailure>> + Send;
 }
 
+/// A shared backend serves as well (keep a handle to it elsewhere).
+impl<B: CtiBackend> CtiBackend for Arc<B> {
+    fn dispose_call_for_user(
+        &self,
+        request: DisposeCallForUserRequest,
+    ) -> impl Future<Output = Result<(), VendorFailure>> + Send {
+        (**self).dispose_call_for_user(request)
+    }
+    fn click_to_dial(
+        &self,
+        request: ClickToDialRequest,
+    ) -> impl Future<Output = Result<(), VendorFailure>> + Send {
+        (**self).click_to_dial(request)
+    }
+    fn dispose_and_manual_dial(
+        &self,
+        session_id: Option<&str>,
+        cookie: Option<&str>,
+        request: DisposeAndManualDialRequest,
+    ) -> impl Future<Output = Result<(), VendorFailure>> + Send {
+        (**self).dispose_and_manual_dial(session_id, cookie, request)
+    }
+    fn voice_log(
+        &self,
+        crt_object_id: &str,
+        format: VoiceLogFormat,
+    ) -> impl Future<Output = Result<VoiceLog, VendorFailure>> + Send {
+        (**self).voice_log(crt_object_id, format)
+    }
+    fn legacy_dispose(
+        &self,
+        request: LegacyDisposeRequest,
+    ) -> impl Future<Output = Result<(), VendorFailure>> + Send {
+        (**self).legacy_dispose(request)
+    }
+}
+
 /// The token policies of the vendor routes. Tokens are kept as SHA-256
 /// digests and compared in constant time; `Debug` shows only the
 /// requesting hosts.

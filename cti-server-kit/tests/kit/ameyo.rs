@@ -517,40 +517,11 @@ pub(crate) fn vendor_auth() -> VendorAuth {
 
 pub(crate) fn vendor_app(switch: Arc<Switch>) -> Router {
     AmeyoRoutes::new(
-        ArcSwitch(switch),
+        switch,
         vendor_auth().open_voice_logs(true),
         MemoryStore::new(),
     )
     .into_router()
-}
-
-/// `Arc<Switch>` as a backend, so tests can read its counters.
-pub(crate) struct ArcSwitch(pub(crate) Arc<Switch>);
-
-impl CtiBackend for ArcSwitch {
-    async fn dispose_call_for_user(
-        &self,
-        r: DisposeCallForUserRequest,
-    ) -> Result<(), VendorFailure> {
-        self.0.dispose_call_for_user(r).await
-    }
-    async fn click_to_dial(&self, r: ClickToDialRequest) -> Result<(), VendorFailure> {
-        self.0.click_to_dial(r).await
-    }
-    async fn dispose_and_manual_dial(
-        &self,
-        s: Option<&str>,
-        c: Option<&str>,
-        r: DisposeAndManualDialRequest,
-    ) -> Result<(), VendorFailure> {
-        self.0.dispose_and_manual_dial(s, c, r).await
-    }
-    async fn voice_log(&self, crt: &str, f: VoiceLogFormat) -> Result<VoiceLog, VendorFailure> {
-        self.0.voice_log(crt, f).await
-    }
-    async fn legacy_dispose(&self, r: LegacyDisposeRequest) -> Result<(), VendorFailure> {
-        self.0.legacy_dispose(r).await
-    }
 }
 
 #[tokio::test]
@@ -728,12 +699,7 @@ async fn vendor_request_ids_make_retries_safe() {
 async fn vendor_routes_end_to_end_with_the_ameyo_client() {
     let switch = Arc::new(Switch::default());
     let url = serve(
-        AmeyoRoutes::new(
-            ArcSwitch(Arc::clone(&switch)),
-            vendor_auth(),
-            MemoryStore::new(),
-        )
-        .into_router(),
+        AmeyoRoutes::new(Arc::clone(&switch), vendor_auth(), MemoryStore::new()).into_router(),
     )
     .await;
     let auth = AmeyoAuth::new()
