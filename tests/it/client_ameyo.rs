@@ -396,28 +396,7 @@ async fn legacy_dispose_reads_plain_text() {
 #[tokio::test]
 #[ignore = "run as a child process by every_request_is_logged_without_secrets"]
 async fn log_capture_child() {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let buf = crate::log_capture::capture();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok())
@@ -438,7 +417,7 @@ async fn log_capture_child() {
     c.dispose_and_manual_dial(&dmd()).await.unwrap();
     // An OAuth flow of the generic engine, through the same subscriber.
     oauth_round(&MockServer::start().await).await;
-    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let log = buf.text();
     assert!(log.contains("cti.request"), "{log}");
     assert!(log.contains("disposeCallForUser"), "{log}");
     assert!(!log.contains("SECRET"), "{log}");
@@ -516,20 +495,5 @@ async fn an_endless_answer_is_cut_off() {
 
 #[test]
 fn every_request_is_logged_without_secrets() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "client_ameyo::log_capture_child",
-            "--ignored",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    crate::log_capture::run_child("client_ameyo::log_capture_child");
 }

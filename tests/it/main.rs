@@ -13,6 +13,7 @@ mod client_sso;
 mod client_voicelog;
 mod fixtures;
 mod hostile;
+mod log_capture;
 mod properties;
 mod schemas;
 mod server_kit_logs;

@@ -2,8 +2,7 @@
 //! operation, method and status, and never a password, token, session id,
 //! phone number or user id, whatever the level.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -76,25 +75,7 @@ async fn call(app: &Router, req: Request<Body>) -> (u16, Vec<u8>) {
 #[tokio::test]
 #[ignore = "run as a child process by kit_routes_log_without_personal_data"]
 async fn kit_log_capture_child() {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let buf = crate::log_capture::capture();
 
     let store = MemoryStore::new();
     let sso = Arc::new(StoreSso::new(
@@ -188,7 +169,7 @@ async fn kit_log_capture_child() {
     .await;
     assert_eq!(status, 503);
 
-    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let log = buf.text();
     assert!(log.contains("cti.http"), "{log}");
     for op in [
         "ameyo.sso",
@@ -213,20 +194,5 @@ async fn kit_log_capture_child() {
 
 #[test]
 fn kit_routes_log_without_personal_data() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "server_kit_logs::kit_log_capture_child",
-            "--ignored",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    crate::log_capture::run_child("server_kit_logs::kit_log_capture_child");
 }
