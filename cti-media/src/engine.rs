@@ -60,51 +60,15 @@ use tokio::sync::{Notify, broadcast};
 use crate::clock::{Clock, SystemClock};
 use crate::interaction::{Change, Interaction, InteractionId, Op, State, TransitionError};
 
-/// An agent's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AgentId(Str);
+id_type!(
+    /// An agent's id.
+    AgentId
+);
 
-impl AgentId {
-    /// An id.
-    pub fn new(id: impl Into<Str>) -> Self {
-        Self(id.into())
-    }
-
-    /// The id as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AgentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A queue's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct QueueId(Str);
-
-impl QueueId {
-    /// An id.
-    pub fn new(id: impl Into<Str>) -> Self {
-        Self(id.into())
-    }
-
-    /// The id as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for QueueId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_type!(
+    /// A queue's id.
+    QueueId
+);
 
 /// What an agent is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

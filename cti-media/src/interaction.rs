@@ -49,28 +49,10 @@ use cti_protocol::model::{Channel, Direction, Party};
 use cti_protocol::types::Str;
 use jiff::Timestamp;
 
-/// An interaction's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InteractionId(Str);
-
-impl InteractionId {
-    /// An id.
-    pub fn new(id: impl Into<Str>) -> Self {
-        Self(id.into())
-    }
-
-    /// The id as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for InteractionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_type!(
+    /// An interaction's id.
+    InteractionId
+);
 
 /// Why an interaction ended without being handled: an open code
 /// (`"ring_timeout"`, `"busy"`, `"agent_rejected"`, a vendor's own).

@@ -1,5 +1,33 @@
 #![doc = include_str!("../README.md")]
 
+/// A text id newtype: `new`, `as_str` and `Display`.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(cti_protocol::types::Str);
+
+        impl $name {
+            /// An id.
+            pub fn new(id: impl Into<cti_protocol::types::Str>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 pub mod clock;
 pub mod engine;
 pub mod interaction;
