@@ -48,6 +48,7 @@ use std::fmt;
 use cti_protocol::model::{Channel, Direction, Party};
 use cti_protocol::types::Str;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 id_type!(
     /// An interaction's id.
@@ -59,7 +60,8 @@ id_type!(
 pub type Reason = Str;
 
 /// Where an interaction is in its lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum State {
     /// Ringing at an agent.
@@ -117,7 +119,8 @@ impl State {
 }
 
 /// The state of a consult leg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ConsultState {
     /// Ringing at the consulted party.
@@ -127,7 +130,7 @@ pub enum ConsultState {
 }
 
 /// A consult leg: the agent calls someone while the customer holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Consult {
     /// Who is consulted.
@@ -283,8 +286,31 @@ impl fmt::Display for TransitionError {
 
 impl std::error::Error for TransitionError {}
 
+/// An on/off flag of an interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Flag {
+    /// The agent is muted.
+    Muted,
+    /// The interaction is being recorded.
+    Recording,
+}
+
+impl Flag {
+    /// The flag's name (`muted`, `recording`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Muted => "muted",
+            Self::Recording => "recording",
+        }
+    }
+}
+
 /// What an operation did, for the event stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Change {
     /// The state moved.
@@ -296,15 +322,21 @@ pub enum Change {
     },
     /// A flag changed (mute, recording).
     Flag {
-        /// `"muted"` or `"recording"`.
-        flag: &'static str,
+        /// Which.
+        flag: Flag,
         /// Its new value.
         on: bool,
     },
     /// Digits were sent.
-    Dtmf(Str),
+    Dtmf {
+        /// The digits.
+        digits: Str,
+    },
     /// A note was added.
-    Note(String),
+    Note {
+        /// The text.
+        text: String,
+    },
     /// The disposition was set.
     Disposition {
         /// The code.
@@ -318,15 +350,24 @@ pub enum Change {
         to: Party,
     },
     /// The consult leg changed (`None`: it is gone).
-    Consult(Option<Consult>),
+    Consult {
+        /// The leg, or `None` when it is gone.
+        consult: Option<Consult>,
+    },
     /// A party joined.
-    PartyAdded(Party),
+    PartyAdded {
+        /// Who.
+        party: Party,
+    },
     /// The channel changed (voice to video).
-    Channel(Channel),
+    Channel {
+        /// The new channel.
+        channel: Channel,
+    },
 }
 
 /// When things happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Times {
     /// Offered.
@@ -343,7 +384,9 @@ pub struct Times {
 
 /// One interaction: a voice, video, chat, SMS, e-mail or work-item
 /// session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It serializes (serde) to the form the [stores](crate::store) keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Interaction {
     id: InteractionId,
@@ -489,6 +532,21 @@ impl Interaction {
         self.transferred_to.as_deref()
     }
 
+    /// Checks what a store hands back against the limits every operation
+    /// keeps, so a corrupt record is refused rather than carried on.
+    pub(crate) fn validate(&self) -> Result<(), &'static str> {
+        if self.version == 0 {
+            return Err("version 0 (versions start at 1)");
+        }
+        if self.parties.len() > MAX_PARTIES {
+            return Err("more parties than MAX_PARTIES");
+        }
+        if self.notes.len() > MAX_NOTES || self.notes.iter().any(|n| n.len() > MAX_NOTE) {
+            return Err("notes over MAX_NOTES or MAX_NOTE");
+        }
+        Ok(())
+    }
+
     /// Increases with every change: what stores compare-and-set on.
     #[must_use]
     pub fn version(&self) -> u64 {
@@ -566,22 +624,26 @@ impl Interaction {
                 if self.state == State::Connected {
                     to(self, State::Held, &mut changes);
                 }
-                changes.push(Change::Consult(Some(consult.clone())));
+                changes.push(Change::Consult {
+                    consult: Some(consult.clone()),
+                });
                 self.consult = Some(Box::new(consult));
             }
             Op::ConsultAnswered => {
                 if let Some(c) = self.consult.as_deref_mut() {
                     c.state = ConsultState::Connected;
-                    changes.push(Change::Consult(Some(c.clone())));
+                    changes.push(Change::Consult {
+                        consult: Some(c.clone()),
+                    });
                 }
             }
             Op::CancelConsult => {
                 self.consult = None;
-                changes.push(Change::Consult(None));
+                changes.push(Change::Consult { consult: None });
             }
             Op::CompleteConsult => {
                 if let Some(c) = self.consult.take() {
-                    changes.push(Change::Consult(None));
+                    changes.push(Change::Consult { consult: None });
                     self.transferred_to = Some(Box::new(c.party.clone()));
                     changes.push(Change::Transferred { to: c.party });
                 }
@@ -590,9 +652,9 @@ impl Interaction {
             }
             Op::MergeConsult => {
                 if let Some(c) = self.consult.take() {
-                    changes.push(Change::Consult(None));
+                    changes.push(Change::Consult { consult: None });
                     self.parties.push(c.party.clone());
-                    changes.push(Change::PartyAdded(c.party));
+                    changes.push(Change::PartyAdded { party: c.party });
                 }
                 if self.state == State::Held {
                     to(self, State::Connected, &mut changes);
@@ -600,27 +662,32 @@ impl Interaction {
             }
             Op::AddParty { party } => {
                 self.parties.push(party.clone());
-                changes.push(Change::PartyAdded(party));
+                changes.push(Change::PartyAdded { party });
             }
             Op::UpgradeToVideo => {
                 self.channel = Channel::Video;
-                changes.push(Change::Channel(Channel::Video));
+                changes.push(Change::Channel {
+                    channel: Channel::Video,
+                });
             }
             Op::Mute { on } => {
                 self.muted = on;
-                changes.push(Change::Flag { flag: "muted", on });
+                changes.push(Change::Flag {
+                    flag: Flag::Muted,
+                    on,
+                });
             }
             Op::Record { on } => {
                 self.recording = on;
                 changes.push(Change::Flag {
-                    flag: "recording",
+                    flag: Flag::Recording,
                     on,
                 });
             }
-            Op::Dtmf { digits } => changes.push(Change::Dtmf(digits)),
+            Op::Dtmf { digits } => changes.push(Change::Dtmf { digits }),
             Op::Note { text } => {
                 self.notes.push(text.clone());
-                changes.push(Change::Note(text));
+                changes.push(Change::Note { text });
             }
         }
         self.times.last = Some(at);
@@ -633,19 +700,19 @@ impl Interaction {
     fn end(&mut self, at: Timestamp, changes: &mut Vec<Change>) {
         self.times.ended = Some(at);
         if self.consult.take().is_some() {
-            changes.push(Change::Consult(None));
+            changes.push(Change::Consult { consult: None });
         }
         if self.muted {
             self.muted = false;
             changes.push(Change::Flag {
-                flag: "muted",
+                flag: Flag::Muted,
                 on: false,
             });
         }
         if self.recording {
             self.recording = false;
             changes.push(Change::Flag {
-                flag: "recording",
+                flag: Flag::Recording,
                 on: false,
             });
         }

@@ -4,7 +4,10 @@
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
         pub struct $name(cti_protocol::types::Str);
 
         impl $name {
@@ -31,3 +34,5 @@ macro_rules! id_type {
 pub mod clock;
 pub mod engine;
 pub mod interaction;
+pub mod node;
+pub mod store;

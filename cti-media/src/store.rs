@@ -1,0 +1,581 @@
+//! Interaction stores: where interactions live between operations, so
+//! that several engine nodes can share them.
+//!
+//! An [`InteractionStore`] keeps each interaction with its
+//! [version](Interaction::version) and changes it only by
+//! **compare-and-set**: a write names the version it was computed from
+//! and is refused with the stored interaction when another writer got
+//! there first. Two nodes can therefore never both win the same
+//! transition; the loser re-applies its operation to the winner's state
+//! (where it may now be illegal, which is the right answer).
+//!
+//! Every successful write is also published, in the same atomic step, as
+//! a [`StoreEvent`] to every [subscriber](InteractionStore::subscribe) on
+//! every node. Timers (wrap-up, metadata) are stored too, written with the
+//! transition that starts them, and are handed out under a lease
+//! ([`InteractionStore::claim_due`]): a node that dies holding one only
+//! delays it, because after the lease another node claims it again.
+//!
+//! Two stores ship:
+//! - [`MemoryStore`], the default: sharded maps, each behind its own lock
+//!   (no global lock), and a broadcast channel.
+//! - `RedisStore` (feature `redis`): Lua scripts for the atomic steps,
+//!   Redis pub/sub for the fan-out and a sorted set for timers.
+//!
+//! The [`Node`](crate::node::Node) drives interactions on any store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::hash::{BuildHasher as _, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::interaction::{Change, Interaction, InteractionId};
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
+
+/// A store operation that could not be done. Nothing was written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// [`InteractionStore::create`]: the id is taken.
+    #[error("interaction {0} already exists")]
+    Exists(InteractionId),
+    /// No interaction has this id.
+    #[error("no interaction {0}")]
+    NotFound(InteractionId),
+    /// Another writer changed the interaction first; here is what it
+    /// wrote.
+    #[error("interaction {} changed concurrently (now at version {})", .current.id(), .current.version())]
+    Conflict {
+        /// The interaction as stored now.
+        current: Box<Interaction>,
+    },
+    /// A write whose new version is not above the expected one.
+    #[error("interaction {id}: version {next} is not above {expected}")]
+    BadVersion {
+        /// The interaction.
+        id: InteractionId,
+        /// The version the write was computed from.
+        expected: u64,
+        /// The version it would have stored.
+        next: u64,
+    },
+    /// What the store holds could not be read back.
+    #[error("stored data for {what} is unreadable: {why}")]
+    Corrupt {
+        /// The key or channel.
+        what: String,
+        /// Why.
+        why: String,
+    },
+    /// A subscriber fell behind and lost this many events; current state
+    /// can be re-read with [`InteractionStore::load`].
+    #[error("the subscriber fell behind and lost {0} events")]
+    Lagged(u64),
+    /// The backend failed (connection, server error).
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+/// A timer kept by the store for one interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Timer {
+    /// Wrap-up ran out: dispose with the forced disposition.
+    WrapUp,
+    /// The metadata of a completed interaction is due.
+    Metadata,
+}
+
+impl Timer {
+    /// The timer's name (`wrap_up`, `metadata`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WrapUp => "wrap_up",
+            Self::Metadata => "metadata",
+        }
+    }
+
+    /// The timer named `name`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "wrap_up" => Some(Self::WrapUp),
+            "metadata" => Some(Self::Metadata),
+            _ => None,
+        }
+    }
+}
+
+/// A due timer handed to one node until `lease_until`; finish it with
+/// [`InteractionStore::finish`] once handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Claim {
+    /// The interaction.
+    pub id: InteractionId,
+    /// Which timer.
+    pub timer: Timer,
+    /// The lease: if the claim is not finished by then, the timer is due
+    /// again (for another node).
+    pub lease_until: Timestamp,
+}
+
+/// What the store tells its subscribers, on every node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StoreEvent {
+    /// A new interaction was stored.
+    Created {
+        /// The interaction.
+        interaction: Box<Interaction>,
+    },
+    /// An interaction changed.
+    Changed {
+        /// The interaction.
+        id: InteractionId,
+        /// Its new version.
+        version: u64,
+        /// What changed, in order.
+        changes: Vec<Change>,
+    },
+    /// A completed interaction's metadata is due for export.
+    MetadataDue {
+        /// The interaction.
+        id: InteractionId,
+    },
+}
+
+/// One compare-and-set write.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Write<'a> {
+    /// The version `next` was computed from.
+    pub expected: u64,
+    /// The interaction to store (its version must be above `expected`:
+    /// one step may apply several operations, such as hanging up and
+    /// starting wrap-up).
+    pub next: &'a Interaction,
+    /// What changed, published with the write.
+    pub changes: &'a [Change],
+    /// A timer to set (or move) in the same step.
+    pub schedule: Option<(Timer, Timestamp)>,
+}
+
+impl<'a> Write<'a> {
+    /// A write of `next` over `expected`, publishing `changes`.
+    #[must_use]
+    pub fn new(expected: u64, next: &'a Interaction, changes: &'a [Change]) -> Self {
+        Self {
+            expected,
+            next,
+            changes,
+            schedule: None,
+        }
+    }
+
+    /// Also sets `timer` to fire at `at`.
+    #[must_use]
+    pub fn schedule(mut self, timer: Timer, at: Timestamp) -> Self {
+        self.schedule = Some((timer, at));
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.next.version() > self.expected {
+            Ok(())
+        } else {
+            Err(StoreError::BadVersion {
+                id: self.next.id().clone(),
+                expected: self.expected,
+                next: self.next.version(),
+            })
+        }
+    }
+}
+
+/// The events of a store, as an async stream.
+pub type EventStream = BoxStream<'static, Result<StoreEvent, StoreError>>;
+
+/// Where interactions live: versioned, compare-and-set, with events and
+/// timers. Implementations must make each method atomic on their own
+/// (a write, its event and its timer happen together or not at all).
+///
+/// The trait is object safe, so `Arc<dyn InteractionStore>` works.
+pub trait InteractionStore: Send + Sync + 'static {
+    /// Stores a new interaction and publishes [`StoreEvent::Created`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Exists`] when the id is taken; backend failures.
+    fn create<'a>(&'a self, interaction: &'a Interaction) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The interaction stored under `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] when the stored data cannot be read;
+    /// backend failures.
+    fn load<'a>(
+        &'a self,
+        id: &'a InteractionId,
+    ) -> BoxFuture<'a, Result<Option<Interaction>, StoreError>>;
+
+    /// Stores `write.next` if the stored version is still
+    /// `write.expected`, publishes [`StoreEvent::Changed`] and sets the
+    /// write's timer, all in one atomic step.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] (with the stored interaction) when the
+    /// version moved on; [`StoreError::NotFound`]; [`StoreError::BadVersion`]
+    /// when `next`'s version is not above `expected`; backend failures.
+    fn compare_and_set<'a>(&'a self, write: Write<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Publishes an event that goes with no write (metadata due).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn publish<'a>(&'a self, event: &'a StoreEvent) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Every event published from now on, by any node.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn subscribe(&self) -> BoxFuture<'_, Result<EventStream, StoreError>>;
+
+    /// Hands out up to `limit` timers due at `now`, each leased for
+    /// `lease`: until then no other claim returns it.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>>;
+
+    /// Removes a handled timer, unless it was set again (or claimed by
+    /// someone else after the lease) since `claim`.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn finish<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<S: InteractionStore + ?Sized> InteractionStore for Arc<S> {
+    fn create<'a>(&'a self, interaction: &'a Interaction) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).create(interaction)
+    }
+    fn load<'a>(
+        &'a self,
+        id: &'a InteractionId,
+    ) -> BoxFuture<'a, Result<Option<Interaction>, StoreError>> {
+        (**self).load(id)
+    }
+    fn compare_and_set<'a>(&'a self, write: Write<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).compare_and_set(write)
+    }
+    fn publish<'a>(&'a self, event: &'a StoreEvent) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).publish(event)
+    }
+    fn subscribe(&self) -> BoxFuture<'_, Result<EventStream, StoreError>> {
+        (**self).subscribe()
+    }
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>> {
+        (**self).claim_due(now, lease, limit)
+    }
+    fn finish<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).finish(claim)
+    }
+}
+
+/// `at + by`, saturating at the largest timestamp.
+pub(crate) fn later(at: Timestamp, by: Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(by)
+        .ok()
+        .and_then(|d| at.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// The in-memory store: `shards` maps, each behind its own lock, with
+/// its interactions' timers beside them; events go out on a broadcast
+/// channel whose subscribers that fall behind get
+/// [`StoreError::Lagged`]. Cloning shares the store.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use cti_media::interaction::{Interaction, InteractionId, Op};
+/// use cti_media::store::{InteractionStore, MemoryStore, StoreError, Write};
+/// use cti_protocol::model::{Channel, Direction, Party};
+///
+/// let store = MemoryStore::new(16, 1024);
+/// let t = jiff::Timestamp::UNIX_EPOCH;
+/// let call = Interaction::offered(InteractionId::new("c1"), Channel::Voice, Direction::Inbound, Party::address("+1555"), t);
+/// store.create(&call).await?;
+///
+/// let mut answered = call.clone();
+/// let changes = answered.apply(Op::Answer, t).unwrap();
+/// store.compare_and_set(Write::new(call.version(), &answered, &changes)).await?;
+///
+/// // A second writer still holding version 1 loses, and learns the winner's state.
+/// let mut late = call.clone();
+/// let changes = late.apply(Op::Reject { reason: "busy".into() }, t).unwrap();
+/// let lost = store.compare_and_set(Write::new(call.version(), &late, &changes)).await;
+/// assert!(matches!(lost, Err(StoreError::Conflict { current }) if *current == answered));
+/// # Ok::<(), StoreError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<MemoryInner>,
+}
+
+struct MemoryInner {
+    shards: Box<[Mutex<MemoryShard>]>,
+    hasher: RandomState,
+    events: broadcast::Sender<StoreEvent>,
+}
+
+#[derive(Default)]
+struct MemoryShard {
+    interactions: HashMap<InteractionId, Interaction>,
+    /// Due time (ms) per timer, and the same ordered by time.
+    timer_at: HashMap<(InteractionId, Timer), i64>,
+    timers: BTreeSet<(i64, InteractionId, Timer)>,
+}
+
+impl MemoryShard {
+    fn set_timer(&mut self, id: InteractionId, timer: Timer, at: i64) {
+        if let Some(old) = self.timer_at.insert((id.clone(), timer), at) {
+            self.timers.remove(&(old, id.clone(), timer));
+        }
+        self.timers.insert((at, id, timer));
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("shards", &self.inner.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryStore {
+    /// 64 shards; 65,536 events buffered per subscriber.
+    fn default() -> Self {
+        Self::new(64, 65_536)
+    }
+}
+
+impl MemoryStore {
+    /// A store of `shards` shards (at least one) whose subscribers each
+    /// buffer `event_capacity` events (at least one).
+    #[must_use]
+    pub fn new(shards: usize, event_capacity: usize) -> Self {
+        let (events, _) = broadcast::channel(event_capacity.max(1));
+        Self {
+            inner: Arc::new(MemoryInner {
+                shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
+                hasher: RandomState::new(),
+                events,
+            }),
+        }
+    }
+
+    /// How many interactions are stored.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| lock(s).interactions.len())
+            .sum()
+    }
+
+    /// `true` when nothing is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, id: &InteractionId) -> MutexGuard<'_, MemoryShard> {
+        let n = self.inner.shards.len();
+        // The modulo keeps the index below `n`, which is a usize.
+        #[allow(clippy::cast_possible_truncation)]
+        let i = (self.inner.hasher.hash_one(id) % n as u64) as usize;
+        lock(&self.inner.shards[i])
+    }
+
+    fn send(&self, event: StoreEvent) {
+        // Built only when someone listens; no subscriber is not an error.
+        if self.inner.events.receiver_count() > 0 {
+            let _ = self.inner.events.send(event);
+        }
+    }
+}
+
+/// A poisoned shard only means a panic elsewhere mid-update of plain
+/// maps; the data is still consistent per entry, so keep going.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+impl InteractionStore for MemoryStore {
+    fn create<'a>(&'a self, interaction: &'a Interaction) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            {
+                let mut shard = self.shard(interaction.id());
+                if shard.interactions.contains_key(interaction.id()) {
+                    return Err(StoreError::Exists(interaction.id().clone()));
+                }
+                shard
+                    .interactions
+                    .insert(interaction.id().clone(), interaction.clone());
+            }
+            self.send(StoreEvent::Created {
+                interaction: Box::new(interaction.clone()),
+            });
+            Ok(())
+        })
+    }
+
+    fn load<'a>(
+        &'a self,
+        id: &'a InteractionId,
+    ) -> BoxFuture<'a, Result<Option<Interaction>, StoreError>> {
+        Box::pin(async move { Ok(self.shard(id).interactions.get(id).cloned()) })
+    }
+
+    fn compare_and_set<'a>(&'a self, write: Write<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            write.check()?;
+            let id = write.next.id();
+            {
+                let mut shard = self.shard(id);
+                let Some(stored) = shard.interactions.get_mut(id) else {
+                    return Err(StoreError::NotFound(id.clone()));
+                };
+                if stored.version() != write.expected {
+                    return Err(StoreError::Conflict {
+                        current: Box::new(stored.clone()),
+                    });
+                }
+                stored.clone_from(write.next);
+                if let Some((timer, at)) = write.schedule {
+                    shard.set_timer(id.clone(), timer, millis(at));
+                }
+            }
+            // Sent after the shard is released; a subscriber reading the
+            // event and then loading sees this version or a later one.
+            self.send(StoreEvent::Changed {
+                id: id.clone(),
+                version: write.next.version(),
+                changes: write.changes.to_vec(),
+            });
+            Ok(())
+        })
+    }
+
+    fn publish<'a>(&'a self, event: &'a StoreEvent) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.send(event.clone());
+            Ok(())
+        })
+    }
+
+    fn subscribe(&self) -> BoxFuture<'_, Result<EventStream, StoreError>> {
+        Box::pin(async move {
+            let rx = self.inner.events.subscribe();
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                match rx.recv().await {
+                    Ok(event) => Some((Ok(event), rx)),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        Some((Err(StoreError::Lagged(n)), rx))
+                    }
+                    Err(broadcast::error::RecvError::Closed) => None,
+                }
+            });
+            Ok(Box::pin(stream) as EventStream)
+        })
+    }
+
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>> {
+        Box::pin(async move {
+            let now_ms = millis(now);
+            let lease_until = later(now, lease);
+            let mut claims = Vec::new();
+            for shard in &self.inner.shards {
+                if claims.len() >= limit {
+                    break;
+                }
+                let mut shard = lock(shard);
+                let due: Vec<_> = shard
+                    .timers
+                    .iter()
+                    .take_while(|(at, ..)| *at <= now_ms)
+                    .take(limit - claims.len())
+                    .cloned()
+                    .collect();
+                for (_, id, timer) in due {
+                    shard.set_timer(id.clone(), timer, millis(lease_until));
+                    claims.push(Claim {
+                        id,
+                        timer,
+                        lease_until,
+                    });
+                }
+            }
+            Ok(claims)
+        })
+    }
+
+    fn finish<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut shard = self.shard(&claim.id);
+            let key = (claim.id.clone(), claim.timer);
+            if shard.timer_at.get(&key) == Some(&millis(claim.lease_until)) {
+                shard.timer_at.remove(&key);
+                shard
+                    .timers
+                    .remove(&(millis(claim.lease_until), claim.id.clone(), claim.timer));
+            }
+            Ok(())
+        })
+    }
+}
