@@ -26,7 +26,7 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! use std::time::Duration;
-//! use cti_media::clock::ManualClock;
+//! use cti_media::clock::{Clock as _, ManualClock};
 //! use cti_media::interaction::{Interaction, InteractionId, Op, State};
 //! use cti_media::node::{Node, NodeConfig};
 //! use cti_media::store::MemoryStore;
