@@ -397,6 +397,8 @@ pub struct Interaction {
     times: Times,
     muted: bool,
     recording: bool,
+    #[serde(default)]
+    recorded: bool,
     consult: Option<Box<Consult>>,
     notes: Vec<String>,
     disposition: Option<Str>,
@@ -445,6 +447,7 @@ impl Interaction {
             },
             muted: false,
             recording: false,
+            recorded: false,
             consult: None,
             notes: Vec::new(),
             disposition: None,
@@ -534,6 +537,7 @@ impl Interaction {
 
     /// Checks what a store hands back against the limits every operation
     /// keeps, so a corrupt record is refused rather than carried on.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<(), &'static str> {
         if self.version == 0 {
             return Err("version 0 (versions start at 1)");
@@ -545,6 +549,12 @@ impl Interaction {
             return Err("notes over MAX_NOTES or MAX_NOTE");
         }
         Ok(())
+    }
+
+    /// `true` once recording was ever started (a recording exists).
+    #[must_use]
+    pub fn was_recorded(&self) -> bool {
+        self.recorded
     }
 
     /// Increases with every change: what stores compare-and-set on.
@@ -679,6 +689,7 @@ impl Interaction {
             }
             Op::Record { on } => {
                 self.recording = on;
+                self.recorded |= on;
                 changes.push(Change::Flag {
                     flag: Flag::Recording,
                     on,

@@ -35,4 +35,5 @@ pub mod clock;
 pub mod engine;
 pub mod interaction;
 pub mod node;
+pub mod render;
 pub mod store;

@@ -24,6 +24,7 @@ fn required() -> bool {
 }
 
 /// The Redis URL, or a loud skip (a failure when services are required).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 fn redis_url(test: &str) -> Option<String> {
     let url = std::env::var("CTI_REDIS_URL")
         .ok()
