@@ -537,7 +537,6 @@ impl Interaction {
 
     /// Checks what a store hands back against the limits every operation
     /// keeps, so a corrupt record is refused rather than carried on.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<(), &'static str> {
         if self.version == 0 {
             return Err("version 0 (versions start at 1)");

@@ -313,6 +313,31 @@ impl<S: InteractionStore + ?Sized> InteractionStore for Arc<S> {
     }
 }
 
+/// Reads an interaction as stores keep it (JSON), refusing data that
+/// breaks the limits every operation keeps (version 0, more than
+/// [`MAX_PARTIES`](crate::interaction::MAX_PARTIES) parties, notes over
+/// their limits). `what` names the source in the error.
+///
+/// # Errors
+///
+/// [`StoreError::Corrupt`] naming what is wrong.
+///
+/// # Examples
+///
+/// ```
+/// use cti_media::store::{StoreError, decode_interaction};
+/// assert!(matches!(decode_interaction("key", b"{\"id\": 1}"), Err(StoreError::Corrupt { .. })));
+/// ```
+pub fn decode_interaction(what: &str, data: &[u8]) -> Result<Interaction, StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt {
+        what: what.into(),
+        why,
+    };
+    let i: Interaction = serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+    i.validate().map_err(|why| corrupt(why.into()))?;
+    Ok(i)
+}
+
 /// `at + by`, saturating at the largest timestamp.
 pub(crate) fn later(at: Timestamp, by: Duration) -> Timestamp {
     jiff::SignedDuration::try_from(by)

@@ -21,7 +21,8 @@ use futures_util::future::BoxFuture;
 use jiff::Timestamp;
 
 use super::{
-    Claim, EventStream, InteractionStore, StoreError, StoreEvent, Timer, Write, later, millis,
+    Claim, EventStream, InteractionStore, StoreError, StoreEvent, Timer, Write, decode_interaction,
+    later, millis,
 };
 use crate::interaction::{Interaction, InteractionId};
 
@@ -66,18 +67,6 @@ fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, StoreEr
         what: what.into(),
         why: e.to_string(),
     })
-}
-
-fn decode(what: &str, data: &[u8]) -> Result<Interaction, StoreError> {
-    let i: Interaction = serde_json::from_slice(data).map_err(|e| StoreError::Corrupt {
-        what: what.into(),
-        why: e.to_string(),
-    })?;
-    i.validate().map_err(|why| StoreError::Corrupt {
-        what: what.into(),
-        why: why.into(),
-    })?;
-    Ok(i)
 }
 
 /// An [`InteractionStore`] on Redis: versioned compare-and-set in Lua,
@@ -216,7 +205,8 @@ impl InteractionStore for RedisStore {
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| backend(&e))?;
-            data.map(|d| decode(id.as_str(), &d)).transpose()
+            data.map(|d| decode_interaction(id.as_str(), &d))
+                .transpose()
         })
     }
 
@@ -263,7 +253,7 @@ impl InteractionStore for RedisStore {
                 redis::Value::Int(1) => Ok(()),
                 redis::Value::Int(0) => Err(StoreError::NotFound(id.clone())),
                 redis::Value::BulkString(current) => Err(StoreError::Conflict {
-                    current: Box::new(decode(id.as_str(), &current)?),
+                    current: Box::new(decode_interaction(id.as_str(), &current)?),
                 }),
                 other => Err(StoreError::Backend(format!(
                     "unexpected compare-and-set answer {other:?}"
