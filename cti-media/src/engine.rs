@@ -47,18 +47,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
-use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cti_protocol::model::{Channel, Direction, Party};
 use cti_protocol::types::Str;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use tokio::sync::{Notify, broadcast};
 
 use crate::clock::{Clock, SystemClock};
 use crate::interaction::{Change, Interaction, InteractionId, Op, State, TransitionError};
+use crate::shard::{Shards, after, lock};
 
 id_type!(
     /// An agent's id.
@@ -283,8 +283,7 @@ enum Timer {
 struct Inner<C> {
     clock: C,
     config: EngineConfig,
-    shards: Vec<Mutex<HashMap<InteractionId, Box<Slot>>>>,
-    hasher: std::collections::hash_map::RandomState,
+    shards: Shards<HashMap<InteractionId, Box<Slot>>>,
     book: Mutex<Book>,
     timers: Mutex<BTreeMap<(Timestamp, u64), Timer>>,
     timer_added: Notify,
@@ -313,31 +312,17 @@ impl<C: Clock> fmt::Debug for Engine<C> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn after(t: Timestamp, d: Duration) -> Timestamp {
-    SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.checked_add(d).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
 impl<C: Clock> Engine<C> {
     /// An engine with `config`, reading time from `clock`.
     #[must_use]
     pub fn new(config: EngineConfig, clock: C) -> Self {
-        let shards = (0..config.shards.max(1))
-            .map(|_| Mutex::new(HashMap::new()))
-            .collect();
+        let shards = Shards::new(config.shards);
         let (events, _) = broadcast::channel(config.event_capacity.max(1));
         Self {
             inner: Arc::new(Inner {
                 clock,
                 config,
                 shards,
-                hasher: std::collections::hash_map::RandomState::new(),
                 book: Mutex::new(Book::default()),
                 timers: Mutex::new(BTreeMap::new()),
                 timer_added: Notify::new(),
@@ -368,9 +353,7 @@ impl<C: Clock> Engine<C> {
     }
 
     fn shard(&self, id: &InteractionId) -> &Mutex<HashMap<InteractionId, Box<Slot>>> {
-        let n = self.inner.shards.len() as u64;
-        let i = self.inner.hasher.hash_one(id) % n;
-        &self.inner.shards[usize::try_from(i).unwrap_or(0)]
+        self.inner.shards.of(id)
     }
 
     /// Adds a timer and returns its key. The timer map's lock is the
@@ -626,7 +609,7 @@ impl<C: Clock> Engine<C> {
     /// How many interactions the engine holds (finished ones included).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|s| lock(s).len()).sum()
+        self.inner.shards.all().iter().map(|s| lock(s).len()).sum()
     }
 
     /// `true` when the engine holds no interaction.

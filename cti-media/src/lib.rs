@@ -36,4 +36,5 @@ pub mod engine;
 pub mod interaction;
 pub mod node;
 pub mod render;
+mod shard;
 pub mod store;

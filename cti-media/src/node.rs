@@ -55,16 +55,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher as _, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use cti_protocol::types::Str;
 
 use crate::clock::{Clock, SystemClock};
 use crate::interaction::{Change, Interaction, InteractionId, Op, State, TransitionError};
+use crate::shard::{Shards, after, lock};
 use crate::store::{
-    EventStream, InteractionStore, MemoryStore, StoreError, StoreEvent, Timer, Write, later,
+    EventStream, InteractionStore, MemoryStore, StoreError, StoreEvent, Timer, Write,
 };
 
 /// How a [`Node`] behaves.
@@ -136,8 +136,7 @@ struct Inner<S, C> {
     store: S,
     clock: C,
     config: NodeConfig,
-    cache: Box<[Mutex<HashMap<InteractionId, Interaction>>]>,
-    hasher: RandomState,
+    cache: Shards<HashMap<InteractionId, Interaction>>,
 }
 
 impl<S, C: Clock> Clone for Node<S, C> {
@@ -157,21 +156,15 @@ impl<S: fmt::Debug, C: Clock> fmt::Debug for Node<S, C> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl<S: InteractionStore, C: Clock> Node<S, C> {
     /// A node on `store`, keeping time with `clock`.
     pub fn new(store: S, clock: C, config: NodeConfig) -> Self {
-        let shards = config.cache_shards.max(1);
         Self {
             inner: Arc::new(Inner {
                 store,
                 clock,
+                cache: Shards::new(config.cache_shards),
                 config,
-                cache: (0..shards).map(|_| Mutex::default()).collect(),
-                hasher: RandomState::new(),
             }),
         }
     }
@@ -187,20 +180,17 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
     }
 
     fn cache(&self, id: &InteractionId) -> MutexGuard<'_, HashMap<InteractionId, Interaction>> {
-        let n = self.inner.cache.len();
-        // The modulo keeps the index below `n`, which is a usize.
-        #[allow(clippy::cast_possible_truncation)]
-        let i = (self.inner.hasher.hash_one(id) % n as u64) as usize;
-        lock(&self.inner.cache[i])
+        lock(self.inner.cache.of(id))
     }
 
-    fn remember(&self, interaction: &Interaction) {
+    /// Keeps `interaction` as the last-known copy (no copy is made).
+    fn remember(&self, interaction: Interaction) {
         let mut cache = self.cache(interaction.id());
         if interaction.state().is_terminal() {
             // Nothing more will happen to it here.
             cache.remove(interaction.id());
         } else {
-            cache.insert(interaction.id().clone(), interaction.clone());
+            cache.insert(interaction.id().clone(), interaction);
         }
     }
 
@@ -212,7 +202,7 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
     /// [`StoreError::Exists`] when the id is taken; store failures.
     pub async fn create(&self, interaction: Interaction) -> Result<(), NodeError> {
         self.inner.store.create(&interaction).await?;
-        self.remember(&interaction);
+        self.remember(interaction);
         Ok(())
     }
 
@@ -263,18 +253,18 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
                     continue;
                 }
                 Err(refused) => {
-                    self.remember(&current);
+                    self.remember(current);
                     return Err(refused.into());
                 }
             };
             let schedule = match next.state() {
                 State::Ended => {
                     changes.extend(next.apply(Op::StartWrapUp, now)?);
-                    Some((Timer::WrapUp, later(now, self.inner.config.wrap_up_timeout)))
+                    Some((Timer::WrapUp, after(now, self.inner.config.wrap_up_timeout)))
                 }
                 State::Completed => Some((
                     Timer::Metadata,
-                    later(now, self.inner.config.metadata_delay),
+                    after(now, self.inner.config.metadata_delay),
                 )),
                 _ => None,
             };
@@ -284,7 +274,7 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
             }
             match self.inner.store.compare_and_set(write).await {
                 Ok(()) => {
-                    self.remember(&next);
+                    self.remember(next);
                     return Ok(changes);
                 }
                 Err(StoreError::Conflict { current: winner }) => {

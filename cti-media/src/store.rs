@@ -26,8 +26,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::hash::{BuildHasher as _, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -37,6 +36,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::interaction::{Change, Interaction, InteractionId};
+pub(crate) use crate::shard::after;
+use crate::shard::{Shards, lock};
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -338,14 +339,6 @@ pub fn decode_interaction(what: &str, data: &[u8]) -> Result<Interaction, StoreE
     Ok(i)
 }
 
-/// `at + by`, saturating at the largest timestamp.
-pub(crate) fn later(at: Timestamp, by: Duration) -> Timestamp {
-    jiff::SignedDuration::try_from(by)
-        .ok()
-        .and_then(|d| at.checked_add(d).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
 /// The in-memory store: `shards` maps, each behind its own lock, with
 /// its interactions' timers beside them; events go out on a broadcast
 /// channel whose subscribers that fall behind get
@@ -382,8 +375,7 @@ pub struct MemoryStore {
 }
 
 struct MemoryInner {
-    shards: Box<[Mutex<MemoryShard>]>,
-    hasher: RandomState,
+    shards: Shards<MemoryShard>,
     events: broadcast::Sender<StoreEvent>,
 }
 
@@ -407,7 +399,7 @@ impl MemoryShard {
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("shards", &self.inner.shards.len())
+            .field("shards", &self.inner.shards.all().len())
             .finish_non_exhaustive()
     }
 }
@@ -427,8 +419,7 @@ impl MemoryStore {
         let (events, _) = broadcast::channel(event_capacity.max(1));
         Self {
             inner: Arc::new(MemoryInner {
-                shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
-                hasher: RandomState::new(),
+                shards: Shards::new(shards),
                 events,
             }),
         }
@@ -439,6 +430,7 @@ impl MemoryStore {
     pub fn len(&self) -> usize {
         self.inner
             .shards
+            .all()
             .iter()
             .map(|s| lock(s).interactions.len())
             .sum()
@@ -451,11 +443,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, id: &InteractionId) -> MutexGuard<'_, MemoryShard> {
-        let n = self.inner.shards.len();
-        // The modulo keeps the index below `n`, which is a usize.
-        #[allow(clippy::cast_possible_truncation)]
-        let i = (self.inner.hasher.hash_one(id) % n as u64) as usize;
-        lock(&self.inner.shards[i])
+        lock(self.inner.shards.of(id))
     }
 
     fn send(&self, event: StoreEvent) {
@@ -464,12 +452,6 @@ impl MemoryStore {
             let _ = self.inner.events.send(event);
         }
     }
-}
-
-/// A poisoned shard only means a panic elsewhere mid-update of plain
-/// maps; the data is still consistent per entry, so keep going.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn millis(at: Timestamp) -> i64 {
@@ -563,9 +545,9 @@ impl InteractionStore for MemoryStore {
     ) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>> {
         Box::pin(async move {
             let now_ms = millis(now);
-            let lease_until = later(now, lease);
+            let lease_until = after(now, lease);
             let mut claims = Vec::new();
-            for shard in &self.inner.shards {
+            for shard in self.inner.shards.all() {
                 if claims.len() >= limit {
                     break;
                 }

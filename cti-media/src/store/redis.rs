@@ -21,8 +21,8 @@ use futures_util::future::BoxFuture;
 use jiff::Timestamp;
 
 use super::{
-    Claim, EventStream, InteractionStore, StoreError, StoreEvent, Timer, Write, decode_interaction,
-    later, millis,
+    Claim, EventStream, InteractionStore, StoreError, StoreEvent, Timer, Write, after,
+    decode_interaction, millis,
 };
 use crate::interaction::{Interaction, InteractionId};
 
@@ -304,7 +304,7 @@ impl InteractionStore for RedisStore {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>> {
         Box::pin(async move {
-            let lease_until = later(now, lease);
+            let lease_until = after(now, lease);
             let mut conn = self.conn.clone();
             let due: Vec<String> = self
                 .claim
