@@ -71,7 +71,8 @@ id_type!(
 );
 
 /// What an agent is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AgentState {
     /// Ready for the next interaction.
@@ -82,6 +83,32 @@ pub enum AgentState {
     WrapUp,
     /// Not taking interactions.
     Offline,
+}
+
+impl AgentState {
+    /// The state's name (`available`, `busy`, `wrap_up`, `offline`), as
+    /// stores keep it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Busy => "busy",
+            Self::WrapUp => "wrap_up",
+            Self::Offline => "offline",
+        }
+    }
+
+    /// The state named `name`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "available" => Some(Self::Available),
+            "busy" => Some(Self::Busy),
+            "wrap_up" => Some(Self::WrapUp),
+            "offline" => Some(Self::Offline),
+            _ => None,
+        }
+    }
 }
 
 /// Engine settings.

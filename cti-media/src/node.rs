@@ -15,11 +15,17 @@
 //!   lease), so when a node dies mid-interaction the next one carries on:
 //!   the interaction's state is in the store and its timers fire wherever
 //!   `run_due` runs.
+//! - **Routing** is shared too: agents and queues live in the store, and
+//!   [`Node::offer`] queues an interaction that then rings at the
+//!   longest-idle eligible available agent, whichever node routes it
+//!   ([`InteractionStore::route`] is one atomic step). A ring that runs
+//!   out ([`NodeConfig::ring_timeout`]) sends the agent offline ("not
+//!   ready") and the interaction back to the front of its queue; a wait
+//!   that runs out ([`NodeConfig::queue_timeout`]) misses it. Answering
+//!   and the ring timeout, or the queue timeout and a routing pass, are
+//!   decided in the store, so they never both win (see
+//!   [`RouteStep`]).
 //! - **Events** from every node come through [`Node::subscribe`].
-//!
-//! The single-process [`Engine`](crate::engine::Engine) adds agents,
-//! queues and routing on top of its own sharded memory; a node shares
-//! interactions only.
 //!
 //! # Examples
 //!
@@ -53,7 +59,7 @@
 //! # }).unwrap();
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
@@ -61,10 +67,12 @@ use std::time::Duration;
 use cti_protocol::types::Str;
 
 use crate::clock::{Clock, SystemClock};
+use crate::engine::{AgentId, AgentState, QueueId};
 use crate::interaction::{Change, Interaction, InteractionId, Op, State, TransitionError};
 use crate::shard::{Shards, after, lock};
 use crate::store::{
-    EventStream, InteractionStore, MemoryStore, StoreError, StoreEvent, Timer, Write,
+    AgentRecord, Assignment, EventStream, InteractionStore, MemoryStore, RingMissed, RouteStep,
+    StoreError, StoreEvent, Timer, Write,
 };
 
 /// How a [`Node`] behaves.
@@ -86,6 +94,12 @@ pub struct NodeConfig {
     pub claim_batch: usize,
     /// Shards of the node's cache of last-known interactions (64).
     pub cache_shards: usize,
+    /// How long an offer rings before it is missed (30 s).
+    pub ring_timeout: Duration,
+    /// How long an interaction may wait in its queue (10 min).
+    pub queue_timeout: Duration,
+    /// How many offers one routing pass makes at most (256).
+    pub route_batch: usize,
 }
 
 impl Default for NodeConfig {
@@ -98,6 +112,9 @@ impl Default for NodeConfig {
             retries: 32,
             claim_batch: 256,
             cache_shards: 64,
+            ring_timeout: Duration::from_secs(30),
+            queue_timeout: Duration::from_secs(600),
+            route_batch: 256,
         }
     }
 }
@@ -110,7 +127,7 @@ pub enum NodeError {
     #[error(transparent)]
     Transition(#[from] TransitionError),
     /// Starting wrap-up, missing and forced disposal are the node's own
-    /// steps.
+    /// steps (as is answering an interaction that rings at nobody).
     #[error("{0} is done by the engine, not requested")]
     EngineOnly(&'static str),
     /// Other nodes kept winning the race for this interaction.
@@ -231,7 +248,24 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
             Op::ForceDispose { .. } => return Err(NodeError::EngineOnly("force dispose")),
             _ => {}
         }
-        self.step(id, op).await
+        match self.step(id, op).await {
+            Err(NodeError::Store(StoreError::Queued(_))) => Err(NodeError::EngineOnly(
+                "answering or declining an interaction that rings at nobody",
+            )),
+            other => other,
+        }
+    }
+
+    /// What a transition from `op` to `next` does to routing.
+    fn route_step(op: &Op, was: &State, next: &State) -> Option<RouteStep> {
+        match (op, next) {
+            (Op::Answer, _) => Some(RouteStep::Answer),
+            (Op::Reject { .. } | Op::NotConnected { .. }, _) => Some(RouteStep::Decline),
+            (Op::Miss { .. }, _) => Some(RouteStep::Abandon),
+            (_, State::WrapUp) if *was != State::WrapUp => Some(RouteStep::WrapUp),
+            (_, State::Completed) => Some(RouteStep::Release),
+            _ => None,
+        }
     }
 
     async fn step(&self, id: &InteractionId, op: Op) -> Result<Vec<Change>, NodeError> {
@@ -268,13 +302,21 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
                 )),
                 _ => None,
             };
+            let step = Self::route_step(&op, current.state(), next.state());
             let mut write = Write::new(current.version(), &next, &changes);
             if let Some((timer, at)) = schedule {
                 write = write.schedule(timer, at);
             }
+            if let Some(step) = step {
+                write = write.route(step, now);
+            }
             match self.inner.store.compare_and_set(write).await {
                 Ok(()) => {
                     self.remember(next);
+                    if matches!(step, Some(RouteStep::Decline | RouteStep::Release)) {
+                        // An agent is free: give them what waits.
+                        self.route().await?;
+                    }
                     return Ok(changes);
                 }
                 Err(StoreError::Conflict { current: winner }) => {
@@ -352,9 +394,216 @@ impl<S: InteractionStore, C: Clock> Node<S, C> {
                             })
                             .await?;
                     }
+                    Timer::Ring => self.ring_ran_out(&claim.id).await?,
+                    Timer::QueueWait => self.wait_ran_out(&claim.id).await?,
                 }
                 self.inner.store.finish(&claim).await?;
                 ran += 1;
+            }
+        }
+    }
+
+    async fn ring_ran_out(&self, id: &InteractionId) -> Result<(), NodeError> {
+        match self
+            .inner
+            .store
+            .ring_missed(id, self.inner.clock.now())
+            .await?
+        {
+            RingMissed::Requeued { .. } => {
+                self.route().await?;
+            }
+            RingMissed::Outbound { .. } => {
+                let op = Op::NotConnected {
+                    reason: Str::new_static("no_answer"),
+                };
+                match self.step(id, op).await {
+                    Ok(_)
+                    | Err(
+                        NodeError::Transition(_)
+                        | NodeError::Store(StoreError::NotFound(_) | StoreError::Queued(_)),
+                    ) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn wait_ran_out(&self, id: &InteractionId) -> Result<(), NodeError> {
+        let now = self.inner.clock.now();
+        let waiting = self
+            .inner
+            .store
+            .assignment(id)
+            .await?
+            .is_some_and(|a| a.agent.is_none() && a.give_up <= now);
+        if waiting {
+            let op = Op::Miss {
+                reason: Str::new_static("queue_timeout"),
+            };
+            match self.step(id, op).await {
+                // Rings at someone by now, or over: nothing to do.
+                Ok(_)
+                | Err(
+                    NodeError::Transition(_)
+                    | NodeError::Store(StoreError::NotFound(_) | StoreError::Ringing(_)),
+                ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds queue `id`, or changes the skills its interactions need.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn add_queue(
+        &self,
+        id: &QueueId,
+        skills: impl IntoIterator<Item = Str>,
+    ) -> Result<(), NodeError> {
+        let skills: BTreeSet<Str> = skills.into_iter().collect();
+        self.inner.store.put_queue(id, &skills).await?;
+        self.route().await?;
+        Ok(())
+    }
+
+    /// Adds agent `id` (offline), or changes their queues and skills.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn add_agent(
+        &self,
+        id: &AgentId,
+        queues: impl IntoIterator<Item = QueueId>,
+        skills: impl IntoIterator<Item = Str>,
+    ) -> Result<(), NodeError> {
+        let queues: BTreeSet<QueueId> = queues.into_iter().collect();
+        let skills: BTreeSet<Str> = skills.into_iter().collect();
+        self.inner
+            .store
+            .put_agent(id, &queues, &skills, self.inner.clock.now())
+            .await?;
+        self.route().await?;
+        Ok(())
+    }
+
+    /// Agent `id` as the store holds them now.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn agent(&self, id: &AgentId) -> Result<Option<AgentRecord>, NodeError> {
+        Ok(self.inner.store.agent(id).await?)
+    }
+
+    /// Makes an agent available, and routes what waits to them.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownAgent`]; [`StoreError::AgentBusy`] while they
+    /// hold an interaction; store failures.
+    pub async fn set_available(&self, id: &AgentId) -> Result<(), NodeError> {
+        self.inner
+            .store
+            .set_agent_state(id, AgentState::Available, self.inner.clock.now())
+            .await?;
+        self.route().await?;
+        Ok(())
+    }
+
+    /// Takes an agent offline.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::set_available`].
+    pub async fn set_offline(&self, id: &AgentId) -> Result<(), NodeError> {
+        Ok(self
+            .inner
+            .store
+            .set_agent_state(id, AgentState::Offline, self.inner.clock.now())
+            .await?)
+    }
+
+    /// Queues a new offered interaction (its id unique across nodes) in
+    /// `queue`; it rings at the first eligible agent free, here or on any
+    /// node. Returns the offers this made at once.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Exists`]; [`StoreError::UnknownQueue`]; store
+    /// failures.
+    pub async fn offer(
+        &self,
+        interaction: Interaction,
+        queue: &QueueId,
+    ) -> Result<Vec<(InteractionId, AgentId)>, NodeError> {
+        let give_up = after(self.inner.clock.now(), self.inner.config.queue_timeout);
+        self.inner
+            .store
+            .enqueue(&interaction, queue, give_up)
+            .await?;
+        self.remember(interaction);
+        self.route().await
+    }
+
+    /// Places an outbound interaction (click-to-dial) for `agent`, who
+    /// must be available: it rings with the agent assigned, and becomes
+    /// not-connected (`no_answer`) if nobody picks up within the ring
+    /// timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Exists`]; unknown agent or queue;
+    /// [`StoreError::AgentBusy`]; store failures.
+    pub async fn dial(
+        &self,
+        interaction: Interaction,
+        agent: &AgentId,
+        queue: &QueueId,
+    ) -> Result<(), NodeError> {
+        let ring_until = after(self.inner.clock.now(), self.inner.config.ring_timeout);
+        self.inner
+            .store
+            .dial(&interaction, agent, queue, ring_until)
+            .await?;
+        self.remember(interaction);
+        Ok(())
+    }
+
+    /// Where a routed interaction stands.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn assignment(&self, id: &InteractionId) -> Result<Option<Assignment>, NodeError> {
+        Ok(self.inner.store.assignment(id).await?)
+    }
+
+    /// Runs routing passes until nothing more can be offered; returns the
+    /// offers made. The node routes by itself whenever it queues an
+    /// interaction or frees an agent; call this after changing agents or
+    /// queues from elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn route(&self) -> Result<Vec<(InteractionId, AgentId)>, NodeError> {
+        let batch = self.inner.config.route_batch.max(1);
+        let mut all = Vec::new();
+        loop {
+            let now = self.inner.clock.now();
+            let ring_until = after(now, self.inner.config.ring_timeout);
+            let offers = self.inner.store.route(now, ring_until, batch).await?;
+            let more = offers.len() >= batch;
+            all.extend(offers);
+            if !more {
+                return Ok(all);
             }
         }
     }

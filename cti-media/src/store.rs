@@ -41,8 +41,13 @@ use crate::shard::{Shards, lock};
 
 #[cfg(feature = "redis")]
 mod redis;
+mod routing;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
+pub use self::routing::{AgentRecord, Assignment, RingMissed, RouteStep};
+use self::routing::{Book, Effects, TimerEdit};
+use crate::engine::{AgentId, AgentState, QueueId};
+use cti_protocol::types::Str;
 
 /// A store operation that could not be done. Nothing was written.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -86,6 +91,24 @@ pub enum StoreError {
     /// The backend failed (connection, server error).
     #[error("store backend: {0}")]
     Backend(String),
+    /// No agent has this id.
+    #[error("no agent {0}")]
+    UnknownAgent(AgentId),
+    /// No queue has this id.
+    #[error("no queue {0}")]
+    UnknownQueue(QueueId),
+    /// The agent holds an interaction (or the state asked for is the
+    /// engine's to set: busy, wrap-up).
+    #[error("agent {0} is handling an interaction")]
+    AgentBusy(AgentId),
+    /// The interaction waits in its queue and rings at nobody (a missed
+    /// ring put it back), so it cannot be answered or declined.
+    #[error("interaction {0} waits in its queue and rings at nobody")]
+    Queued(InteractionId),
+    /// The interaction rings at an agent by now, so its queue wait
+    /// cannot run out.
+    #[error("interaction {0} rings at an agent")]
+    Ringing(InteractionId),
 }
 
 /// A timer kept by the store for one interaction.
@@ -97,15 +120,21 @@ pub enum Timer {
     WrapUp,
     /// The metadata of a completed interaction is due.
     Metadata,
+    /// A ring ran out ([`InteractionStore::ring_missed`]).
+    Ring,
+    /// The wait in the queue ran out: the interaction is missed.
+    QueueWait,
 }
 
 impl Timer {
-    /// The timer's name (`wrap_up`, `metadata`).
+    /// The timer's name (`wrap_up`, `metadata`, `ring`, `queue_wait`).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::WrapUp => "wrap_up",
             Self::Metadata => "metadata",
+            Self::Ring => "ring",
+            Self::QueueWait => "queue_wait",
         }
     }
 
@@ -115,6 +144,8 @@ impl Timer {
         match name {
             "wrap_up" => Some(Self::WrapUp),
             "metadata" => Some(Self::Metadata),
+            "ring" => Some(Self::Ring),
+            "queue_wait" => Some(Self::QueueWait),
             _ => None,
         }
     }
@@ -158,6 +189,34 @@ pub enum StoreEvent {
         /// The interaction.
         id: InteractionId,
     },
+    /// A new interaction waits in `queue`.
+    Queued {
+        /// The interaction.
+        id: InteractionId,
+        /// Its queue.
+        queue: QueueId,
+    },
+    /// The interaction rings at `agent`.
+    Offered {
+        /// The interaction.
+        id: InteractionId,
+        /// Who it rings at.
+        agent: AgentId,
+    },
+    /// The ring ran out at `agent`; the interaction waits again.
+    OfferMissed {
+        /// The interaction.
+        id: InteractionId,
+        /// Who did not answer.
+        agent: AgentId,
+    },
+    /// An agent's state changed.
+    Agent {
+        /// The agent.
+        agent: AgentId,
+        /// The new state.
+        state: AgentState,
+    },
 }
 
 /// One compare-and-set write.
@@ -174,6 +233,9 @@ pub struct Write<'a> {
     pub changes: &'a [Change],
     /// A timer to set (or move) in the same step.
     pub schedule: Option<(Timer, Timestamp)>,
+    /// What the transition does to routing, at the given time, in the
+    /// same step.
+    pub route: Option<(RouteStep, Timestamp)>,
 }
 
 impl<'a> Write<'a> {
@@ -185,7 +247,16 @@ impl<'a> Write<'a> {
             next,
             changes,
             schedule: None,
+            route: None,
         }
+    }
+
+    /// Also applies `step` to routing (at `now`), in the same step; the
+    /// write is refused when the step's condition does not hold.
+    #[must_use]
+    pub fn route(mut self, step: RouteStep, now: Timestamp) -> Self {
+        self.route = Some((step, now));
+        self
     }
 
     /// Also sets `timer` to fire at `at`.
@@ -280,6 +351,126 @@ pub trait InteractionStore: Send + Sync + 'static {
     ///
     /// Backend failures.
     fn finish<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Adds queue `id`, or changes the skills its interactions need.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn put_queue<'a>(
+        &'a self,
+        id: &'a QueueId,
+        skills: &'a BTreeSet<Str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Adds agent `id` (offline), or changes their queues and skills
+    /// (their state is kept).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn put_agent<'a>(
+        &'a self,
+        id: &'a AgentId,
+        queues: &'a BTreeSet<QueueId>,
+        skills: &'a BTreeSet<Str>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Agent `id` as stored.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`]; backend failures.
+    fn agent<'a>(
+        &'a self,
+        id: &'a AgentId,
+    ) -> BoxFuture<'a, Result<Option<AgentRecord>, StoreError>>;
+
+    /// The agent's own request to be available or offline, publishing
+    /// [`StoreEvent::Agent`] when it changes something.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownAgent`]; [`StoreError::AgentBusy`] while the
+    /// agent holds an interaction, or for busy and wrap-up (the engine's
+    /// to set); backend failures.
+    fn set_agent_state<'a>(
+        &'a self,
+        id: &'a AgentId,
+        state: AgentState,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Stores a new offered interaction waiting in `queue` (publishing
+    /// [`StoreEvent::Created`] and [`StoreEvent::Queued`]); if nobody
+    /// takes it by `give_up`, its [`Timer::QueueWait`] fires.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Exists`]; [`StoreError::UnknownQueue`]; backend
+    /// failures.
+    fn enqueue<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        queue: &'a QueueId,
+        give_up: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Stores a new outbound interaction placed by `agent`, who must be
+    /// available: it rings with the agent assigned until `ring_until`
+    /// ([`Timer::Ring`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Exists`]; unknown agent or queue;
+    /// [`StoreError::AgentBusy`]; backend failures.
+    fn dial<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        agent: &'a AgentId,
+        queue: &'a QueueId,
+        ring_until: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Where a routed interaction stands (`None` once finished, or if it
+    /// was never routed).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`]; backend failures.
+    fn assignment<'a>(
+        &'a self,
+        id: &'a InteractionId,
+    ) -> BoxFuture<'a, Result<Option<Assignment>, StoreError>>;
+
+    /// One routing pass, atomic: for each queue, its oldest waiting
+    /// interactions ring at its longest-idle eligible available agents
+    /// (who turn busy) until `ring_until`. Returns up to `limit` offers
+    /// made, each published as [`StoreEvent::Offered`].
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn route(
+        &self,
+        now: Timestamp,
+        ring_until: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<(InteractionId, AgentId)>, StoreError>>;
+
+    /// Handles a ring that ran out by `now`, atomically: the agent goes
+    /// offline and the interaction waits again at the front of its queue
+    /// (see [`RingMissed`]).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    fn ring_missed<'a>(
+        &'a self,
+        id: &'a InteractionId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<RingMissed, StoreError>>;
 }
 
 impl<S: InteractionStore + ?Sized> InteractionStore for Arc<S> {
@@ -311,6 +502,74 @@ impl<S: InteractionStore + ?Sized> InteractionStore for Arc<S> {
     }
     fn finish<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).finish(claim)
+    }
+    fn put_queue<'a>(
+        &'a self,
+        id: &'a QueueId,
+        skills: &'a BTreeSet<Str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).put_queue(id, skills)
+    }
+    fn put_agent<'a>(
+        &'a self,
+        id: &'a AgentId,
+        queues: &'a BTreeSet<QueueId>,
+        skills: &'a BTreeSet<Str>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).put_agent(id, queues, skills, now)
+    }
+    fn agent<'a>(
+        &'a self,
+        id: &'a AgentId,
+    ) -> BoxFuture<'a, Result<Option<AgentRecord>, StoreError>> {
+        (**self).agent(id)
+    }
+    fn set_agent_state<'a>(
+        &'a self,
+        id: &'a AgentId,
+        state: AgentState,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).set_agent_state(id, state, now)
+    }
+    fn enqueue<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        queue: &'a QueueId,
+        give_up: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).enqueue(interaction, queue, give_up)
+    }
+    fn dial<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        agent: &'a AgentId,
+        queue: &'a QueueId,
+        ring_until: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).dial(interaction, agent, queue, ring_until)
+    }
+    fn assignment<'a>(
+        &'a self,
+        id: &'a InteractionId,
+    ) -> BoxFuture<'a, Result<Option<Assignment>, StoreError>> {
+        (**self).assignment(id)
+    }
+    fn route(
+        &self,
+        now: Timestamp,
+        ring_until: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<(InteractionId, AgentId)>, StoreError>> {
+        (**self).route(now, ring_until, limit)
+    }
+    fn ring_missed<'a>(
+        &'a self,
+        id: &'a InteractionId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<RingMissed, StoreError>> {
+        (**self).ring_missed(id, now)
     }
 }
 
@@ -376,6 +635,9 @@ pub struct MemoryStore {
 
 struct MemoryInner {
     shards: Shards<MemoryShard>,
+    /// Agents, queues and assignments: one lock, taken only by routing
+    /// and by writes that carry a [`RouteStep`], always before a shard's.
+    book: std::sync::Mutex<Book>,
     events: broadcast::Sender<StoreEvent>,
 }
 
@@ -393,6 +655,12 @@ impl MemoryShard {
             self.timers.remove(&(old, id.clone(), timer));
         }
         self.timers.insert((at, id, timer));
+    }
+
+    fn drop_timer(&mut self, id: &InteractionId, timer: Timer) {
+        if let Some(at) = self.timer_at.remove(&(id.clone(), timer)) {
+            self.timers.remove(&(at, id.clone(), timer));
+        }
     }
 }
 
@@ -420,6 +688,7 @@ impl MemoryStore {
         Self {
             inner: Arc::new(MemoryInner {
                 shards: Shards::new(shards),
+                book: std::sync::Mutex::new(Book::default()),
                 events,
             }),
         }
@@ -452,6 +721,61 @@ impl MemoryStore {
             let _ = self.inner.events.send(event);
         }
     }
+
+    fn book(&self) -> MutexGuard<'_, Book> {
+        lock(&self.inner.book)
+    }
+
+    /// Applies a book operation's timer edits (the book is still held, so
+    /// they land before anyone routes again).
+    fn edit_timers(&self, fx: &mut Effects) {
+        for edit in fx.timers.drain(..) {
+            match edit {
+                TimerEdit::Set(id, timer, at) => {
+                    self.shard(&id).set_timer(id.clone(), timer, due_key(at));
+                }
+                TimerEdit::Drop(id, timer) => self.shard(&id).drop_timer(&id, timer),
+            }
+        }
+    }
+
+    fn send_all(&self, fx: Effects) {
+        for event in fx.events {
+            self.send(event);
+        }
+    }
+
+    /// Stores `interaction` unless its id is taken.
+    fn insert_new(&self, interaction: &Interaction) -> Result<(), StoreError> {
+        let mut shard = self.shard(interaction.id());
+        if shard.interactions.contains_key(interaction.id()) {
+            return Err(StoreError::Exists(interaction.id().clone()));
+        }
+        shard
+            .interactions
+            .insert(interaction.id().clone(), interaction.clone());
+        Ok(())
+    }
+}
+
+/// When an interaction was offered (its place in a queue).
+pub(crate) fn offered_at(i: &Interaction) -> Timestamp {
+    i.times()
+        .offered
+        .or(i.times().last)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A timer's place in a memory shard: twice its due time in ms. A lease
+/// is one more ([`lease_key`]), so a timer set again for the very
+/// millisecond a lease ends is never taken for the lease by `finish`.
+/// (The Redis store does the same with half a millisecond.)
+fn due_key(at: Timestamp) -> i64 {
+    millis(at).saturating_mul(2)
+}
+
+fn lease_key(at: Timestamp) -> i64 {
+    due_key(at).saturating_add(1)
 }
 
 fn millis(at: Timestamp) -> i64 {
@@ -461,15 +785,7 @@ fn millis(at: Timestamp) -> i64 {
 impl InteractionStore for MemoryStore {
     fn create<'a>(&'a self, interaction: &'a Interaction) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            {
-                let mut shard = self.shard(interaction.id());
-                if shard.interactions.contains_key(interaction.id()) {
-                    return Err(StoreError::Exists(interaction.id().clone()));
-                }
-                shard
-                    .interactions
-                    .insert(interaction.id().clone(), interaction.clone());
-            }
+            self.insert_new(interaction)?;
             self.send(StoreEvent::Created {
                 interaction: Box::new(interaction.clone()),
             });
@@ -488,6 +804,9 @@ impl InteractionStore for MemoryStore {
         Box::pin(async move {
             write.check()?;
             let id = write.next.id();
+            // Routing first, then the shard: the one lock order.
+            let mut book = write.route.map(|_| self.book());
+            let mut fx = Effects::default();
             {
                 let mut shard = self.shard(id);
                 let Some(stored) = shard.interactions.get_mut(id) else {
@@ -498,18 +817,27 @@ impl InteractionStore for MemoryStore {
                         current: Box::new(stored.clone()),
                     });
                 }
+                if let (Some(book), Some((step, _))) = (&book, write.route) {
+                    book.check_step(id, step)?;
+                }
                 stored.clone_from(write.next);
                 if let Some((timer, at)) = write.schedule {
-                    shard.set_timer(id.clone(), timer, millis(at));
+                    shard.set_timer(id.clone(), timer, due_key(at));
+                }
+                if let (Some(book), Some((step, now))) = (&mut book, write.route) {
+                    fx = book.apply_step(id, step, now);
                 }
             }
-            // Sent after the shard is released; a subscriber reading the
+            self.edit_timers(&mut fx);
+            drop(book);
+            // Sent after the locks are released; a subscriber reading the
             // event and then loading sees this version or a later one.
             self.send(StoreEvent::Changed {
                 id: id.clone(),
                 version: write.next.version(),
                 changes: write.changes.to_vec(),
             });
+            self.send_all(fx);
             Ok(())
         })
     }
@@ -544,7 +872,8 @@ impl InteractionStore for MemoryStore {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>> {
         Box::pin(async move {
-            let now_ms = millis(now);
+            // Due timers and leases that ran out by `now`.
+            let now_key = lease_key(now);
             let lease_until = after(now, lease);
             let mut claims = Vec::new();
             for shard in self.inner.shards.all() {
@@ -555,12 +884,12 @@ impl InteractionStore for MemoryStore {
                 let due: Vec<_> = shard
                     .timers
                     .iter()
-                    .take_while(|(at, ..)| *at <= now_ms)
+                    .take_while(|(at, ..)| *at <= now_key)
                     .take(limit - claims.len())
                     .cloned()
                     .collect();
                 for (_, id, timer) in due {
-                    shard.set_timer(id.clone(), timer, millis(lease_until));
+                    shard.set_timer(id.clone(), timer, lease_key(lease_until));
                     claims.push(Claim {
                         id,
                         timer,
@@ -576,13 +905,154 @@ impl InteractionStore for MemoryStore {
         Box::pin(async move {
             let mut shard = self.shard(&claim.id);
             let key = (claim.id.clone(), claim.timer);
-            if shard.timer_at.get(&key) == Some(&millis(claim.lease_until)) {
+            let lease = lease_key(claim.lease_until);
+            if shard.timer_at.get(&key) == Some(&lease) {
                 shard.timer_at.remove(&key);
-                shard
-                    .timers
-                    .remove(&(millis(claim.lease_until), claim.id.clone(), claim.timer));
+                shard.timers.remove(&(lease, claim.id.clone(), claim.timer));
             }
             Ok(())
+        })
+    }
+
+    fn put_queue<'a>(
+        &'a self,
+        id: &'a QueueId,
+        skills: &'a BTreeSet<Str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.book().put_queue(id, skills);
+            Ok(())
+        })
+    }
+
+    fn put_agent<'a>(
+        &'a self,
+        id: &'a AgentId,
+        queues: &'a BTreeSet<QueueId>,
+        skills: &'a BTreeSet<Str>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.book().put_agent(id, queues, skills, now);
+            Ok(())
+        })
+    }
+
+    fn agent<'a>(
+        &'a self,
+        id: &'a AgentId,
+    ) -> BoxFuture<'a, Result<Option<AgentRecord>, StoreError>> {
+        Box::pin(async move { Ok(self.book().agent(id)) })
+    }
+
+    fn set_agent_state<'a>(
+        &'a self,
+        id: &'a AgentId,
+        state: AgentState,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let fx = self.book().set_agent_state(id, state, now)?;
+            self.send_all(fx);
+            Ok(())
+        })
+    }
+
+    fn enqueue<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        queue: &'a QueueId,
+        give_up: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut fx = {
+                let mut book = self.book();
+                book.check_queue(queue)?;
+                self.insert_new(interaction)?;
+                let now = offered_at(interaction);
+                let mut fx = book.enqueue(interaction.id(), queue, now, give_up);
+                self.edit_timers(&mut fx);
+                fx
+            };
+            fx.events.insert(
+                0,
+                StoreEvent::Created {
+                    interaction: Box::new(interaction.clone()),
+                },
+            );
+            self.send_all(fx);
+            Ok(())
+        })
+    }
+
+    fn dial<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        agent: &'a AgentId,
+        queue: &'a QueueId,
+        ring_until: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut fx = {
+                let mut book = self.book();
+                book.check_dial(agent, queue)?;
+                self.insert_new(interaction)?;
+                let now = offered_at(interaction);
+                let mut fx = book.dial(interaction.id(), agent, queue, now, ring_until);
+                self.edit_timers(&mut fx);
+                fx
+            };
+            fx.events.insert(
+                0,
+                StoreEvent::Created {
+                    interaction: Box::new(interaction.clone()),
+                },
+            );
+            self.send_all(fx);
+            Ok(())
+        })
+    }
+
+    fn assignment<'a>(
+        &'a self,
+        id: &'a InteractionId,
+    ) -> BoxFuture<'a, Result<Option<Assignment>, StoreError>> {
+        Box::pin(async move { Ok(self.book().assignment(id)) })
+    }
+
+    fn route(
+        &self,
+        now: Timestamp,
+        ring_until: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<(InteractionId, AgentId)>, StoreError>> {
+        Box::pin(async move {
+            let mut offers = Vec::new();
+            let fx = {
+                let mut book = self.book();
+                let mut fx = book.route(now, ring_until, limit, &mut offers);
+                self.edit_timers(&mut fx);
+                fx
+            };
+            self.send_all(fx);
+            Ok(offers)
+        })
+    }
+
+    fn ring_missed<'a>(
+        &'a self,
+        id: &'a InteractionId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<RingMissed, StoreError>> {
+        Box::pin(async move {
+            let (missed, fx) = {
+                let mut book = self.book();
+                let (missed, mut fx) = book.ring_missed(id, now);
+                self.edit_timers(&mut fx);
+                (missed, fx)
+            };
+            self.send_all(fx);
+            Ok(missed)
         })
     }
 }
