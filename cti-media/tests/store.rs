@@ -443,6 +443,18 @@ async fn crash_child() {
     .await
     .unwrap();
     node.apply(&id, Op::HangUp).await.unwrap();
+    // Routing state too: one call rings at an agent, one waits.
+    let q = cti_media::engine::QueueId::new("crash-q");
+    let agent = cti_media::engine::AgentId::new("crash-agent");
+    node.add_queue(&q, []).await.unwrap();
+    node.add_agent(&agent, [q.clone()], []).await.unwrap();
+    node.set_available(&agent).await.unwrap();
+    node.offer(call("crash-ringing", Timestamp::now()), &q)
+        .await
+        .unwrap();
+    node.offer(call("crash-waiting", Timestamp::now()), &q)
+        .await
+        .unwrap();
     std::process::abort();
 }
 
@@ -490,15 +502,46 @@ async fn redis_crash_mid_interaction() {
     )
     .await
     .unwrap();
-    // The dead node's wrap-up timer fires here.
+    // The dead node's offer still rings at its agent, who answers here;
+    // the waiting call goes to an agent who logs in here.
+    let agent = cti_media::engine::AgentId::new("crash-agent");
+    let ringing = InteractionId::new("crash-ringing");
+    let rec = node.agent(&agent).await.unwrap().unwrap();
+    assert_eq!(rec.current.as_ref(), Some(&ringing));
+    node.apply(&ringing, Op::Answer).await.unwrap();
+    let second = cti_media::engine::AgentId::new("second");
+    node.add_agent(&second, [cti_media::engine::QueueId::new("crash-q")], [])
+        .await
+        .unwrap();
+    node.set_available(&second).await.unwrap();
+    let waiting = InteractionId::new("crash-waiting");
+    assert_eq!(
+        node.agent(&second).await.unwrap().unwrap().current.as_ref(),
+        Some(&waiting)
+    );
+    // The dead node's wrap-up timer fires here; the second agent lets
+    // the ring run out, and the call then waits out its queue time.
     clock.advance(Duration::from_secs(3 * 3600));
-    assert_eq!(node.run_due().await.unwrap(), 1, "the wrap-up timer");
+    assert!(node.run_due().await.unwrap() >= 3);
     clock.advance(Duration::from_secs(16 * 60));
-    assert_eq!(node.run_due().await.unwrap(), 1, "then metadata");
+    assert!(node.run_due().await.unwrap() >= 1, "then metadata");
     let done = node.get(&id).await.unwrap().unwrap();
     assert_eq!(done.state(), &State::Completed);
     assert!(done.was_forced());
     assert_eq!(done.notes().len(), 2);
+    assert_eq!(
+        node.get(&ringing).await.unwrap().unwrap().state(),
+        &State::Connected
+    );
+    assert_eq!(
+        node.get(&waiting).await.unwrap().unwrap().state(),
+        &State::Missed("queue_timeout".into())
+    );
+    let second = node.agent(&second).await.unwrap().unwrap();
+    assert_eq!(
+        (second.state, second.current),
+        (cti_media::engine::AgentState::Offline, None)
+    );
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
