@@ -35,6 +35,7 @@ pub mod clock;
 pub mod engine;
 pub mod interaction;
 pub mod node;
+pub mod recording;
 pub mod render;
 mod shard;
 pub mod store;
