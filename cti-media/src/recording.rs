@@ -493,6 +493,37 @@ impl RecordingWriter {
 /// [`RecordingError::Decode`] for anything that is not readable audio;
 /// file errors.
 pub fn probe(path: &Path) -> Result<AudioInfo, RecordingError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let ext = path.extension().and_then(|e| e.to_str());
+    probe_source(Box::new(file), ext, path)
+}
+
+/// [`probe`] for audio in memory; `format` is a hint (the content
+/// decides).
+///
+/// # Errors
+///
+/// [`RecordingError::Decode`] for anything that is not readable audio.
+///
+/// # Examples
+///
+/// ```
+/// use cti_media::recording::{Format, RecordingError, probe_bytes};
+/// assert!(matches!(probe_bytes(b"RIFF....".to_vec(), Some(Format::Wav)), Err(RecordingError::Decode { .. })));
+/// ```
+pub fn probe_bytes(data: Vec<u8>, format: Option<Format>) -> Result<AudioInfo, RecordingError> {
+    probe_source(
+        Box::new(io::Cursor::new(data)),
+        format.map(Format::extension),
+        Path::new("(memory)"),
+    )
+}
+
+fn probe_source(
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    ext: Option<&str>,
+    path: &Path,
+) -> Result<AudioInfo, RecordingError> {
     use symphonia::core::codecs::DecoderOptions;
     use symphonia::core::errors::Error as SymErr;
     use symphonia::core::formats::FormatOptions;
@@ -504,10 +535,9 @@ pub fn probe(path: &Path) -> Result<AudioInfo, RecordingError> {
         path: path.to_owned(),
         why,
     };
-    let file = File::open(path).map_err(io_err(path))?;
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let stream = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+    if let Some(ext) = ext {
         hint.with_extension(ext);
     }
     let probed = symphonia::default::get_probe()

@@ -8,7 +8,7 @@
 //! | `clickToDialWithTokenAsync` | [`Engine::dial`] for the agent, in the campaign's queue |
 //! | `disposeAndManualDial` | the call (`crtObjectId`) disposed, then a dial for the same agent; the `sessionId` must be the agent's registered session |
 //! | `dacx/dispose` | the call (`crtObjectId`) disposed |
-//! | `downloadVoiceLog` | recordings are not kept by the engine yet: `voicelog.not.found` |
+//! | `downloadVoiceLog` | the call's recording from [`EngineBackend::recordings`], WAV as written or MP3 made on first request (with cti-media's `mp3` feature), streamed from the file with `Range`; `voicelog.not.found` without one |
 //!
 //! Interactions are named by their engine id (Ameyo's `crtObjectId`),
 //! agents by their id (Ameyo's `userId`), queues by the campaign id.
@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use cti_media::clock::Clock;
 use cti_media::engine::{AgentId, Engine, EngineError, QueueId};
 use cti_media::interaction::{InteractionId, Op, State};
+use cti_media::recording::{Format, RecordingError, Recordings};
 use cti_protocol::ameyo::api::{
     ClickToDialRequest, DisposeAndManualDialRequest, DisposeCallForUserRequest,
     LegacyDisposeRequest, VoiceLogFormat,
@@ -48,6 +49,7 @@ pub struct EngineBackend<C: Clock> {
     engine: Engine<C>,
     plan: Option<BTreeSet<String>>,
     sessions: Arc<Mutex<HashMap<String, AgentId>>>,
+    recordings: Option<Recordings>,
 }
 
 impl<C: Clock> fmt::Debug for EngineBackend<C> {
@@ -55,6 +57,7 @@ impl<C: Clock> fmt::Debug for EngineBackend<C> {
         f.debug_struct("EngineBackend")
             .field("engine", &self.engine)
             .field("plan", &self.plan)
+            .field("recordings", &self.recordings.as_ref().map(Recordings::dir))
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +81,17 @@ impl<C: Clock> EngineBackend<C> {
             engine,
             plan: None,
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            recordings: None,
         }
+    }
+
+    /// Serves `downloadVoiceLog` from `recordings` (named by interaction
+    /// id, that is `crtObjectId`; [`Recordings::alias`] adds a vendor's
+    /// call id as a second name).
+    #[must_use]
+    pub fn recordings(mut self, recordings: Recordings) -> Self {
+        self.recordings = Some(recordings);
+        self
     }
 
     /// The disposition plan: other codes are refused with
@@ -204,8 +217,38 @@ impl<C: Clock> CtiBackend for EngineBackend<C> {
             .map_err(failure)
     }
 
-    async fn voice_log(&self, _: &str, _: VoiceLogFormat) -> Result<VoiceLog, VendorFailure> {
-        Err(VendorFailure::RecordingNotFound)
+    async fn voice_log(
+        &self,
+        crt_object_id: &str,
+        format: VoiceLogFormat,
+    ) -> Result<VoiceLog, VendorFailure> {
+        let Some(recordings) = self.recordings.clone() else {
+            return Err(VendorFailure::RecordingNotFound);
+        };
+        let id = InteractionId::new(crt_object_id);
+        let wanted = match format {
+            VoiceLogFormat::Mp3 => Format::Mp3,
+            _ => Format::Wav,
+        };
+        // Finding may transcode: off the async threads.
+        let found = tokio::task::spawn_blocking(move || recordings.find(&id, wanted))
+            .await
+            .map_err(|e| VendorFailure::Unavailable(format!("recording lookup: {e}")))?;
+        let path = match found {
+            Ok(Some(path)) => path,
+            Ok(None) | Err(RecordingError::BadId(_)) => {
+                return Err(VendorFailure::RecordingNotFound);
+            }
+            Err(RecordingError::Unsupported(_)) => {
+                // This server cannot make MP3: as Ameyo, "not in that
+                // format".
+                return Err(VendorFailure::RecordingNotFound);
+            }
+            Err(e) => return Err(VendorFailure::Unavailable(e.to_string())),
+        };
+        VoiceLog::from_file(&path, format)
+            .await
+            .map_err(|e| VendorFailure::Unavailable(format!("{}: {e}", path.display())))
     }
 
     async fn legacy_dispose(&self, r: LegacyDisposeRequest) -> Result<(), VendorFailure> {

@@ -130,3 +130,115 @@ async fn dispose_and_dial_drive_the_engine() {
         .unwrap_or_default();
     assert!(stranger.contains("Invalid session Id"), "{stranger}");
 }
+
+/// `downloadVoiceLog` on the engine serves the call's recording: WAV as
+/// written, MP3 made on first request (when cti-media has `mp3`),
+/// honouring `Range`; unknown and hostile ids are `voicelog.not.found`.
+#[tokio::test]
+async fn voice_logs_come_from_the_recordings() {
+    use cti_media::interaction::InteractionId;
+    use cti_media::recording::{AudioSpec, Format, RecordingError, Recordings};
+    use cti_protocol::ameyo::api::VoiceLogFormat;
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let recordings = Recordings::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let crt = InteractionId::new("d865-68dbb572-vce-22");
+    let mut w = recordings
+        .create(&crt, AudioSpec::NARROWBAND)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tone: Vec<i16> = (0..16_000)
+        .map(|n| (f64::sin(f64::from(n) / 8000.0 * 440.0 * std::f64::consts::TAU) * 9000.0) as i16)
+        .collect();
+    w.write(&tone).unwrap_or_else(|e| panic!("{e}"));
+    w.finish().unwrap_or_else(|e| panic!("{e}"));
+    let wav_bytes = std::fs::read(recordings.wav(&crt).unwrap_or_else(|| panic!("written")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Whether this build makes MP3 (cti-media's `mp3` feature).
+    let mp3_ok = !matches!(
+        recordings.find(&crt, Format::Mp3),
+        Err(RecordingError::Unsupported(_))
+    );
+
+    let engine = Engine::new(EngineConfig::default(), SystemClock);
+    let backend = EngineBackend::new(engine).recordings(recordings.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let app: axum::Router = AmeyoRoutes::new(
+        backend,
+        VendorAuth::new().rest_token("tok").open_voice_logs(true),
+        MemoryStore::new(),
+    )
+    .into_router();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client =
+        AmeyoClient::new(&url, AmeyoAuth::new().token("tok")).unwrap_or_else(|e| panic!("{e}"));
+
+    // WAV: the file, byte for byte.
+    let out = dir.path().join("downloaded.wav");
+    let got = client
+        .download_voice_log(crt.as_str(), VoiceLogFormat::Wav)
+        .to_path(&out)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.content_type.as_deref(), Some("audio/wav"));
+    assert_eq!(std::fs::read(&out).unwrap_or_default(), wav_bytes);
+
+    // MP3: made on request, and a real MP3 of the same length.
+    let out = dir.path().join("downloaded.mp3");
+    let mp3 = client
+        .download_voice_log(crt.as_str(), VoiceLogFormat::Mp3)
+        .to_path(&out)
+        .await;
+    if mp3_ok {
+        let got = mp3.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.content_type.as_deref(), Some("audio/mpeg"));
+        let info = cti_media::recording::probe(&out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(info.sample_rate, 8000);
+        assert!(
+            info.duration
+                .abs_diff(std::time::Duration::from_secs(2))
+                .as_millis()
+                < 250
+        );
+    } else {
+        assert!(mp3.is_err(), "no MP3 without the feature");
+    }
+
+    // Range: part of the WAV, as 206.
+    let data = "%7B%22crtObjectId%22%3A%22d865-68dbb572-vce-22%22%7D";
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!(
+            "{url}/ameyowebaccess/command?command=downloadVoiceLog&data={data}"
+        ))
+        .header("range", "bytes=100-1099")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), reqwest::StatusCode::PARTIAL_CONTENT);
+    let body = r.bytes().await.unwrap_or_default();
+    assert_eq!(&body[..], &wav_bytes[100..1100]);
+
+    // No recording, or an id that tries to leave the directory.
+    for crt in ["no-such-call", "../../etc/passwd", ""] {
+        let data = serde_json::json!({ "crtObjectId": crt }).to_string();
+        let r = http
+            .get(format!("{url}/ameyowebaccess/command"))
+            .query(&[("command", "downloadVoiceLog"), ("data", data.as_str())])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        assert!(
+            status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::BAD_REQUEST,
+            "{crt:?}: {status} {text}"
+        );
+        assert!(!text.contains("root:"), "{crt:?}");
+    }
+}
