@@ -524,6 +524,121 @@ fn probe_source(
     ext: Option<&str>,
     path: &Path,
 ) -> Result<AudioInfo, RecordingError> {
+    let decode = |why: String| RecordingError::Decode {
+        path: path.to_owned(),
+        why,
+    };
+    let mut source = source;
+    check_riff(&mut source).map_err(decode)?;
+    let skip = id3v2_len(&mut source).map_err(decode)?;
+    let source: Box<dyn symphonia::core::io::MediaSource> = if skip > 0 {
+        Box::new(Skipped::new(source, skip).map_err(decode)?)
+    } else {
+        source
+    };
+    // symphonia 0.5 still has panics on some malformed input (two found
+    // by our fuzz target are pre-empted above); whatever remains becomes
+    // a typed error here rather than unwinding into the caller.
+    let ext = ext.map(str::to_owned);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        decode_all(source, ext.as_deref(), path)
+    }))
+    .unwrap_or_else(|_| Err(decode("the decoder failed on malformed input".into())))
+}
+
+/// The length of an ID3v2 tag at the start of `source` (0 when there is
+/// none); the source is rewound. Tags are skipped rather than parsed:
+/// recordings carry none, and symphonia 0.5's tag reader panics on some
+/// malformed ones.
+fn id3v2_len(source: &mut Box<dyn symphonia::core::io::MediaSource>) -> Result<u64, String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut head = [0u8; 10];
+    let found = source.read_exact(&mut head).is_ok() && &head[0..3] == b"ID3";
+    source.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    if !found {
+        return Ok(0);
+    }
+    if head[6..10].iter().any(|b| b & 0x80 != 0) {
+        return Err("the ID3v2 tag size is not syncsafe".into());
+    }
+    let size = head[6..10]
+        .iter()
+        .fold(0u64, |n, b| (n << 7) | u64::from(*b));
+    let footer = if head[5] & 0x10 != 0 { 10 } else { 0 };
+    Ok(10 + size + footer)
+}
+
+/// A media source seen from byte `offset` on.
+struct Skipped {
+    inner: Box<dyn symphonia::core::io::MediaSource>,
+    offset: u64,
+}
+
+impl Skipped {
+    fn new(
+        mut inner: Box<dyn symphonia::core::io::MediaSource>,
+        offset: u64,
+    ) -> Result<Self, String> {
+        use std::io::{Seek as _, SeekFrom};
+        inner
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| e.to_string())?;
+        Ok(Self { inner, offset })
+    }
+}
+
+impl io::Read for Skipped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl io::Seek for Skipped {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let pos = match pos {
+            io::SeekFrom::Start(n) => io::SeekFrom::Start(n.saturating_add(self.offset)),
+            other => other,
+        };
+        let at = self.inner.seek(pos)?;
+        if at < self.offset {
+            self.inner.seek(io::SeekFrom::Start(self.offset))?;
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            ));
+        }
+        Ok(at - self.offset)
+    }
+}
+
+impl symphonia::core::io::MediaSource for Skipped {
+    fn is_seekable(&self) -> bool {
+        self.inner.is_seekable()
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        self.inner.byte_len().map(|n| n.saturating_sub(self.offset))
+    }
+}
+
+/// The container readers `probe` knows: WAV and MP3, and no metadata
+/// readers (symphonia's default probe also parses ID3v2 tags wherever it
+/// finds one, and its tag reader panics on some malformed ones).
+fn audio_probe() -> &'static symphonia::core::probe::Probe {
+    static PROBE: std::sync::OnceLock<symphonia::core::probe::Probe> = std::sync::OnceLock::new();
+    PROBE.get_or_init(|| {
+        let mut probe = symphonia::core::probe::Probe::default();
+        probe.register_all::<symphonia::default::formats::WavReader>();
+        probe.register_all::<symphonia::default::formats::MpaReader>();
+        probe
+    })
+}
+
+fn decode_all(
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    ext: Option<&str>,
+    path: &Path,
+) -> Result<AudioInfo, RecordingError> {
     use symphonia::core::codecs::DecoderOptions;
     use symphonia::core::errors::Error as SymErr;
     use symphonia::core::formats::FormatOptions;
@@ -540,7 +655,7 @@ fn probe_source(
     if let Some(ext) = ext {
         hint.with_extension(ext);
     }
-    let probed = symphonia::default::get_probe()
+    let probed = audio_probe()
         .format(
             &hint,
             stream,
@@ -589,6 +704,55 @@ fn probe_source(
         u16::try_from(channels).unwrap_or(u16::MAX),
         frames,
     ))
+}
+
+/// Refuses a RIFF/WAVE file whose format chunk has no channels, no
+/// sample rate or no sample size, before symphonia sees it: symphonia
+/// 0.5 panics on a zero sample rate (our fuzz target found it). Other
+/// content is left to symphonia. The source is rewound.
+fn check_riff(source: &mut Box<dyn symphonia::core::io::MediaSource>) -> Result<(), String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+
+    let rewind = |source: &mut Box<dyn symphonia::core::io::MediaSource>| {
+        source
+            .seek(SeekFrom::Start(0))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let mut head = [0u8; 12];
+    if source.read_exact(&mut head).is_err() || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return rewind(source);
+    }
+    // Walk the chunks to `fmt ` (a few, normally; give up after 64).
+    for _ in 0..64 {
+        let mut chunk = [0u8; 8];
+        if source.read_exact(&mut chunk).is_err() {
+            break;
+        }
+        let len = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        if &chunk[0..4] == b"fmt " {
+            let mut fmt = [0u8; 16];
+            if len < 16 || source.read_exact(&mut fmt).is_err() {
+                return Err("the WAV format chunk is too short".into());
+            }
+            let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
+            let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
+            let block_align = u16::from_le_bytes([fmt[12], fmt[13]]);
+            let bits = u16::from_le_bytes([fmt[14], fmt[15]]);
+            if channels == 0 || rate == 0 || block_align == 0 || bits == 0 {
+                return Err(format!(
+                    "the WAV format chunk says {channels} channels, {rate} Hz, {bits}-bit samples in {block_align}-byte blocks"
+                ));
+            }
+            break;
+        }
+        // Chunks are padded to an even length.
+        let skip = i64::from(len) + i64::from(len & 1);
+        if source.seek(SeekFrom::Current(skip)).is_err() {
+            break;
+        }
+    }
+    rewind(source)
 }
 
 /// MP3 settings.

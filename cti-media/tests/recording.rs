@@ -205,6 +205,16 @@ fn hostile_ids_and_files() {
             "{name}"
         );
     }
+    // Found by the fuzz target: a zero sample rate and a malformed ID3v2
+    // extended header made symphonia panic.
+    for bytes in [
+        include_bytes!("fixtures/probe/zero-rate.wav").to_vec(),
+        include_bytes!("fixtures/probe/bad-id3.mp3").to_vec(),
+    ] {
+        for hint in [Some(Format::Wav), Some(Format::Mp3), None] {
+            assert!(cti_media::recording::probe_bytes(bytes.clone(), hint).is_err());
+        }
+    }
     assert!(matches!(
         probe(&dir.path().join("missing.wav")),
         Err(RecordingError::Io { .. })

@@ -37,6 +37,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub mod generic;
+pub mod metadata;
 pub mod storage;
 pub mod template;
 
