@@ -233,3 +233,47 @@ fn errors_name_what_is_wrong() {
         );
     }
 }
+
+/// CCAI session metadata records: the call and chat spellings, both
+/// agent_info shapes, unknown keys kept, and an exact round trip.
+#[test]
+fn ccai_session_metadata_fixtures_round_trip() {
+    use cti_protocol::ccai::metadata::{AgentInfo, SessionMetadata};
+    use cti_protocol::ccai::storage::{Session, StoredFile};
+
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/ccai/metadata");
+    for name in ["call-103646.json", "chat-73522.json"] {
+        let text = std::fs::read_to_string(format!("{root}/{name}"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let decoded = SessionMetadata::decode(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let back: Value = serde_json::from_str(&decoded.to_json()).unwrap_or_default();
+        let original: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back, original, "{name}");
+        // The file name and the record agree.
+        let file = StoredFile::parse(&format!("ujet-metadata/{name}"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        match (&decoded, file) {
+            (SessionMetadata::Call(call), StoredFile::Metadata(Session::Call(id))) => {
+                assert_eq!(call.id, id);
+                assert_eq!(call.call_duration, Some(434));
+                assert_eq!(call.sub_status, None);
+                assert_eq!(
+                    call.ends_at.as_ref().and_then(|t| t.at()).map(|t| t.as_second()),
+                    Some(1_795_428_598)
+                );
+                assert!(matches!(&call.agent_info, Some(AgentInfo::Human(h)) if h.email.as_deref() == Some("ada@example.com")));
+                assert!(call.extra.contains_key("menu") && call.extra.contains_key("transfers"));
+            }
+            (SessionMetadata::Chat(chat), StoredFile::Metadata(Session::Chat(id))) => {
+                assert_eq!(chat.id, id);
+                assert_eq!(chat.sub_status.as_deref(), Some("connected_with_agent"));
+                assert!(matches!(&chat.agent_info, Some(AgentInfo::Virtual(v)) if v.va_alias == "helper-bot"));
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Typed errors, never panics.
+    for bad in ["", "[]", "{}", r#"{"id": -1}"#, r#"{"id": 1, "call_duration": "long"}"#, r#"{"id": 1, "agent_info": 7}"#] {
+        assert!(SessionMetadata::decode(bad).is_err(), "{bad}");
+    }
+}

@@ -169,3 +169,110 @@ proptest! {
         prop_assert_eq!(TalkEvent::decode(&done.encode()).unwrap(), done);
     }
 }
+
+/// Keys of CCAI session metadata records, including the ones that differ
+/// between calls and chats, and agent_info's.
+fn metadata_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            "id", "lang", "call_type", "chat_type", "session_type", "session_type_v2", "status",
+            "subStatus", "sub_status", "created_at", "queued_at", "assigned_at", "connected_at",
+            "ends_at", "scheduled_at", "updated_at", "wait_duration", "call_duration",
+            "hold_duration", "rating", "agent_info", "transfers",
+        ]).prop_map(str::to_owned),
+        1 => text(),
+    ]
+}
+
+fn metadata_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => json_leaf(),
+        1 => prop::sample::select(vec![
+            "2026-11-23T10:15:00.000Z", "2026-11-23T10:15:00+01:00", "", "not a time",
+        ]).prop_map(|s| Value::String(s.to_owned())),
+        1 => (prop::option::of(text()), prop::option::of(text()), prop::option::of(any::<u32>()))
+            .prop_map(|(email, alias, id)| {
+                let mut m = Map::new();
+                if let Some(id) = id { m.insert("id".into(), json!(id)); }
+                if let Some(e) = email { m.insert("email".into(), Value::String(e)); }
+                if let Some(a) = alias { m.insert("va_alias".into(), Value::String(a)); }
+                Value::Object(m)
+            }),
+        1 => json_value(),
+    ]
+}
+
+fn metadata_record() -> impl Strategy<Value = Value> {
+    (
+        prop::option::of(any::<u64>()),
+        prop::collection::btree_map(metadata_key(), metadata_value(), 0..10),
+    )
+        .prop_map(|(id, m)| {
+            let mut m: Map<String, Value> = m.into_iter().collect();
+            if let Some(id) = id {
+                m.insert("id".into(), json!(id));
+            }
+            Value::Object(m)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any record decodes or is a typed error; a decoded record re-encodes
+    /// to equal JSON (unknown keys and explicit nulls kept).
+    #[test]
+    fn session_metadata_round_trips(record in metadata_record()) {
+        use cti_protocol::ccai::metadata::SessionMetadata;
+        let text = record.to_string();
+        if let Ok(decoded) = SessionMetadata::decode(&text) {
+            let again: Value = serde_json::from_str(&decoded.to_json()).unwrap_or_default();
+            prop_assert_eq!(&again, &record);
+            let twice = SessionMetadata::decode(&decoded.to_json());
+            prop_assert_eq!(twice.ok(), Some(decoded));
+        }
+    }
+
+    /// Typed records survive encode → decode.
+    #[test]
+    fn typed_session_metadata_round_trips(
+        id in any::<u64>(),
+        lang in prop::option::of(text()),
+        status in prop::option::of(text()),
+        wait in prop::option::of(any::<u64>()),
+        secs in 0i64..4_000_000_000,
+        virtual_agent in any::<bool>(),
+        name in text(),
+    ) {
+        use cti_protocol::ccai::metadata::{
+            AgentInfo, CallMetadata, ChatMetadata, HumanAgent, SessionMetadata, VirtualAgent,
+        };
+        use cti_protocol::types::IsoTime;
+        let at = IsoTime::from_timestamp(jiff::Timestamp::from_second(secs).unwrap_or_default());
+        let agent = if virtual_agent {
+            AgentInfo::Virtual(VirtualAgent::default().name(Some(name.as_str().into())).va_alias(name.as_str()))
+        } else {
+            AgentInfo::Human(HumanAgent::default().name(Some(name.as_str().into())).email(Some("a@example.com".into())))
+        };
+        let call = CallMetadata::default()
+            .id(id)
+            .lang(lang.clone().map(Into::into))
+            .status(status.clone().map(Into::into))
+            .sub_status(Some("connected_with_agent".into()))
+            .ends_at(Some(at.clone()))
+            .wait_duration(wait)
+            .agent_info(Some(agent.clone()));
+        let text = serde_json::to_string(&call).unwrap_or_default();
+        prop_assert!(text.contains("\"subStatus\"") && text.contains("\"ends_at\""));
+        prop_assert_eq!(CallMetadata::decode(&text).ok(), Some(call.clone()));
+        let chat = ChatMetadata::default()
+            .id(id)
+            .chat_type(Some("Messaging Inbound (Web Chat)".into()))
+            .sub_status(Some("in_queue".into()))
+            .assigned_at(Some(at))
+            .agent_info(Some(agent));
+        let text = serde_json::to_string(&chat).unwrap_or_default();
+        prop_assert!(text.contains("\"sub_status\""));
+        prop_assert_eq!(SessionMetadata::decode(&text).ok(), Some(SessionMetadata::Chat(Box::new(chat))));
+    }
+}
