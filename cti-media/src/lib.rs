@@ -31,8 +31,10 @@ macro_rules! id_type {
     };
 }
 
+pub mod artifacts;
 pub mod clock;
 pub mod engine;
+pub mod export;
 pub mod interaction;
 pub mod node;
 pub mod recording;

@@ -258,22 +258,36 @@ fn ccai_session_metadata_fixtures_round_trip() {
                 assert_eq!(call.call_duration, Some(434));
                 assert_eq!(call.sub_status, None);
                 assert_eq!(
-                    call.ends_at.as_ref().and_then(|t| t.at()).map(|t| t.as_second()),
+                    call.ends_at
+                        .as_ref()
+                        .and_then(|t| t.at())
+                        .map(|t| t.as_second()),
                     Some(1_795_428_598)
                 );
-                assert!(matches!(&call.agent_info, Some(AgentInfo::Human(h)) if h.email.as_deref() == Some("ada@example.com")));
+                assert!(
+                    matches!(&call.agent_info, Some(AgentInfo::Human(h)) if h.email.as_deref() == Some("ada@example.com"))
+                );
                 assert!(call.extra.contains_key("menu") && call.extra.contains_key("transfers"));
             }
             (SessionMetadata::Chat(chat), StoredFile::Metadata(Session::Chat(id))) => {
                 assert_eq!(chat.id, id);
                 assert_eq!(chat.sub_status.as_deref(), Some("connected_with_agent"));
-                assert!(matches!(&chat.agent_info, Some(AgentInfo::Virtual(v)) if v.va_alias == "helper-bot"));
+                assert!(
+                    matches!(&chat.agent_info, Some(AgentInfo::Virtual(v)) if v.va_alias == "helper-bot")
+                );
             }
             other => panic!("{name}: {other:?}"),
         }
     }
     // Typed errors, never panics.
-    for bad in ["", "[]", "{}", r#"{"id": -1}"#, r#"{"id": 1, "call_duration": "long"}"#, r#"{"id": 1, "agent_info": 7}"#] {
+    for bad in [
+        "",
+        "[]",
+        "{}",
+        r#"{"id": -1}"#,
+        r#"{"id": 1, "call_duration": "long"}"#,
+        r#"{"id": 1, "agent_info": 7}"#,
+    ] {
         assert!(SessionMetadata::decode(bad).is_err(), "{bad}");
     }
 }

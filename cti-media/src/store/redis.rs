@@ -370,6 +370,16 @@ impl RedisStore {
         self
     }
 
+    /// The shared connection (other queues on this Redis use it).
+    pub(crate) fn connection(&self) -> redis::aio::ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// The key prefix.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     fn key(&self, id: &InteractionId) -> String {
         format!("{}i:{}", self.prefix, id.as_str())
     }
