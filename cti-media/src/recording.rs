@@ -531,17 +531,18 @@ fn probe_source(
     let mut source = source;
     check_riff(&mut source).map_err(decode)?;
     let skip = id3v2_len(&mut source).map_err(decode)?;
-    let source: Box<dyn symphonia::core::io::MediaSource> = if skip > 0 {
+    let mut source: Box<dyn symphonia::core::io::MediaSource> = if skip > 0 {
         Box::new(Skipped::new(source, skip).map_err(decode)?)
     } else {
         source
     };
+    let kind = container(&mut source).map_err(decode)?;
     // symphonia 0.5 still has panics on some malformed input (two found
     // by our fuzz target are pre-empted above); whatever remains becomes
     // a typed error here rather than unwinding into the caller.
     let ext = ext.map(str::to_owned);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        decode_all(source, ext.as_deref(), path)
+        decode_all(source, kind, ext.as_deref(), path)
     }))
     .unwrap_or_else(|_| Err(decode("the decoder failed on malformed input".into())))
 }
@@ -621,21 +622,66 @@ impl symphonia::core::io::MediaSource for Skipped {
     }
 }
 
-/// The container readers `probe` knows: WAV and MP3, and no metadata
-/// readers (symphonia's default probe also parses ID3v2 tags wherever it
-/// finds one, and its tag reader panics on some malformed ones).
-fn audio_probe() -> &'static symphonia::core::probe::Probe {
-    static PROBE: std::sync::OnceLock<symphonia::core::probe::Probe> = std::sync::OnceLock::new();
-    PROBE.get_or_init(|| {
-        let mut probe = symphonia::core::probe::Probe::default();
-        probe.register_all::<symphonia::default::formats::WavReader>();
-        probe.register_all::<symphonia::default::formats::MpaReader>();
-        probe
-    })
+/// The container a file starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Wav,
+    Mpeg,
+}
+
+/// Tells WAV (`RIFF….WAVE` at the start) from MPEG audio (a frame sync
+/// at the start) by the first bytes; the source is rewound. Anything
+/// else is not a recording. Deciding here, and giving symphonia a probe
+/// with that one reader, keeps symphonia from scanning for markers
+/// further in (where it found a `RIFF` with a zero sample rate and
+/// panicked: fuzz input kept as a fixture).
+fn container(source: &mut Box<dyn symphonia::core::io::MediaSource>) -> Result<Container, String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut head = [0u8; 12];
+    let mut n = 0;
+    while n < head.len() {
+        match source.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    source.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    if n >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+        Ok(Container::Wav)
+    } else if n >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 {
+        Ok(Container::Mpeg)
+    } else {
+        Err("neither WAV (RIFF/WAVE) nor MPEG audio".into())
+    }
+}
+
+/// A probe with one container reader and no metadata readers
+/// (symphonia's default probe also parses ID3v2 tags wherever it finds
+/// one, and its tag reader panics on some malformed ones).
+fn audio_probe(kind: Container) -> &'static symphonia::core::probe::Probe {
+    use std::sync::OnceLock;
+    use symphonia::core::probe::Probe;
+    static WAV: OnceLock<Probe> = OnceLock::new();
+    static MPEG: OnceLock<Probe> = OnceLock::new();
+    match kind {
+        Container::Wav => WAV.get_or_init(|| {
+            let mut probe = Probe::default();
+            probe.register_all::<symphonia::default::formats::WavReader>();
+            probe
+        }),
+        Container::Mpeg => MPEG.get_or_init(|| {
+            let mut probe = Probe::default();
+            probe.register_all::<symphonia::default::formats::MpaReader>();
+            probe
+        }),
+    }
 }
 
 fn decode_all(
     source: Box<dyn symphonia::core::io::MediaSource>,
+    kind: Container,
     ext: Option<&str>,
     path: &Path,
 ) -> Result<AudioInfo, RecordingError> {
@@ -655,7 +701,7 @@ fn decode_all(
     if let Some(ext) = ext {
         hint.with_extension(ext);
     }
-    let probed = audio_probe()
+    let probed = audio_probe(kind)
         .format(
             &hint,
             stream,
