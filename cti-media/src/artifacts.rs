@@ -168,7 +168,8 @@ pub fn session_metadata(interaction: &Interaction, info: &SessionInfo) -> Sessio
             .assigned_at(time(times.connected))
             .agent_info(info.agent.clone());
         if let Some(at) = time(times.ended) {
-            chat.extra.insert("ends_at".into(), serde_json::json!(at.as_str()));
+            chat.extra
+                .insert("ends_at".into(), serde_json::json!(at.as_str()));
         }
         if let Some(reason) = fail_reason {
             chat.extra
@@ -260,11 +261,7 @@ impl Transcript {
         for (at, from, text) in &self.lines {
             let from = clean(from).replace('\n', " ");
             let text = clean(text);
-            let _ = write!(
-                out,
-                "{} UTC  {from}: ",
-                at.strftime("%Y-%m-%d %H:%M:%S")
-            );
+            let _ = write!(out, "{} UTC  {from}: ", at.strftime("%Y-%m-%d %H:%M:%S"));
             let mut first = true;
             for line in text.split('\n') {
                 if !first {

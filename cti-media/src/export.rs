@@ -112,7 +112,9 @@ pub fn check_path(path: &str) -> Result<(), ExportError> {
         || path.starts_with('/')
         || path.contains('\\')
         || path.chars().any(char::is_control)
-        || path.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..");
     if bad {
         Err(ExportError::BadPath(path.chars().take(120).collect()))
     } else {
@@ -368,7 +370,11 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`ExportError::Queue`].
-    fn retry<'a>(&'a self, lease: &'a Lease, job: &'a Job) -> BoxFuture<'a, Result<(), ExportError>>;
+    fn retry<'a>(
+        &'a self,
+        lease: &'a Lease,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<(), ExportError>>;
 
     /// How many jobs wait (leased ones included).
     ///
@@ -465,7 +471,11 @@ impl DeliveryQueue for MemoryQueue {
         })
     }
 
-    fn retry<'a>(&'a self, lease: &'a Lease, job: &'a Job) -> BoxFuture<'a, Result<(), ExportError>> {
+    fn retry<'a>(
+        &'a self,
+        lease: &'a Lease,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<(), ExportError>> {
         Box::pin(async move {
             let mut q = lock(&self.inner);
             let key = lease.job.key();
@@ -614,7 +624,9 @@ impl<Q: DeliveryQueue> Deliverer<Q> {
     /// The wait before retry number `attempts` (1, 2, …).
     #[must_use]
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempts.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.config
             .backoff
             .checked_mul(factor)

@@ -358,3 +358,161 @@ async fn hostile_paths_are_refused() {
         Err(ExportError::Source { .. })
     ));
 }
+
+/// The SFTP server's settings from `scripts/sftp-server.sh`, or a loud
+/// skip (a failure when services are required).
+#[cfg(feature = "sftp")]
+struct SftpEnv {
+    host: String,
+    port: u16,
+    user: String,
+    key: String,
+    host_key: String,
+    dir: std::path::PathBuf,
+    password: Option<String>,
+}
+
+#[cfg(feature = "sftp")]
+fn sftp_env(test: &str) -> Option<SftpEnv> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let Some(host) = var("CTI_SFTP_HOST") else {
+        assert!(
+            !required(),
+            "{test}: an SFTP server (CTI_SFTP_HOST, from scripts/sftp-server.sh) is required under CI=true or CTI_REQUIRE_SERVICES=1"
+        );
+        eprintln!(
+            "SKIPPED {test}: no SFTP server; eval \"$(bash scripts/sftp-server.sh start DIR)\" first"
+        );
+        return None;
+    };
+    let read = |n: &str| {
+        std::fs::read_to_string(var(n).unwrap_or_else(|| panic!("{n} is not set"))).unwrap()
+    };
+    Some(SftpEnv {
+        host,
+        port: var("CTI_SFTP_PORT")
+            .and_then(|p| p.parse().ok())
+            .expect("CTI_SFTP_PORT"),
+        user: var("CTI_SFTP_USER").expect("CTI_SFTP_USER"),
+        key: read("CTI_SFTP_KEY"),
+        host_key: read("CTI_SFTP_HOST_KEY"),
+        dir: var("CTI_SFTP_DIR").expect("CTI_SFTP_DIR").into(),
+        password: var("CTI_SFTP_PASSWORD"),
+    })
+}
+
+/// A real SFTP server (OpenSSH) receives the layout, by key and by
+/// password; it is down first (nothing lost), then a restarted deliverer
+/// finishes without duplicates; a wrong host key or password is refused.
+#[cfg(feature = "sftp")]
+#[tokio::test]
+async fn sftp_server_receives_the_layout() {
+    use cti_media::export::{SftpAuth, SftpExporter};
+    let Some(env) = sftp_env("sftp_server_receives_the_layout") else {
+        return;
+    };
+    let run = format!(
+        "run-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_nanosecond()
+    );
+    let folder = env.dir.join(&run).join("exports/acme");
+    let key_auth = SftpAuth::Key {
+        key: env.key.clone().into(),
+        passphrase: None,
+    };
+    let exporter = |port: u16, auth: SftpAuth| {
+        SftpExporter::new(&env.host, port, &env.user, auth, &env.host_key)
+            .unwrap()
+            .folder(folder.display().to_string())
+            .timeout(Duration::from_secs(10))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let queue = MemoryQueue::default();
+
+    // Down: nothing listens on the port (a closed one next to it).
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let first = Deliverer::new(queue.clone(), DeliveryConfig::default())
+        .target("sftp", Arc::new(exporter(closed, key_auth.clone())));
+    first.schedule(&sessions(dir.path()), t0()).await.unwrap();
+    let report = first.run_due(t0() + mins(15)).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (0, 4));
+    assert_eq!(queue.pending().await.unwrap(), 4);
+    drop(first);
+
+    // Up, after a restart: delivered once.
+    let second = Deliverer::new(queue.clone(), DeliveryConfig::default())
+        .target("sftp", Arc::new(exporter(env.port, key_auth.clone())));
+    let report = second.run_due(t0() + mins(20)).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (4, 0), "{report:?}");
+    let root = env.dir.join(&run);
+    assert_eq!(listing(&root), LAYOUT);
+    assert_eq!(
+        std::fs::metadata(root.join(LAYOUT[3])).unwrap().len(),
+        300_000
+    );
+    assert_eq!(second.run_due(t0() + mins(90)).await.unwrap().delivered, 0);
+
+    // Delivering again replaces, by password this time.
+    match &env.password {
+        Some(pw) => {
+            let by_password = exporter(env.port, SftpAuth::Password(pw.clone().into()));
+            by_password
+                .put(
+                    "ujet-metadata/call-103646.json",
+                    &Body::Bytes("{\"id\":103646}".into()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                std::fs::read_to_string(root.join(LAYOUT[1])).unwrap(),
+                "{\"id\":103646}"
+            );
+            let wrong = exporter(env.port, SftpAuth::Password("not-the-password".into()));
+            assert!(matches!(
+                wrong.put("x.json", &Body::Bytes("{}".into())).await,
+                Err(ExportError::Target { .. })
+            ));
+        }
+        None => {
+            assert!(
+                !required(),
+                "CI runs the SFTP server as root, with a password user"
+            );
+            eprintln!(
+                "SKIPPED password login: CTI_SFTP_PASSWORD is not set (sshd not run as root)"
+            );
+        }
+    }
+    assert_eq!(listing(&root), LAYOUT, "no .part files, no duplicates");
+
+    // Another host key: refused before logging in.
+    let other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    let impostor = SftpExporter::new(&env.host, env.port, &env.user, key_auth, other).unwrap();
+    assert!(matches!(
+        impostor.put("y.json", &Body::Bytes("{}".into())).await,
+        Err(ExportError::Target { .. })
+    ));
+    // Credentials never reach Debug.
+    let shown = format!(
+        "{:?}",
+        exporter(env.port, SftpAuth::Password("hunter2-secret".into()))
+    );
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("PRIVATE KEY"),
+        "{shown}"
+    );
+}
+
+#[cfg(not(feature = "sftp"))]
+#[test]
+fn sftp_server_receives_the_layout() {
+    assert!(
+        !required(),
+        "sftp_server_receives_the_layout: built without the `sftp` feature; run the README's test command"
+    );
+    eprintln!("SKIPPED sftp_server_receives_the_layout: the `sftp` feature is off");
+}
