@@ -769,13 +769,17 @@ fn check_riff(source: &mut Box<dyn symphonia::core::io::MediaSource>) -> Result<
     if source.read_exact(&mut head).is_err() || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
         return rewind(source);
     }
-    // Walk the chunks to `fmt ` (a few, normally; give up after 64).
-    for _ in 0..64 {
+    // Walk the chunks up to `data`, where symphonia stops reading them
+    // (a few, normally; give up after 4,096).
+    for _ in 0..4096 {
         let mut chunk = [0u8; 8];
         if source.read_exact(&mut chunk).is_err() {
             break;
         }
         let len = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        if &chunk[0..4] == b"data" {
+            break;
+        }
         if &chunk[0..4] == b"fmt " {
             let mut fmt = [0u8; 16];
             if len < 16 || source.read_exact(&mut fmt).is_err() {
@@ -790,7 +794,12 @@ fn check_riff(source: &mut Box<dyn symphonia::core::io::MediaSource>) -> Result<
                     "the WAV format chunk says {channels} channels, {rate} Hz, {bits}-bit samples in {block_align}-byte blocks"
                 ));
             }
-            break;
+            // Every format chunk is checked (a file may carry several).
+            let rest = i64::from(len - 16) + i64::from(len & 1);
+            if source.seek(SeekFrom::Current(rest)).is_err() {
+                break;
+            }
+            continue;
         }
         // Chunks are padded to an even length.
         let skip = i64::from(len) + i64::from(len & 1);

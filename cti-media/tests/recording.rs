@@ -211,6 +211,7 @@ fn hostile_ids_and_files() {
         include_bytes!("fixtures/probe/zero-rate.wav").to_vec(),
         include_bytes!("fixtures/probe/bad-id3.mp3").to_vec(),
         include_bytes!("fixtures/probe/riff-inside.bin").to_vec(),
+        include_bytes!("fixtures/probe/two-fmt.wav").to_vec(),
     ] {
         for hint in [Some(Format::Wav), Some(Format::Mp3), None] {
             assert!(cti_media::recording::probe_bytes(bytes.clone(), hint).is_err());
