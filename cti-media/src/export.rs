@@ -621,6 +621,35 @@ impl<Q: DeliveryQueue> Deliverer<Q> {
         Ok(self.targets.len())
     }
 
+    /// Schedules one file for one target (an e-mail for the mail
+    /// target, say), due after the delay.
+    ///
+    /// # Errors
+    ///
+    /// [`ExportError::UnknownTarget`]; [`ExportError::BadPath`];
+    /// [`ExportError::Queue`].
+    pub async fn schedule_to(
+        &self,
+        target: &str,
+        path: &str,
+        body: Body,
+        now: Timestamp,
+    ) -> Result<(), ExportError> {
+        if !self.targets.contains_key(target) {
+            return Err(ExportError::UnknownTarget(target.to_owned()));
+        }
+        check_path(path)?;
+        let job = Job {
+            target: target.to_owned(),
+            path: path.to_owned(),
+            body: JobBody::from(&body),
+            due: after(now, self.config.delay),
+            attempts: 0,
+            last_error: None,
+        };
+        self.queue.push(&job).await
+    }
+
     /// The wait before retry number `attempts` (1, 2, …).
     #[must_use]
     pub fn backoff(&self, attempts: u32) -> Duration {

@@ -33,6 +33,8 @@ macro_rules! id_type {
 
 pub mod artifacts;
 pub mod clock;
+#[cfg(feature = "email")]
+pub mod email;
 pub mod engine;
 pub mod export;
 pub mod interaction;
