@@ -287,6 +287,9 @@ fn ccai_session_metadata_fixtures_round_trip() {
         r#"{"id": -1}"#,
         r#"{"id": 1, "call_duration": "long"}"#,
         r#"{"id": 1, "agent_info": 7}"#,
+        // Found by the fuzz target: a key given twice decided the shape.
+        r#"{"id": 1, "chat_type": "x", "agent_info": {"va_alias": "a", "va_alias": "b"}}"#,
+        r#"{"id": 1, "agent_info": {"va_alias": null}}"#,
     ] {
         assert!(SessionMetadata::decode(bad).is_err(), "{bad}");
     }

@@ -75,8 +75,9 @@ wire_struct! {
 }
 
 /// `agent_info`: a human or a virtual agent, told apart by `va_alias`
-/// (present: virtual) — a human agent has `email` instead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// (present: virtual) — a human agent has `email` instead. A key given
+/// twice is an error (it would otherwise decide the shape by accident).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -86,6 +87,46 @@ pub enum AgentInfo {
     Virtual(VirtualAgent),
     /// A human agent.
     Human(HumanAgent),
+}
+
+impl<'de> Deserialize<'de> for AgentInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AgentInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an agent_info object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AgentInfo, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: serde_json::Value = map.next_value()?;
+                    if fields.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "agent_info: duplicate field `{}`",
+                            crate::types::truncate(&key, 64)
+                        )));
+                    }
+                    fields.insert(key, value);
+                }
+                let virtual_agent = fields.contains_key("va_alias");
+                let value = serde_json::Value::Object(fields);
+                if virtual_agent {
+                    serde_json::from_value(value)
+                        .map(AgentInfo::Virtual)
+                        .map_err(|e| serde::de::Error::custom(format_args!("agent_info: {e}")))
+                } else {
+                    serde_json::from_value(value)
+                        .map(AgentInfo::Human)
+                        .map_err(|e| serde::de::Error::custom(format_args!("agent_info: {e}")))
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 wire_struct! {
