@@ -289,6 +289,10 @@ pub struct FileTypes {
     pub metadata: bool,
     /// `ujet-chat-transcripts/chat-{id}.txt`.
     pub transcripts: bool,
+    /// `ujet-media/{call|chat}-{id}-photo-{photo}.jpg` and `-video-….mp4`.
+    pub media: bool,
+    /// `ujet-voicemails/call-{id}.{mp3|wav}` (in the recording format).
+    pub voicemails: bool,
 }
 
 impl Default for FileTypes {
@@ -299,6 +303,8 @@ impl Default for FileTypes {
             recording_format: AudioFormat::Mp3,
             metadata: true,
             transcripts: true,
+            media: true,
+            voicemails: true,
         }
     }
 }
@@ -312,6 +318,8 @@ impl FileTypes {
             recording_format: AudioFormat::Mp3,
             metadata: false,
             transcripts: false,
+            media: false,
+            voicemails: false,
         }
     }
 
@@ -336,6 +344,20 @@ impl FileTypes {
         self.transcripts = on;
         self
     }
+
+    /// Sets `media`.
+    #[must_use]
+    pub fn media(mut self, on: bool) -> Self {
+        self.media = on;
+        self
+    }
+
+    /// Sets `voicemails`.
+    #[must_use]
+    pub fn voicemails(mut self, on: bool) -> Self {
+        self.voicemails = on;
+        self
+    }
 }
 
 /// What a delivered file holds.
@@ -357,15 +379,73 @@ pub struct Artifact {
     pub body: Body,
 }
 
+/// What a session left besides its metadata, for [`session_files`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Sources<'a> {
+    /// A chat's messages.
+    pub transcript: Option<&'a Transcript>,
+    /// A call's recording (a file in the delivered format).
+    pub recording: Option<PathBuf>,
+    /// A call's voicemail (a file in the delivered format).
+    pub voicemail: Option<PathBuf>,
+    /// Photos the customer sent: (photo id, JPEG file).
+    pub photos: Vec<(String, PathBuf)>,
+    /// Videos the customer sent: (video id, MP4 file).
+    pub videos: Vec<(String, PathBuf)>,
+}
+
+impl<'a> Sources<'a> {
+    /// Nothing but the metadata.
+    #[must_use]
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// With a chat transcript.
+    #[must_use]
+    pub fn transcript(mut self, transcript: &'a Transcript) -> Self {
+        self.transcript = Some(transcript);
+        self
+    }
+
+    /// With a call recording.
+    #[must_use]
+    pub fn recording(mut self, file: impl Into<PathBuf>) -> Self {
+        self.recording = Some(file.into());
+        self
+    }
+
+    /// With a voicemail.
+    #[must_use]
+    pub fn voicemail(mut self, file: impl Into<PathBuf>) -> Self {
+        self.voicemail = Some(file.into());
+        self
+    }
+
+    /// With a photo.
+    #[must_use]
+    pub fn photo(mut self, id: impl Into<String>, file: impl Into<PathBuf>) -> Self {
+        self.photos.push((id.into(), file.into()));
+        self
+    }
+
+    /// With a video.
+    #[must_use]
+    pub fn video(mut self, id: impl Into<String>, file: impl Into<PathBuf>) -> Self {
+        self.videos.push((id.into(), file.into()));
+        self
+    }
+}
+
 /// The files a finished session delivers under `types`: its metadata,
-/// its transcript (chats with messages), its recording (calls with a
-/// file at `recording`).
+/// its transcript (chats with messages), its recording and voicemail
+/// (calls), and the photos and videos the customer sent.
 #[must_use]
 pub fn session_files(
     interaction: &Interaction,
     info: &SessionInfo,
-    transcript: Option<&Transcript>,
-    recording: Option<PathBuf>,
+    sources: &Sources<'_>,
     types: FileTypes,
 ) -> Vec<Artifact> {
     let chat = is_chat(interaction.channel());
@@ -383,7 +463,7 @@ pub fn session_files(
     }
     if types.transcripts
         && chat
-        && let Some(t) = transcript.filter(|t| !t.is_empty())
+        && let Some(t) = sources.transcript.filter(|t| !t.is_empty())
     {
         out.push(Artifact {
             file: StoredFile::Transcript {
@@ -394,15 +474,47 @@ pub fn session_files(
     }
     if types.recordings
         && !chat
-        && let Some(path) = recording
+        && let Some(path) = &sources.recording
     {
         out.push(Artifact {
             file: StoredFile::Recording {
                 call_id: info.session_id,
                 format: types.recording_format,
             },
-            body: Body::File(path),
+            body: Body::File(path.clone()),
         });
+    }
+    if types.voicemails
+        && !chat
+        && let Some(path) = &sources.voicemail
+    {
+        out.push(Artifact {
+            file: StoredFile::Voicemail {
+                call_id: info.session_id,
+                format: types.recording_format,
+            },
+            body: Body::File(path.clone()),
+        });
+    }
+    if types.media {
+        for (id, path) in &sources.photos {
+            out.push(Artifact {
+                file: StoredFile::Photo {
+                    session,
+                    photo_id: id.clone(),
+                },
+                body: Body::File(path.clone()),
+            });
+        }
+        for (id, path) in &sources.videos {
+            out.push(Artifact {
+                file: StoredFile::Video {
+                    session,
+                    video_id: id.clone(),
+                },
+                body: Body::File(path.clone()),
+            });
+        }
     }
     out
 }

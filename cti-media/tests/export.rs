@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cti_media::artifacts::{Body, FileTypes, SessionInfo, Transcript, session_files};
+use cti_media::artifacts::{Body, FileTypes, SessionInfo, Sources, Transcript, session_files};
 use cti_media::export::{
     Deliverer, DeliveryConfig, DeliveryQueue, ExportError, Exporter, MemoryQueue,
     ObjectStoreExporter, check_path,
@@ -71,8 +71,7 @@ fn sessions(dir: &Path) -> Vec<cti_media::artifacts::Artifact> {
     let mut files = session_files(
         &call,
         &SessionInfo::new(103_646).lang("en"),
-        None,
-        Some(recording),
+        &Sources::none().recording(recording),
         FileTypes::default().recordings(true, AudioFormat::Mp3),
     );
     let mut chat = Interaction::offered(
@@ -90,8 +89,7 @@ fn sessions(dir: &Path) -> Vec<cti_media::artifacts::Artifact> {
     files.extend(session_files(
         &chat,
         &SessionInfo::new(73_522),
-        Some(&transcript),
-        None,
+        &Sources::none().transcript(&transcript),
         FileTypes::default(),
     ));
     files
@@ -300,10 +298,19 @@ async fn each_file_type_is_switched_on_its_own() {
     std::fs::write(&rec, b"RIFF").unwrap();
     let info = SessionInfo::new(5);
     let names = |types: FileTypes| -> Vec<String> {
-        session_files(&call, &info, None, Some(rec.clone()), types)
-            .iter()
-            .map(|a| a.file.path())
-            .collect()
+        session_files(
+            &call,
+            &info,
+            &Sources::none()
+                .recording(rec.clone())
+                .voicemail(rec.clone())
+                .photo("p-1", rec.clone())
+                .video("../v", rec.clone()),
+            types,
+        )
+        .iter()
+        .map(|a| a.file.path())
+        .collect()
     };
     assert_eq!(
         names(FileTypes::none().metadata(true)),
@@ -317,7 +324,18 @@ async fn each_file_type_is_switched_on_its_own() {
         names(FileTypes::none().transcripts(true)).is_empty(),
         "a call has no transcript"
     );
-    assert_eq!(names(FileTypes::default()).len(), 2);
+    assert_eq!(
+        names(FileTypes::none().voicemails(true)),
+        ["ujet-voicemails/call-5.mp3"]
+    );
+    assert_eq!(
+        names(FileTypes::none().media(true)),
+        [
+            "ujet-media/call-5-photo-p-1.jpg",
+            "ujet-media/call-5-video-v.mp4"
+        ]
+    );
+    assert_eq!(names(FileTypes::default()).len(), 5);
 }
 
 #[tokio::test]
