@@ -534,3 +534,46 @@ fn sftp_server_receives_the_layout() {
     );
     eprintln!("SKIPPED sftp_server_receives_the_layout: the `sftp` feature is off");
 }
+
+/// The S3 exporter (feature `s3`) goes through the same delivery: an
+/// endpoint that is down is a target error, retried, nothing lost. (No
+/// real S3 is reachable from CI; the object_store S3 client is built and
+/// driven here up to the network.)
+#[cfg(feature = "s3")]
+#[tokio::test]
+async fn s3_endpoint_down_is_retried() {
+    use object_store::aws::AmazonS3Builder;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let retry = object_store::RetryConfig {
+        max_retries: 0,
+        retry_timeout: Duration::from_secs(2),
+        ..object_store::RetryConfig::default()
+    };
+    let s3 = AmazonS3Builder::new()
+        .with_bucket_name("ccai-exports")
+        .with_region("us-east-1")
+        .with_endpoint(format!("http://127.0.0.1:{closed}"))
+        .with_allow_http(true)
+        .with_access_key_id("AKIDEXAMPLE")
+        .with_secret_access_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        .with_retry(retry)
+        .build()
+        .unwrap();
+    let exporter = ObjectStoreExporter::new(Arc::new(s3), "exports/acme").unwrap();
+    assert!(
+        !exporter.describe().contains("wJalr"),
+        "no secret in the description"
+    );
+    let queue = MemoryQueue::default();
+    let d =
+        Deliverer::new(queue.clone(), DeliveryConfig::default()).target("s3", Arc::new(exporter));
+    let dir = tempfile::tempdir().unwrap();
+    d.schedule(&sessions(dir.path()), t0()).await.unwrap();
+    let report = d.run_due(t0() + mins(15)).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (0, 4));
+    assert_eq!(queue.pending().await.unwrap(), 4);
+}
