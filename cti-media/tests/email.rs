@@ -9,6 +9,8 @@
 #![cfg(feature = "email")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::sync::Arc;
 
 use cti_media::artifacts::{SessionInfo, Transcript, session_metadata};
@@ -21,11 +23,6 @@ use cti_protocol::ccai::metadata::SessionMetadata;
 use cti_protocol::model::{Channel, Direction, Party};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
 
 fn t0() -> Timestamp {
     Timestamp::from_second(1_795_431_600).unwrap()
@@ -184,7 +181,7 @@ async fn a_real_smtp_server_receives_the_update() {
         var("CTI_SMTP_MAILDIR"),
     ) else {
         assert!(
-            !required(),
+            !common::required(),
             "a_real_smtp_server_receives_the_update: an SMTP server (CTI_SMTP_HOST, from scripts/smtp-server.sh) is required under CI=true or CTI_REQUIRE_SERVICES=1"
         );
         eprintln!(
@@ -200,11 +197,7 @@ async fn a_real_smtp_server_receives_the_update() {
     let queue = MemoryQueue::default();
 
     // The server is down first: nothing listens on this port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = common::closed_port();
     let down = Deliverer::new(queue.clone(), DeliveryConfig::default())
         .target("mail", Arc::new(SmtpExporter::plain(&host, closed)));
     let sent = schedule_update(

@@ -7,6 +7,8 @@
 //! under `CI=true` or `CTI_REQUIRE_SERVICES=1` they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,28 +23,6 @@ use cti_protocol::ccai::metadata::SessionMetadata;
 use cti_protocol::ccai::storage::AudioFormat;
 use cti_protocol::model::{Channel, Direction, Party};
 use jiff::{SignedDuration, Timestamp};
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-fn redis_url(test: &str) -> Option<String> {
-    let url = std::env::var("CTI_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if url.is_none() {
-        assert!(
-            !required(),
-            "{test}: Redis (CTI_REDIS_URL) is required (CI=true or CTI_REQUIRE_SERVICES=1) but not set"
-        );
-        eprintln!(
-            "SKIPPED {test}: Redis (CTI_REDIS_URL) is not available; set it up or run .ci/run"
-        );
-    }
-    url
-}
 
 fn t0() -> Timestamp {
     Timestamp::from_second(1_795_428_000).unwrap()
@@ -264,7 +244,7 @@ async fn redis_queue(url: &str, test: &str) -> cti_media::export::RedisQueue {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_queue_delivery() {
-    let Some(url) = redis_url("redis_queue_delivery") else {
+    let Some(url) = common::redis_url("redis_queue_delivery") else {
         return;
     };
     layout_and_delay(redis_queue(&url, "layout").await).await;
@@ -276,7 +256,7 @@ async fn redis_queue_delivery() {
 #[test]
 fn redis_queue_delivery() {
     assert!(
-        !required(),
+        !common::required(),
         "redis_queue_delivery: built without the `redis` feature; run the README's test command"
     );
     eprintln!("SKIPPED redis_queue_delivery: the `redis` feature is off");
@@ -395,7 +375,7 @@ fn sftp_env(test: &str) -> Option<SftpEnv> {
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     let Some(host) = var("CTI_SFTP_HOST") else {
         assert!(
-            !required(),
+            !common::required(),
             "{test}: an SFTP server (CTI_SFTP_HOST, from scripts/sftp-server.sh) is required under CI=true or CTI_REQUIRE_SERVICES=1"
         );
         eprintln!(
@@ -449,10 +429,7 @@ async fn sftp_server_receives_the_layout() {
     let queue = MemoryQueue::default();
 
     // Down: nothing listens on the port (a closed one next to it).
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let closed = common::closed_port();
     let first = Deliverer::new(queue.clone(), DeliveryConfig::default())
         .target("sftp", Arc::new(exporter(closed, key_auth.clone())));
     first.schedule(&sessions(dir.path()), t0()).await.unwrap();
@@ -497,7 +474,7 @@ async fn sftp_server_receives_the_layout() {
         }
         None => {
             assert!(
-                !required(),
+                !common::required(),
                 "CI runs the SFTP server as root, with a password user"
             );
             eprintln!(
@@ -529,7 +506,7 @@ async fn sftp_server_receives_the_layout() {
 #[test]
 fn sftp_server_receives_the_layout() {
     assert!(
-        !required(),
+        !common::required(),
         "sftp_server_receives_the_layout: built without the `sftp` feature; run the README's test command"
     );
     eprintln!("SKIPPED sftp_server_receives_the_layout: the `sftp` feature is off");
@@ -543,11 +520,7 @@ fn sftp_server_receives_the_layout() {
 #[tokio::test]
 async fn s3_endpoint_down_is_retried() {
     use object_store::aws::AmazonS3Builder;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = common::closed_port();
     let retry = object_store::RetryConfig {
         max_retries: 0,
         retry_timeout: Duration::from_secs(2),

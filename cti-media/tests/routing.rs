@@ -13,6 +13,8 @@
 //! under `CI=true` or `CTI_REQUIRE_SERVICES=1` they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -25,29 +27,6 @@ use cti_protocol::model::{Channel, Direction, Party};
 use futures_util::StreamExt as _;
 use jiff::Timestamp;
 use proptest::prelude::*;
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-/// The Redis URL, or a loud skip (a failure when services are required).
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-fn redis_url(test: &str) -> Option<String> {
-    let url = std::env::var("CTI_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if url.is_none() {
-        assert!(
-            !required(),
-            "{test}: Redis (CTI_REDIS_URL) is required (CI=true or CTI_REQUIRE_SERVICES=1) but not set"
-        );
-        eprintln!(
-            "SKIPPED {test}: Redis (CTI_REDIS_URL) is not available; set it up or run .ci/run"
-        );
-    }
-    url
-}
 
 #[cfg(feature = "redis")]
 async fn redis_pair(
@@ -311,7 +290,7 @@ async fn memory_a_day_in_one_queue() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_a_day_in_one_queue() {
-    let Some(url) = redis_url("redis_a_day_in_one_queue") else {
+    let Some(url) = common::redis_url("redis_a_day_in_one_queue") else {
         return;
     };
     let (a, b) = redis_pair(&url, "day").await;
@@ -518,7 +497,7 @@ async fn memory_races() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_races() {
-    let Some(url) = redis_url("redis_races") else {
+    let Some(url) = common::redis_url("redis_races") else {
         return;
     };
     let (a, b) = redis_pair(&url, "ring-race").await;
@@ -533,7 +512,7 @@ async fn redis_races() {
 #[test]
 fn redis_routing() {
     assert!(
-        !required(),
+        !common::required(),
         "redis_routing: built without the `redis` feature; run the README's test command"
     );
     eprintln!("SKIPPED redis_routing: the `redis` feature is off");
@@ -728,7 +707,7 @@ proptest! {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_hostile_routing_data() {
-    let Some(url) = redis_url("redis_hostile_routing_data") else {
+    let Some(url) = common::redis_url("redis_hostile_routing_data") else {
         return;
     };
     let prefix = format!(

@@ -7,6 +7,8 @@
 //! under `CI=true` or `CTI_REQUIRE_SERVICES=1` they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::time::Duration;
 
 use cti_media::clock::{Clock as _, ManualClock};
@@ -17,29 +19,6 @@ use cti_protocol::model::{Channel, Direction, Party};
 use futures_util::StreamExt as _;
 use jiff::Timestamp;
 use proptest::prelude::*;
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-/// The Redis URL, or a loud skip (a failure when services are required).
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-fn redis_url(test: &str) -> Option<String> {
-    let url = std::env::var("CTI_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if url.is_none() {
-        assert!(
-            !required(),
-            "{test}: Redis (CTI_REDIS_URL) is required (CI=true or CTI_REQUIRE_SERVICES=1) but not set"
-        );
-        eprintln!(
-            "SKIPPED {test}: Redis (CTI_REDIS_URL) is not available; set it up or run .ci/run"
-        );
-    }
-    url
-}
 
 #[cfg(feature = "redis")]
 async fn redis_pair(
@@ -210,7 +189,7 @@ async fn memory_store_contract() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_store_contract() {
-    let Some(url) = redis_url("redis_store_contract") else {
+    let Some(url) = common::redis_url("redis_store_contract") else {
         return;
     };
     let (a, b, _) = redis_pair(&url, "contract").await;
@@ -221,7 +200,7 @@ async fn redis_store_contract() {
 #[test]
 fn redis_store_contract() {
     assert!(
-        !required(),
+        !common::required(),
         "redis_store_contract: built without the `redis` feature; run the README's test command"
     );
     eprintln!("SKIPPED redis_store_contract: the `redis` feature is off");
@@ -318,7 +297,7 @@ async fn memory_nodes_race() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_nodes_race() {
-    let Some(url) = redis_url("redis_nodes_race") else {
+    let Some(url) = common::redis_url("redis_nodes_race") else {
         return;
     };
     let (a, b, _) = redis_pair(&url, "race").await;
@@ -382,7 +361,7 @@ async fn memory_node_lifecycle() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_node_lifecycle() {
-    let Some(url) = redis_url("redis_node_lifecycle") else {
+    let Some(url) = common::redis_url("redis_node_lifecycle") else {
         return;
     };
     let (a, b, _) = redis_pair(&url, "life").await;
@@ -461,7 +440,7 @@ async fn crash_child() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_crash_mid_interaction() {
-    let Some(url) = redis_url("redis_crash_mid_interaction") else {
+    let Some(url) = common::redis_url("redis_crash_mid_interaction") else {
         return;
     };
     let prefix = format!("cti-test:{}:crash:", std::process::id());
@@ -600,7 +579,7 @@ async fn hostile_store_data_is_a_typed_error() {
         assert!(serde_json::from_slice::<StoreEvent>(bad).is_err());
     }
     #[cfg(feature = "redis")]
-    if let Some(url) = redis_url("hostile_store_data_is_a_typed_error") {
+    if let Some(url) = common::redis_url("hostile_store_data_is_a_typed_error") {
         let (store, _, prefix) = redis_pair(&url, "hostile").await;
         let client = redis::Client::open(url.as_str()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();

@@ -1,0 +1,34 @@
+//! Shared by the cti-media test binaries: the service rules (skip loudly
+//! without a service, fail under `CI=true` or `CTI_REQUIRE_SERVICES=1`).
+#![allow(dead_code)]
+
+/// `true` when services must be present (CI, or asked for).
+pub(crate) fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// The Redis URL, or a loud skip (a failure when services are required).
+pub(crate) fn redis_url(test: &str) -> Option<String> {
+    let url = std::env::var("CTI_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if url.is_none() {
+        assert!(
+            !required(),
+            "{test}: Redis (CTI_REDIS_URL) is required (CI=true or CTI_REQUIRE_SERVICES=1) but not set"
+        );
+        eprintln!(
+            "SKIPPED {test}: Redis (CTI_REDIS_URL) is not available; set it up or run .ci/run"
+        );
+    }
+    url
+}
+
+/// A loopback port nothing listens on (a target that is down).
+pub(crate) fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9)
+}
