@@ -41,5 +41,6 @@ pub mod interaction;
 pub mod node;
 pub mod recording;
 pub mod render;
+pub mod scenario;
 mod shard;
 pub mod store;
