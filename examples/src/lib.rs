@@ -6,6 +6,15 @@
 //! - `leaddesk_click_to_call`: the messages a host page exchanges with
 //!   LeadDesk Talk for click-to-call, with the target origin pinned from
 //!   Talk's own `login` message.
+//! - `streem_button`: a Salesforce-style "Start Streem" link for a case,
+//!   every value escaped, and the server-side parse that refuses an
+//!   outside redirect.
+//! - `ccai_record_pop`: a host page's handling of CCAI's
+//!   `CRM_Record_Pop`: sender checked, object or string form decoded,
+//!   only records on the CRM's own origin opened.
+//! - `vendor_cti_server`: a vendor CTI server on cti-media (routing,
+//!   recording, the Ameyo-compatible routes), driven by a CRM that
+//!   disposes a call and downloads its recording with cti-client.
 
 /// The repository README's Rust snippets, compiled and run as doctests so
 /// the README cannot drift from the API.
