@@ -12,6 +12,11 @@
 //! - `ccai_record_pop`: a host page's handling of CCAI's
 //!   `CRM_Record_Pop`: sender checked, object or string form decoded,
 //!   only records on the CRM's own origin opened.
+//! - `ccai_generic_crm_server`: a CRM serving CCAI's generic CRM API
+//!   (find and create contacts), exercised by cti-client's engine with the
+//!   same endpoint descriptions.
+//! - `ameyo_sso_server`: the CRM's SSO endpoint for Ameyo logins, with
+//!   cti-client's `SsoClient` playing Ameyo.
 //! - `vendor_cti_server`: a vendor CTI server on cti-media (routing,
 //!   recording, the Ameyo-compatible routes), driven by a CRM that
 //!   disposes a call and downloads its recording with cti-client.
