@@ -11,10 +11,15 @@
 //!
 //! Every successful write is also published, in the same atomic step, as
 //! a [`StoreEvent`] to every [subscriber](InteractionStore::subscribe) on
-//! every node. Timers (wrap-up, metadata) are stored too, written with the
-//! transition that starts them, and are handed out under a lease
-//! ([`InteractionStore::claim_due`]): a node that dies holding one only
-//! delays it, because after the lease another node claims it again.
+//! every node. Timers (wrap-up, metadata, ring, queue wait) are stored
+//! too, written with the step that starts them, and are handed out under
+//! a lease ([`InteractionStore::claim_due`]): a node that dies holding one
+//! only delays it, because after the lease another node claims it again.
+//!
+//! Routing lives in the store as well (agents, queues, who rings with
+//! what; see [`RouteStep`] and [`InteractionStore::route`]), so any node
+//! may queue, route, answer or time out an interaction and no agent is
+//! ever given two.
 //!
 //! Two stores ship:
 //! - [`MemoryStore`], the default: sharded maps, each behind its own lock
