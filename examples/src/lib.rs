@@ -15,6 +15,8 @@
 //! - `ccai_generic_crm_server`: a CRM serving CCAI's generic CRM API
 //!   (find and create contacts), exercised by cti-client's engine with the
 //!   same endpoint descriptions.
+//! - `ameyo_dispose_client`: a CRM disposing calls and dialling the next
+//!   through Ameyo's REST API with cti-client, refusals as typed errors.
 //! - `ameyo_sso_server`: the CRM's SSO endpoint for Ameyo logins, with
 //!   cti-client's `SsoClient` playing Ameyo.
 //! - `vendor_cti_server`: a vendor CTI server on cti-media (routing,
