@@ -399,6 +399,21 @@ impl RedisStore {
         call
     }
 
+    /// A script storing a new interaction: the prelude's arguments, then
+    /// the id, version and record.
+    fn new_record<'s>(
+        &self,
+        script: &'s redis::Script,
+        interaction: &Interaction,
+    ) -> Result<redis::ScriptInvocation<'s>, StoreError> {
+        let id = interaction.id();
+        let mut call = self.invoke(script);
+        call.arg(id.as_str())
+            .arg(interaction.version())
+            .arg(encode(id.as_str(), interaction)?);
+        Ok(call)
+    }
+
     async fn run<T: redis::FromRedisValue>(
         &self,
         call: &redis::ScriptInvocation<'_>,
@@ -780,11 +795,8 @@ impl InteractionStore for RedisStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let id = interaction.id();
-            let mut call = self.invoke(&self.enqueue);
-            call.arg(id.as_str())
-                .arg(interaction.version())
-                .arg(encode(id.as_str(), interaction)?)
-                .arg(queue.as_str())
+            let mut call = self.new_record(&self.enqueue, interaction)?;
+            call.arg(queue.as_str())
                 .arg(millis(offered_at(interaction)))
                 .arg(millis(give_up))
                 .arg(Self::created_event(interaction)?);
@@ -806,11 +818,8 @@ impl InteractionStore for RedisStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let id = interaction.id();
-            let mut call = self.invoke(&self.dial);
-            call.arg(id.as_str())
-                .arg(interaction.version())
-                .arg(encode(id.as_str(), interaction)?)
-                .arg(queue.as_str())
+            let mut call = self.new_record(&self.dial, interaction)?;
+            call.arg(queue.as_str())
                 .arg(agent.as_str())
                 .arg(millis(offered_at(interaction)))
                 .arg(millis(ring_until))
