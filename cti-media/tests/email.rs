@@ -80,15 +80,7 @@ fn updates_round_trip_and_refuse_garbage() {
     assert_eq!(back.subject.as_deref(), Some("Session update: chat 73522"));
 
     // A call: no attachment.
-    let mut call = Interaction::offered(
-        InteractionId::new("c"),
-        Channel::Voice,
-        Direction::Inbound,
-        Party::address("+1555"),
-        t0(),
-    );
-    call.apply(Op::Answer, t0()).unwrap();
-    call.apply(Op::HangUp, t0()).unwrap();
+    let call = common::ended_call("c", t0());
     let record = session_metadata(&call, &SessionInfo::new(103_646));
     let raw = build_update("a@b.example", "c@d.example", &record, None).unwrap();
     let back = parse_update(&raw).unwrap();

@@ -265,15 +265,7 @@ fn redis_queue_delivery() {
 #[tokio::test]
 async fn each_file_type_is_switched_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    let mut call = Interaction::offered(
-        InteractionId::new("c"),
-        Channel::Voice,
-        Direction::Inbound,
-        Party::address("+1555"),
-        t0(),
-    );
-    call.apply(Op::Answer, t0()).unwrap();
-    call.apply(Op::HangUp, t0()).unwrap();
+    let call = common::ended_call("c", t0());
     let rec = dir.path().join("r.wav");
     std::fs::write(&rec, b"RIFF").unwrap();
     let info = SessionInfo::new(5);

@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
+use common::{call, outbound};
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -23,7 +24,6 @@ use cti_media::engine::{AgentId, AgentState, QueueId};
 use cti_media::interaction::{Interaction, InteractionId, Op, State};
 use cti_media::node::{Node, NodeConfig, NodeError};
 use cti_media::store::{InteractionStore, MemoryStore, StoreError, StoreEvent};
-use cti_protocol::model::{Channel, Direction, Party};
 use futures_util::StreamExt as _;
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -52,26 +52,6 @@ fn config() -> NodeConfig {
     let mut config = NodeConfig::default();
     config.retries = 1000;
     config
-}
-
-fn call(id: &str, at: Timestamp) -> Interaction {
-    Interaction::offered(
-        InteractionId::new(id),
-        Channel::Voice,
-        Direction::Inbound,
-        Party::address("+14155552671"),
-        at,
-    )
-}
-
-fn outbound(id: &str, at: Timestamp) -> Interaction {
-    Interaction::offered(
-        InteractionId::new(id),
-        Channel::Voice,
-        Direction::Outbound,
-        Party::address("+14155552671"),
-        at,
-    )
 }
 
 fn agent(name: &str) -> AgentId {

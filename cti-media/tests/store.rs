@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
+use common::call;
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use cti_media::clock::{Clock as _, ManualClock};
 use cti_media::interaction::{Change, Interaction, InteractionId, Op, State};
 use cti_media::node::{Node, NodeConfig, NodeError};
 use cti_media::store::{InteractionStore, MemoryStore, StoreError, StoreEvent, Timer, Write};
-use cti_protocol::model::{Channel, Direction, Party};
+use cti_protocol::model::Party;
 use futures_util::StreamExt as _;
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -43,16 +44,6 @@ async fn redis_pair(
 
 fn t0() -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap()
-}
-
-fn call(id: &str, at: Timestamp) -> Interaction {
-    Interaction::offered(
-        InteractionId::new(id),
-        Channel::Voice,
-        Direction::Inbound,
-        Party::address("+14155552671"),
-        at,
-    )
 }
 
 fn step(i: &Interaction, op: Op) -> (Interaction, Vec<Change>) {

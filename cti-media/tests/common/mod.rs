@@ -32,3 +32,39 @@ pub(crate) fn closed_port() -> u16 {
         .map(|a| a.port())
         .unwrap_or(9)
 }
+
+use cti_media::interaction::{Interaction, InteractionId, Op};
+use cti_protocol::model::{Channel, Direction, Party};
+use jiff::Timestamp;
+
+fn voice(id: &str, direction: Direction, at: Timestamp) -> Interaction {
+    Interaction::offered(
+        InteractionId::new(id),
+        Channel::Voice,
+        direction,
+        Party::address("+14155552671"),
+        at,
+    )
+}
+
+/// An inbound voice call offered at `at`.
+pub(crate) fn call(id: &str, at: Timestamp) -> Interaction {
+    voice(id, Direction::Inbound, at)
+}
+
+/// An outbound voice call offered at `at`.
+pub(crate) fn outbound(id: &str, at: Timestamp) -> Interaction {
+    voice(id, Direction::Outbound, at)
+}
+
+/// An inbound call answered and hung up at `at` (in wrap-up).
+pub(crate) fn ended_call(id: &str, at: Timestamp) -> Interaction {
+    let mut c = call(id, at);
+    let answered = c.apply(Op::Answer, at);
+    let ended = c.apply(Op::HangUp, at);
+    assert!(
+        answered.is_ok() && ended.is_ok(),
+        "a fresh call answers and ends"
+    );
+    c
+}
