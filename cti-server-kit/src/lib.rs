@@ -12,6 +12,8 @@ pub mod page;
 #[cfg(feature = "preflight")]
 pub mod preflight;
 mod secret;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 pub mod store;
 
 use axum::Json;

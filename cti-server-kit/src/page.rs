@@ -69,6 +69,8 @@ pub struct HostPage {
     ready_on: ReadyOn,
     dedup: Duration,
     head_html: String,
+    body_html: String,
+    scripts: Vec<String>,
 }
 
 impl HostPage {
@@ -83,6 +85,8 @@ impl HostPage {
             ready_on: ReadyOn::for_vendor(vendor),
             dedup: Duration::from_millis(250),
             head_html: String::new(),
+            body_html: String::new(),
+            scripts: Vec::new(),
         }
     }
 
@@ -118,6 +122,39 @@ impl HostPage {
         self
     }
 
+    /// A style sheet linked from the page (a URL; `style-src` must allow
+    /// it).
+    #[must_use]
+    pub fn stylesheet(mut self, href: &str) -> Self {
+        let _ = write!(
+            self.head_html,
+            "<link rel=\"stylesheet\" href=\"{}\">",
+            escape_attr(href)
+        );
+        self
+    }
+
+    /// The rest of the page around the frame: HTML placed in the body
+    /// before the frame (a CRM around its softphone, say).
+    ///
+    /// It is inserted as it is, so build it from escaped values (see
+    /// [`escape_attr`]); it is yours, never a visitor's. Inline scripts in
+    /// it would be blocked by the nonce policy: load them with
+    /// [`script`](Self::script).
+    #[must_use]
+    pub fn body_html(mut self, html: impl Into<String>) -> Self {
+        self.body_html = html.into();
+        self
+    }
+
+    /// A script loaded after the bridge script, with the page's nonce
+    /// (the page's own logic). Scripts run in the order added.
+    #[must_use]
+    pub fn script(mut self, src: impl Into<String>) -> Self {
+        self.scripts.push(src.into());
+        self
+    }
+
     /// The vendor.
     #[must_use]
     pub fn vendor(&self) -> Vendor {
@@ -149,9 +186,10 @@ impl HostPage {
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <meta name=\"referrer\" content=\"strict-origin-when-cross-origin\">\n\
-             <title>{}</title>\n{}\n</head>\n<body>\n{}\n",
+             <title>{}</title>\n{}\n</head>\n<body>\n{}{}\n",
             escape_attr(&self.title),
             self.head_html,
+            self.body_html,
             self.frame.to_html(),
         );
         let ready = match self.ready_on {
@@ -161,8 +199,7 @@ impl HostPage {
         let _ = write!(
             html,
             "<script nonce=\"{}\" src=\"{}\" data-frame=\"{}\" data-frame-origin=\"{}\" \
-             data-ws=\"{}\" data-token=\"{}\" data-ready-on=\"{ready}\" data-dedup-ms=\"{}\"></script>\n\
-             </body>\n</html>\n",
+             data-ws=\"{}\" data-token=\"{}\" data-ready-on=\"{ready}\" data-dedup-ms=\"{}\"></script>\n",
             escape_attr(nonce.as_str()),
             escape_attr(&format!("{}/bridge.js", self.bridge_base)),
             escape_attr(&self.frame.id),
@@ -171,6 +208,15 @@ impl HostPage {
             escape_attr(grant.token.expose_secret()),
             self.dedup.as_millis(),
         );
+        for src in &self.scripts {
+            let _ = writeln!(
+                html,
+                "<script nonce=\"{}\" src=\"{}\"></script>",
+                escape_attr(nonce.as_str()),
+                escape_attr(src)
+            );
+        }
+        html.push_str("</body>\n</html>\n");
         Ok(html)
     }
 }
@@ -210,6 +256,16 @@ impl Bridge {
             },
         )
         .with_state(self.clone())
+    }
+}
+
+impl Bridge {
+    /// Serves `page` for `request`, as the route of [`Bridge::page`] does:
+    /// a fresh page grant, the page rendered with the request's nonce,
+    /// `Cache-Control: no-store`. For handlers that pick the page per
+    /// request (a vendor chosen in a query, say).
+    pub async fn serve_page(&self, page: &HostPage, request: axum::extract::Request) -> Response {
+        serve_page(self, page, request).await
     }
 }
 

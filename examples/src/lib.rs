@@ -22,6 +22,11 @@
 //! - `vendor_cti_server`: a vendor CTI server on cti-media (routing,
 //!   recording, the Ameyo-compatible routes), driven by a CRM that
 //!   disposes a call and downloads its recording with cti-client.
+//!
+//! The binary `crm-demo` runs [`crm`]: a small CRM embedding the
+//! reference softphones from a second origin.
+
+pub mod crm;
 
 /// The repository README's Rust snippets, compiled and run as doctests so
 /// the README cannot drift from the API.

@@ -1,0 +1,161 @@
+//! `crm-demo`: a small CRM with an embedded softphone, all on loopback.
+//!
+//! ```text
+//! crm-demo [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--vendor zoom|leaddesk|ccai]
+//! crm-demo --headless-scenario builtin|FILE
+//! ```
+//!
+//! The first form serves the CRM and the simulator and prints their URLs;
+//! it runs until interrupted. The second runs a scripted day of calls and
+//! chats on the engine with no browser, prints one JSON summary line (with
+//! the CPU time and peak memory it took) and exits: 0 when nothing was
+//! lost or stuck, 1 otherwise, 2 for a bad scenario.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use cti_examples::crm::{DemoConfig, start};
+use cti_media::scenario::{Scenario, run};
+use cti_protocol::Vendor;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Dialect {
+    Zoom,
+    Leaddesk,
+    Ccai,
+}
+
+/// A small CRM embedding a simulated contact-center softphone.
+#[derive(Debug, Parser)]
+#[command(name = "crm-demo", version)]
+struct Args {
+    /// The CRM's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// The simulator's address (the softphones' origin).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    sim_addr: SocketAddr,
+    /// The dialect the CRM page embeds first (switch in the page).
+    #[arg(long, value_enum, default_value = "zoom")]
+    vendor: Dialect,
+    /// Run a scripted day with no browser and print a JSON summary:
+    /// `builtin` or a scenario file.
+    #[arg(long, value_name = "builtin|FILE")]
+    headless_scenario: Option<String>,
+}
+
+/// A `/proc/self/status` field in bytes (0 where there is none).
+fn status_bytes(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// User plus system CPU time of this process, in milliseconds.
+fn cpu_ms() -> u64 {
+    // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second
+    // on Linux), counted after the command name's closing parenthesis.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = f.get(11)?.parse().ok()?;
+            let stime: u64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) * 10)
+        })
+        .unwrap_or(0)
+}
+
+fn headless(which: &str) -> ExitCode {
+    let scenario = if which == "builtin" {
+        Scenario::builtin()
+    } else {
+        let text = match std::fs::read_to_string(which) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("crm-demo: {which}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        match Scenario::from_json(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("crm-demo: {which}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    let summary = match run(&scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("crm-demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut line = serde_json::to_value(&summary).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut line {
+        map.insert("agents".into(), scenario.agents.into());
+        map.insert(
+            "wall_ms".into(),
+            (started.elapsed().as_millis() as u64).into(),
+        );
+        map.insert("cpu_ms".into(), cpu_ms().into());
+        map.insert("peak_rss_bytes".into(), status_bytes("VmHWM:").into());
+    }
+    println!("{line}");
+    if summary.lost == 0 && summary.stuck == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(which) = &args.headless_scenario {
+        return headless(which);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("crm-demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let vendor = match args.vendor {
+            Dialect::Zoom => Vendor::Zoom,
+            Dialect::Leaddesk => Vendor::LeadDesk,
+            Dialect::Ccai => Vendor::Ccai,
+        };
+        let config = DemoConfig {
+            addr: args.addr,
+            sim_addr: args.sim_addr,
+            vendor,
+        };
+        let demo = match start(config).await {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("crm-demo: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("CRM:       {}/", demo.crm_url);
+        println!("simulator: {}/ (phones at /zoom/, /leaddesk/, /ccai/)", demo.sim_url);
+        println!("Ring the agent: curl -X POST {}/sim/api/inbound -H 'content-type: application/json' -d '{{\"from\":\"+14155550101\"}}'", demo.sim_url);
+        println!("Sign in with agent / agent. Stop with Ctrl-C.");
+        let _ = tokio::signal::ctrl_c().await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,1069 @@
+//! The CRM demo behind the `crm-demo` binary: a small CRM (contacts, call
+//! log, notes) on one loopback origin, embedding the reference softphones
+//! of [`cti_server_kit::simulator`] from a second origin.
+//!
+//! The whole path of a call runs through the crates:
+//!
+//! 1. the simulator rings the agent; its phone posts the vendor's messages
+//!    to the CRM page, whose bridge (`cti_server_kit::bridge`) decodes them
+//!    into [`CtiEvent`]s for [`Crm`];
+//! 2. the CRM answers the contact lookup and pops the matching contact;
+//! 3. the agent answers on the phone, the CRM page takes notes;
+//! 4. the CRM disposes the call through Ameyo's REST API with
+//!    `cti_client::ameyo::AmeyoClient` (served by the simulator), which
+//!    ends it in the engine; the phone posts the completion and the CRM
+//!    writes its call log;
+//! 5. the recording is fetched with the client's voice-log download, as WAV
+//!    or MP3.
+//!
+//! Click-to-dial goes to the phone as a postMessage command where the
+//! dialect has one (Zoom, LeadDesk) and through Ameyo's click-to-dial API
+//! otherwise (CCAI). Agents sign in through the CRM's Ameyo SSO endpoint
+//! (`POST /ameyo/sso`, demo user `agent` / `agent`).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use cti_client::ameyo::{AmeyoAuth, AmeyoClient};
+use cti_protocol::Vendor;
+use cti_protocol::ameyo::api::{ClickToDialRequest, DisposeCallForUserRequest, VoiceLogFormat};
+use cti_protocol::embed::{EmbedFrame, escape_attr};
+use cti_protocol::model::{
+    Channel, Command, CrmContact, CtiEvent, Direction, EventKind, LookupQuery, ScreenPopTarget,
+};
+use cti_protocol::origin::{Origin, OriginAllowlist};
+use cti_server_kit::ameyo::params::Customer;
+use cti_server_kit::ameyo::sso::{SsoEndpoint, StaticCredentials, StoreSso};
+use cti_server_kit::bridge::{Bridge, EventHandler, PageContext, Reply};
+use cti_server_kit::layer::HostPageCsp;
+use cti_server_kit::page::HostPage;
+use cti_server_kit::simulator::Simulator;
+use cti_server_kit::store::MemoryStore;
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The CRM page's script.
+const CRM_JS: &str = include_str!("../assets/crm.js");
+/// The CRM page's style sheet.
+const CRM_CSS: &str = include_str!("../assets/crm.css");
+/// The REST token the simulator's Ameyo routes take.
+const AMEYO_TOKEN: &str = "demo-ameyo-token";
+/// The hash-key the CRM presents for voice logs, as `acme-crm`.
+const AMEYO_HASH_KEY: &str = "demo-ameyo-hash-key";
+/// The dispositions of the demo's campaign.
+pub const DISPOSITIONS: [&str; 4] = ["resolved", "sale", "callback", "no_answer"];
+/// Events kept for the event-log panel.
+const EVENT_LOG: usize = 300;
+
+/// Where the demo listens and which dialect it shows first.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// The CRM's address (default `127.0.0.1:8080`).
+    pub addr: SocketAddr,
+    /// The simulator's address (default `127.0.0.1:8081`).
+    pub sim_addr: SocketAddr,
+    /// The dialect `GET /` embeds when none is asked for.
+    pub vendor: Vendor,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            sim_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            vendor: Vendor::Zoom,
+        }
+    }
+}
+
+/// A failure to start the demo.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// A listener could not be bound, or the recordings folder made.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A part was configured wrongly (a bug in the demo).
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+fn config_error(e: impl std::fmt::Display) -> DemoError {
+    DemoError::Config(e.to_string())
+}
+
+/// A running demo: both origins serve until it is dropped with the
+/// runtime.
+#[derive(Debug)]
+pub struct Demo {
+    /// The CRM's origin, `http://127.0.0.1:8080`.
+    pub crm_url: String,
+    /// The simulator's origin, `http://127.0.0.1:8081`.
+    pub sim_url: String,
+    /// The simulator, for scripting calls from Rust.
+    pub sim: Simulator,
+    /// The CRM's state.
+    pub crm: Arc<Crm>,
+    _recordings: tempfile::TempDir,
+}
+
+/// A CRM contact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contact {
+    /// The record id.
+    pub id: &'static str,
+    /// The name.
+    pub name: &'static str,
+    /// The company.
+    pub company: &'static str,
+    /// The phone number (E.164).
+    pub phone: &'static str,
+    /// The e-mail address.
+    pub email: &'static str,
+}
+
+/// The sample contacts the demo starts with.
+pub const CONTACTS: [Contact; 5] = [
+    Contact {
+        id: "003A1",
+        name: "Ada Lovelace",
+        company: "Analytical Engines Ltd",
+        phone: "+14155550101",
+        email: "ada@engines.example",
+    },
+    Contact {
+        id: "003A2",
+        name: "Grace Hopper",
+        company: "Compilers Inc",
+        phone: "+14155550102",
+        email: "grace@compilers.example",
+    },
+    Contact {
+        id: "003A3",
+        name: "Alan Turing",
+        company: "Bletchley Systems",
+        phone: "+442075550103",
+        email: "alan@bletchley.example",
+    },
+    Contact {
+        id: "003A4",
+        name: "Katherine Johnson",
+        company: "Orbital Math",
+        phone: "+17575550104",
+        email: "katherine@orbital.example",
+    },
+    Contact {
+        id: "003A5",
+        name: "Edsger Dijkstra",
+        company: "Shortest Path BV",
+        phone: "+31205550105",
+        email: "edsger@paths.example",
+    },
+];
+
+/// A call in the CRM's log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallEntry {
+    /// The interaction id (the engine's, Ameyo's `crtObjectId`).
+    pub id: String,
+    /// The dialect it came through.
+    pub vendor: String,
+    /// `voice`, `chat`, `sms`, …
+    pub channel: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// The customer's number or address.
+    pub customer: String,
+    /// The matched contact's id.
+    pub contact_id: Option<String>,
+    /// The matched contact's name.
+    pub contact_name: Option<String>,
+    /// `ringing`, `connected`, `ended`, `completed`, `not_connected`.
+    pub state: String,
+    /// The notes taken.
+    pub notes: Vec<String>,
+    /// The disposition.
+    pub disposition: Option<String>,
+    /// The talk time the softphone reported, in seconds.
+    pub duration_seconds: Option<u64>,
+    /// Whether a recording can be downloaded.
+    pub recorded: bool,
+}
+
+/// One line of the event-log panel.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventLine {
+    /// Its number (increasing).
+    pub seq: u64,
+    /// `in` (from the phone) or `out` (a command to it, or an API call).
+    pub dir: &'static str,
+    /// The vendor.
+    pub vendor: String,
+    /// The wire type.
+    pub wire: String,
+    /// The message as posted.
+    pub raw: Value,
+    /// The vendor-neutral form (`null` when it has none).
+    pub normalized: Value,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    calls: Vec<CallEntry>,
+    current: Option<String>,
+    pages: HashMap<Vendor, String>,
+    events: VecDeque<EventLine>,
+}
+
+/// The CRM: contacts, the call log, the screen pop and the event log.
+pub struct Crm {
+    book: Mutex<Book>,
+    seq: AtomicU64,
+    ameyo: AmeyoClient,
+    campaign: String,
+    agent: String,
+    origin: String,
+}
+
+impl std::fmt::Debug for Crm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crm")
+            .field("calls", &self.calls().len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Digits only, for matching numbers however they are written.
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The contact whose phone or e-mail matches `address`.
+#[must_use]
+pub fn find_contact(address: &str) -> Option<&'static Contact> {
+    let d = digits(address);
+    CONTACTS.iter().find(|c| {
+        c.email.eq_ignore_ascii_case(address.trim())
+            || (d.len() >= 7 && digits(c.phone).ends_with(&d[d.len().saturating_sub(10)..]))
+    })
+}
+
+fn to_crm_contact(c: &Contact) -> CrmContact {
+    CrmContact::new(c.id, c.name)
+        .phone(c.phone)
+        .email(c.email)
+        .entity("Contact")
+}
+
+fn channel_name(c: Option<Channel>) -> String {
+    c.and_then(|c| serde_json::to_value(c).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "voice".into())
+}
+
+impl Crm {
+    /// The call log, newest last.
+    #[must_use]
+    pub fn calls(&self) -> Vec<CallEntry> {
+        lock(&self.book).calls.clone()
+    }
+
+    /// The event-log lines after `since`.
+    #[must_use]
+    pub fn events_since(&self, since: u64) -> Vec<EventLine> {
+        lock(&self.book)
+            .events
+            .iter()
+            .filter(|e| e.seq > since)
+            .cloned()
+            .collect()
+    }
+
+    fn log(&self, dir: &'static str, vendor: &str, wire: &str, raw: Value, normalized: Value) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut book = lock(&self.book);
+        book.events.push_back(EventLine {
+            seq,
+            dir,
+            vendor: vendor.to_owned(),
+            wire: wire.to_owned(),
+            raw,
+            normalized,
+        });
+        while book.events.len() > EVENT_LOG {
+            book.events.pop_front();
+        }
+    }
+
+    /// Finds or adds the log entry of interaction `id`, and edits it.
+    fn upsert(&self, id: &str, vendor: Vendor, edit: impl FnOnce(&mut CallEntry)) {
+        let mut book = lock(&self.book);
+        let at = match book.calls.iter().position(|c| c.id == id) {
+            Some(at) => at,
+            None => {
+                book.calls.push(CallEntry {
+                    id: id.to_owned(),
+                    vendor: vendor.name().to_owned(),
+                    channel: "voice".into(),
+                    direction: "inbound".into(),
+                    state: "ringing".into(),
+                    ..CallEntry::default()
+                });
+                book.calls.len() - 1
+            }
+        };
+        if let Some(entry) = book.calls.get_mut(at) {
+            edit(entry);
+        }
+    }
+
+    /// The interaction's id, or the current call's where the dialect
+    /// leaves it out (LeadDesk Talk has one call at a time, and names it
+    /// only when it rings).
+    fn id_of(&self, interaction: &cti_protocol::model::Interaction) -> Option<String> {
+        interaction
+            .id
+            .as_deref()
+            .map(str::to_owned)
+            .or_else(|| lock(&self.book).current.clone())
+    }
+
+    fn pop(&self, interaction: &cti_protocol::model::Interaction, vendor: Vendor, state: &str) {
+        let Some(id) = self.id_of(interaction) else {
+            return;
+        };
+        let id = id.as_str();
+        let customer_party = match interaction.direction {
+            Some(Direction::Outbound) => interaction.to.as_ref(),
+            _ => interaction.from.as_ref(),
+        };
+        let customer = customer_party
+            .and_then(|p| p.address.as_deref())
+            .unwrap_or("")
+            .to_owned();
+        let contact = find_contact(&customer);
+        // Fields a message leaves out (LeadDesk's `connected` names
+        // nothing) keep what the call already has.
+        let channel = interaction.channel.map(|c| channel_name(Some(c)));
+        let direction = interaction.direction.map(|d| match d {
+            Direction::Outbound => "outbound",
+            _ => "inbound",
+        });
+        self.upsert(id, vendor, |e| {
+            if !customer.is_empty() {
+                e.customer.clone_from(&customer);
+            }
+            if let Some(c) = channel {
+                e.channel = c;
+            }
+            if let Some(d) = direction {
+                e.direction = d.into();
+            }
+            if e.state != "completed" {
+                e.state = state.into();
+            }
+            if let Some(c) = contact {
+                e.contact_id = Some(c.id.into());
+                e.contact_name = Some(c.name.into());
+            }
+        });
+        lock(&self.book).current = Some(id.to_owned());
+    }
+
+    /// Pops the contact a lookup URL of ours names (only our own origin's
+    /// `/lookup` is followed: a pop URL is data from the frame).
+    fn record_pop(&self, url: &str, vendor: Vendor) {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return;
+        };
+        if parsed.origin().ascii_serialization() != self.origin || parsed.path() != "/lookup" {
+            tracing::info!("a record pop outside the CRM was ignored");
+            return;
+        }
+        let contact = parsed
+            .query_pairs()
+            .filter(|(_, v)| !v.is_empty())
+            .find_map(|(_, v)| find_contact(&v));
+        let Some(id) = lock(&self.book).current.clone() else {
+            return;
+        };
+        if let Some(c) = contact {
+            self.upsert(&id, vendor, |e| {
+                e.contact_id = Some(c.id.into());
+                e.contact_name = Some(c.name.into());
+                if e.customer.is_empty() {
+                    e.customer = if e.channel == "chat" {
+                        c.email
+                    } else {
+                        c.phone
+                    }
+                    .into();
+                }
+            });
+        }
+    }
+
+    fn page_for(&self, vendor: Vendor) -> Option<String> {
+        lock(&self.book).pages.get(&vendor).cloned()
+    }
+
+    /// The state the CRM page polls.
+    fn snapshot(&self, since: u64) -> Value {
+        let book = lock(&self.book);
+        let current = book
+            .current
+            .as_ref()
+            .and_then(|id| book.calls.iter().find(|c| &c.id == id))
+            .filter(|c| c.state != "completed" && c.state != "not_connected")
+            .cloned();
+        let contact = current
+            .as_ref()
+            .and_then(|c| c.contact_id.as_deref())
+            .and_then(|id| CONTACTS.iter().find(|c| c.id == id));
+        let events: Vec<&EventLine> = book.events.iter().filter(|e| e.seq > since).collect();
+        json!({
+            "current": current,
+            "contact": contact,
+            "calls": book.calls.iter().rev().filter(|c| c.state == "completed" || c.state == "not_connected").collect::<Vec<_>>(),
+            "events": events,
+            "pages": book.pages.keys().map(|v| v.name()).collect::<Vec<_>>(),
+        })
+    }
+
+    async fn fetch_recording(&self, id: &str, format: VoiceLogFormat) -> Result<Vec<u8>, String> {
+        let mut last = String::new();
+        // The simulator finishes a recording as the call ends; a dispose
+        // that ends the call may get here first.
+        for _ in 0..10 {
+            let mut bytes = Vec::new();
+            match self
+                .ameyo
+                .download_voice_log(id, format)
+                .to_writer(&mut bytes)
+                .await
+            {
+                Ok(_) => return Ok(bytes),
+                Err(e) if e.kind() == cti_client::error::ErrorKind::NotFound => {
+                    last = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err(last)
+    }
+}
+
+impl EventHandler for Crm {
+    async fn on_event(&self, page: &PageContext, event: CtiEvent) -> Reply {
+        let vendor = page.vendor;
+        lock(&self.book).pages.insert(vendor, page.page_id.clone());
+        let mut normalized = serde_json::to_value(&event.kind).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut normalized {
+            map.insert("vendor".into(), json!(vendor.name()));
+        }
+        self.log(
+            "in",
+            vendor.name(),
+            event.original.wire_type(),
+            event.original.to_value(),
+            normalized,
+        );
+        match event.kind {
+            EventKind::ConfigRequested => Reply::command(Command::Configure {
+                screen_pop_on: Some("RINGING".into()),
+                recording_urls: Some(false),
+                prevent_manual_dialing: None,
+            }),
+            EventKind::ContactLookupRequested(lookup) => {
+                let found = match &lookup.query {
+                    LookupQuery::Phone(q) | LookupQuery::Email(q) | LookupQuery::Text(q) => {
+                        find_contact(q)
+                    }
+                    _ => None,
+                };
+                if let Some(i) = &lookup.interaction {
+                    self.pop(i, vendor, "ringing");
+                }
+                Reply::command(Command::AnswerLookup {
+                    reply_to: lookup.reply_kind,
+                    contacts: found.map(to_crm_contact).into_iter().collect(),
+                })
+            }
+            EventKind::ScreenPop(ScreenPopTarget::Url(url)) => {
+                // A CCAI record pop: our own lookup URL, naming the customer.
+                self.record_pop(&url, vendor);
+                Reply::none()
+            }
+            EventKind::InteractionOffered(i) => {
+                self.pop(&i, vendor, "ringing");
+                Reply::none()
+            }
+            EventKind::InteractionConnected(i) | EventKind::InteractionResumed(i) => {
+                self.pop(&i, vendor, "connected");
+                Reply::none()
+            }
+            EventKind::InteractionHeld(i) => {
+                self.pop(&i, vendor, "held");
+                Reply::none()
+            }
+            EventKind::InteractionEnded(i) => {
+                if let Some(id) = self.id_of(&i) {
+                    self.upsert(&id, vendor, |e| {
+                        if e.state != "completed" {
+                            e.state = "ended".into();
+                        }
+                    });
+                }
+                Reply::none()
+            }
+            EventKind::InteractionCompleted(c) => {
+                if let Some(id) = self.id_of(&c.interaction) {
+                    self.upsert(&id, vendor, |e| {
+                        e.state = "completed".into();
+                        if e.disposition.is_none() {
+                            e.disposition = c.disposition.as_deref().map(str::to_owned);
+                        }
+                        if c.duration_seconds.is_some() {
+                            e.duration_seconds = c.duration_seconds;
+                        }
+                    });
+                }
+                Reply::none()
+            }
+            EventKind::InteractionNotConnected { interaction, .. } => {
+                if let Some(id) = self.id_of(&interaction) {
+                    self.upsert(&id, vendor, |e| e.state = "not_connected".into());
+                }
+                Reply::none()
+            }
+            _ => Reply::none(),
+        }
+    }
+}
+
+/// Starts both origins: the CRM at `config.addr`, the simulator at
+/// `config.sim_addr`.
+///
+/// # Errors
+///
+/// [`DemoError::Io`] when an address is taken.
+pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
+    let crm_listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let sim_listener = tokio::net::TcpListener::bind(config.sim_addr).await?;
+    let crm_addr = crm_listener.local_addr()?;
+    let sim_addr = sim_listener.local_addr()?;
+    let crm_url = format!("http://{crm_addr}");
+    let sim_url = format!("http://{sim_addr}");
+    let crm_origin = Origin::parse(&crm_url).map_err(config_error)?;
+    let sim_origin = Origin::parse(&sim_url).map_err(config_error)?;
+    let hosts = OriginAllowlist::parse([crm_origin.to_string()]).map_err(config_error)?;
+
+    let dir = tempfile::tempdir()?;
+    let recordings = cti_media::recording::Recordings::open(dir.path()).map_err(config_error)?;
+    let sim = Simulator::builder(hosts.clone())
+        .recordings(recordings)
+        .ameyo_token(AMEYO_TOKEN)
+        .ameyo_hash_key("acme-crm", AMEYO_HASH_KEY)
+        .dispositions(DISPOSITIONS)
+        .ameyo_customer_url(&format!("{crm_url}/ameyo/customer"))
+        .map_err(config_error)?
+        .ccai_lookup_url(&format!("{crm_url}/lookup?phone={{ANI}}&email={{EMAIL}}"))
+        .map_err(config_error)?
+        .build()
+        .map_err(config_error)?;
+
+    let ameyo = AmeyoClient::new(
+        &sim_url,
+        AmeyoAuth::new()
+            .token(AMEYO_TOKEN)
+            .token_policy(AMEYO_HASH_KEY, "acme-crm"),
+    )
+    .map_err(config_error)?;
+    let crm = Arc::new(Crm {
+        book: Mutex::new(Book::default()),
+        seq: AtomicU64::new(0),
+        ameyo,
+        campaign: sim.queue().as_str().to_owned(),
+        agent: sim.agent().as_str().to_owned(),
+        origin: crm_origin.to_string(),
+    });
+    let bridge = Bridge::builder(Handler(Arc::clone(&crm)))
+        .host_origins(hosts)
+        .build()
+        .await
+        .map_err(config_error)?;
+
+    let mut pages = HashMap::new();
+    for vendor in [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai] {
+        let src = match vendor {
+            Vendor::Zoom => format!("{sim_url}/zoom/?origin={crm_origin}"),
+            Vendor::LeadDesk => format!("{sim_url}/leaddesk/"),
+            _ => format!("{sim_url}/ccai/"),
+        };
+        let frame = EmbedFrame::new(src, "softphone", format!("{} softphone", vendor.name()))
+            .map_err(config_error)?;
+        let page = HostPage::new("Acme CRM", vendor, frame)
+            .stylesheet("/static/crm.css")
+            .body_html(body_html(vendor, &sim_url))
+            .script("/static/crm.js");
+        pages.insert(vendor, Arc::new(page));
+    }
+    let csp = HostPageCsp::new()
+        .frame_origin(&sim_origin)
+        .directive("style-src", ["'self'"]);
+    let app_state = AppState {
+        crm: Arc::clone(&crm),
+        bridge: bridge.clone(),
+        pages: Arc::new(pages),
+        default_vendor: config.vendor,
+        sim_url: sim_url.clone(),
+    };
+    let store = MemoryStore::new();
+    let users = StaticCredentials::new().user("agent", "agent");
+    let sso = StoreSso::new(store.clone(), users, Duration::from_secs(8 * 3600));
+    let crm_app = Router::new()
+        .route("/", get(crm_page))
+        .layer(csp.layer())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/crm.js", get(crm_js))
+        .route("/static/crm.css", get(crm_css))
+        .route("/api/state", get(api_state))
+        .route("/api/contacts/{id}/dial", post(api_dial))
+        .route("/api/notes", post(api_note))
+        .route("/api/dispose", post(api_dispose))
+        .route("/api/calls/{id}/voicelog", get(api_voicelog))
+        .route("/ameyo/customer", get(ameyo_customer))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(app_state)
+        .route("/ameyo/sso", SsoEndpoint::new(sso, store).into_route())
+        .nest("/cti", bridge.router());
+    let sim_app = sim.router();
+    tokio::spawn(async move { axum::serve(crm_listener, crm_app).await });
+    tokio::spawn(async move { axum::serve(sim_listener, sim_app).await });
+    Ok(Demo {
+        crm_url,
+        sim_url,
+        sim,
+        crm,
+        _recordings: dir,
+    })
+}
+
+struct Handler(Arc<Crm>);
+
+impl EventHandler for Handler {
+    async fn on_event(&self, page: &PageContext, event: CtiEvent) -> Reply {
+        self.0.on_event(page, event).await
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    crm: Arc<Crm>,
+    bridge: Bridge,
+    pages: Arc<HashMap<Vendor, Arc<HostPage>>>,
+    default_vendor: Vendor,
+    sim_url: String,
+}
+
+fn body_html(vendor: Vendor, sim_url: &str) -> String {
+    let tab = |v: Vendor, label: &str| {
+        let on = if v == vendor { " class=\"on\"" } else { "" };
+        format!(
+            "<a href=\"/?vendor={}\"{on} data-vendor=\"{}\">{label}</a>",
+            v.name(),
+            v.name()
+        )
+    };
+    let options: String = DISPOSITIONS
+        .iter()
+        .map(|d| format!("<option value=\"{d}\">{d}</option>"))
+        .collect();
+    format!(
+        "<header class=\"top\"><strong>Acme CRM</strong><nav id=\"vendors\">{}{}{}</nav>\
+         <form id=\"sso\"><span id=\"sso-state\">Not signed in</span>\
+         <input id=\"sso-user\" placeholder=\"user\" autocomplete=\"username\" value=\"agent\">\
+         <input id=\"sso-pass\" type=\"password\" placeholder=\"password\" autocomplete=\"current-password\">\
+         <button type=\"submit\">Sign in (Ameyo SSO)</button></form></header>\n\
+         <main class=\"crm\" data-vendor=\"{}\" data-sim=\"{}\">\
+         <section id=\"contacts\"><h2>Contacts</h2><ul id=\"contact-list\"></ul></section>\
+         <section id=\"pop\"><h2>Screen pop</h2><div id=\"pop-empty\">No call</div>\
+         <div id=\"pop-card\" hidden><div id=\"pop-name\"></div><div id=\"pop-company\"></div>\
+         <div id=\"pop-number\"></div><div id=\"pop-state\"></div>\
+         <form id=\"note-form\"><textarea id=\"note\" maxlength=\"2000\" placeholder=\"Notes\"></textarea>\
+         <button type=\"submit\">Add note</button></form><ul id=\"notes\"></ul>\
+         <form id=\"dispose-form\"><select id=\"disposition\">{options}</select>\
+         <button type=\"submit\">Dispose (Ameyo API)</button></form><p id=\"dispose-result\"></p></div>\
+         <h2>Call log</h2><table id=\"calls\"><thead><tr><th>Contact</th><th>Channel</th>\
+         <th>Direction</th><th>Disposition</th><th>Notes</th><th>Recording</th></tr></thead>\
+         <tbody></tbody></table></section></main>\n\
+         <section id=\"events\"><h2>Event log <small>raw vendor message → normalized event</small></h2>\
+         <table><thead><tr><th>#</th><th></th><th>Message</th><th>Raw</th><th>Normalized</th></tr></thead>\
+         <tbody id=\"event-rows\"></tbody></table></section>\n",
+        tab(Vendor::Zoom, "Zoom"),
+        tab(Vendor::LeadDesk, "LeadDesk"),
+        tab(Vendor::Ccai, "CCAI"),
+        vendor.name(),
+        escape_attr(sim_url),
+    )
+}
+
+fn parse_vendor(name: &str) -> Option<Vendor> {
+    match name {
+        "zoom" => Some(Vendor::Zoom),
+        "leaddesk" => Some(Vendor::LeadDesk),
+        "ccai" => Some(Vendor::Ccai),
+        _ => None,
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": code, "message": message.into()})),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    vendor: Option<String>,
+}
+
+async fn crm_page(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+    request: axum::extract::Request,
+) -> Response {
+    let vendor = match q.vendor.as_deref() {
+        None => app.default_vendor,
+        Some(name) => match parse_vendor(name) {
+            Some(v) => v,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_vendor",
+                    "vendor is zoom, leaddesk or ccai",
+                );
+            }
+        },
+    };
+    match app.pages.get(&vendor) {
+        Some(page) => app.bridge.serve_page(page, request).await,
+        None => error(StatusCode::NOT_FOUND, "not_found", "no page"),
+    }
+}
+
+async fn crm_js() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        CRM_JS,
+    )
+        .into_response()
+}
+
+async fn crm_css() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        CRM_CSS,
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct StateQuery {
+    #[serde(default)]
+    since: u64,
+}
+
+async fn api_state(State(app): State<AppState>, Query(q): Query<StateQuery>) -> Response {
+    let mut v = app.crm.snapshot(q.since);
+    if let Value::Object(map) = &mut v {
+        map.insert("contacts".into(), json!(CONTACTS));
+        map.insert("sim".into(), json!(app.sim_url));
+    }
+    ([(CACHE_CONTROL, "no-store")], axum::Json(v)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialBody {
+    vendor: String,
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
+}
+
+async fn api_dial(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    bytes: bytes::Bytes,
+) -> Response {
+    let dial: DialBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(vendor) = parse_vendor(&dial.vendor) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_vendor",
+            "vendor is zoom, leaddesk or ccai",
+        );
+    };
+    let Some(contact) = CONTACTS.iter().find(|c| c.id == id) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such contact");
+    };
+    let command = Command::Dial {
+        number: contact.phone.into(),
+        immediately: true,
+        contact: Some(to_crm_contact(contact)),
+    };
+    let crm = &app.crm;
+    // Where the dialect can dial by message, the phone dials; otherwise
+    // Ameyo's click-to-dial API does.
+    if let (Ok(rendered), Some(page)) = (command.render(vendor), crm.page_for(vendor)) {
+        match app.bridge.send(&page, &command).await {
+            Ok(()) => {
+                let raw = rendered.to_value();
+                let wire = raw
+                    .get("type")
+                    .or_else(|| raw.get("action"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("command")
+                    .to_owned();
+                crm.log(
+                    "out",
+                    vendor.name(),
+                    &wire,
+                    raw,
+                    serde_json::to_value(&command).unwrap_or(Value::Null),
+                );
+                return axum::Json(json!({"via": "postMessage"})).into_response();
+            }
+            Err(e) => tracing::info!(error = %e, "dial by message failed; using the REST API"),
+        }
+    }
+    let request = ClickToDialRequest::new(crm.agent.as_str(), crm.campaign.as_str(), contact.phone);
+    match crm.ameyo.click_to_dial(&request).await {
+        Ok(_) => {
+            crm.log(
+                "out",
+                "ameyo",
+                "clickToDialWithTokenAsync",
+                serde_json::to_value(&request).unwrap_or(Value::Null),
+                serde_json::to_value(&command).unwrap_or(Value::Null),
+            );
+            axum::Json(json!({"via": "ameyo"})).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, "dial_failed", e.to_string()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+async fn api_note(State(app): State<AppState>, bytes: bytes::Bytes) -> Response {
+    let note: NoteBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let text = note.text.trim();
+    if text.is_empty() || text.len() > 2000 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_note",
+            "a note is 1 to 2000 characters",
+        );
+    }
+    let crm = &app.crm;
+    let mut book = lock(&crm.book);
+    let Some(id) = book.current.clone() else {
+        return error(
+            StatusCode::CONFLICT,
+            "no_call",
+            "there is no call to take notes on",
+        );
+    };
+    match book.calls.iter_mut().find(|c| c.id == id) {
+        Some(call) if call.notes.len() < 50 => {
+            call.notes.push(text.to_owned());
+            axum::Json(json!({"notes": call.notes})).into_response()
+        }
+        Some(_) => error(
+            StatusCode::CONFLICT,
+            "too_many_notes",
+            "a call keeps 50 notes",
+        ),
+        None => error(
+            StatusCode::CONFLICT,
+            "no_call",
+            "there is no call to take notes on",
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisposeBody {
+    disposition: String,
+}
+
+async fn api_dispose(State(app): State<AppState>, bytes: bytes::Bytes) -> Response {
+    let d: DisposeBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let crm = &app.crm;
+    let (id, notes, vendor) = {
+        let book = lock(&crm.book);
+        let Some(id) = book.current.clone() else {
+            return error(
+                StatusCode::CONFLICT,
+                "no_call",
+                "there is no call to dispose",
+            );
+        };
+        let call = book.calls.iter().find(|c| c.id == id);
+        (
+            id,
+            call.map(|c| c.notes.join("\n")).unwrap_or_default(),
+            call.and_then(|c| parse_vendor(&c.vendor))
+                .unwrap_or(Vendor::Zoom),
+        )
+    };
+    // A fresh request id per attempt: Ameyo replays the answer of a
+    // request id it has seen (a retry of the same attempt is safe).
+    let attempt = crm.seq.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("dispose-{id}-{attempt}");
+    let mut request =
+        DisposeCallForUserRequest::new(crm.agent.as_str(), d.disposition.as_str(), request_id);
+    if !notes.is_empty() {
+        request = request.notes(notes);
+    }
+    match crm.ameyo.dispose_call_for_user(&request).await {
+        Ok(_) => {
+            crm.log(
+                "out",
+                "ameyo",
+                "disposeCallForUser",
+                serde_json::to_value(&request).unwrap_or(Value::Null),
+                json!({"event": "disposition_set", "id": id, "disposition": d.disposition}),
+            );
+            let is_voice = lock(&crm.book)
+                .calls
+                .iter()
+                .any(|c| c.id == id && c.channel == "voice");
+            let recorded = is_voice
+                && match crm.fetch_recording(&id, VoiceLogFormat::Wav).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the recording could not be fetched");
+                        false
+                    }
+                };
+            crm.upsert(&id, vendor, |e| {
+                e.disposition = Some(d.disposition.clone());
+                e.state = "completed".into();
+                e.recorded = recorded;
+            });
+            axum::Json(json!({"id": id, "disposition": d.disposition, "recorded": recorded}))
+                .into_response()
+        }
+        Err(e) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "dispose_refused",
+            e.to_string(),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct VoiceLogQuery {
+    format: Option<String>,
+}
+
+async fn api_voicelog(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<VoiceLogQuery>,
+) -> Response {
+    let (format, mime, ext) = match q.format.as_deref().unwrap_or("wav") {
+        "wav" => (VoiceLogFormat::Wav, "audio/wav", "wav"),
+        "mp3" => (VoiceLogFormat::Mp3, "audio/mpeg", "mp3"),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_format",
+                "format is wav or mp3",
+            );
+        }
+    };
+    if !app.crm.calls().iter().any(|c| c.id == id && c.recorded) {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no recording for that call",
+        );
+    }
+    match app.crm.fetch_recording(&id, format).await {
+        Ok(bytes) => (
+            [
+                (CONTENT_TYPE, mime.to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"call-{}.{ext}\"",
+                        digits_and_letters(&id)
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, "voicelog_failed", e),
+    }
+}
+
+fn digits_and_letters(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect()
+}
+
+/// Ameyo's customer URL pop: the contact of the call's number.
+async fn ameyo_customer(Customer(params): Customer) -> Response {
+    match find_contact(&params.phone) {
+        Some(c) => Redirect::to(&format!("/?vendor=zoom#contact-{}", c.id)).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no_contact",
+            "no contact has that number",
+        ),
+    }
+}

@@ -1,0 +1,717 @@
+//! End to end: Debian's Chromium (through chromium-driver and fantoccini)
+//! drives the CRM demo for each dialect, the softphone coming from the
+//! simulator's origin.
+//!
+//! For Zoom, LeadDesk and CCAI:
+//! - a full call: ring, screen pop (and Zoom's contact lookup shown on the
+//!   phone), answer on the phone, a note in the CRM, hang up, dispose
+//!   through the Ameyo API, the call-log entry, the recording as WAV and
+//!   MP3;
+//! - a chat from ring to call log (Zoom and CCAI; LeadDesk Talk is voice
+//!   only);
+//! - a click-to-dial from a contact (by postMessage for Zoom and LeadDesk,
+//!   by Ameyo's API for CCAI);
+//! - a screenshot of the page, saved under `target/e2e-screenshots/`.
+//!
+//! And the origin attacks: a page on another origin cannot frame the
+//! phone (and its socket refuses that host), and messages posted by a
+//! window of another origin reach neither the CRM's bridge nor the phone.
+//!
+//! Without chromium and chromium-driver the test skips loudly, and fails
+//! under `CI=true` or `CTI_REQUIRE_SERVICES=1`.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::response::Html;
+use axum::routing::get;
+use cti_examples::crm::{Demo, DemoConfig, start};
+use cti_protocol::Vendor;
+use cti_server_kit::simulator::Inbound;
+use fantoccini::Client;
+use serde_json::{Value, json};
+
+type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+struct Driver(tokio::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+async fn start_driver() -> Res<Option<(Driver, u16)>> {
+    let have = |p: &str| std::path::Path::new(p).exists();
+    if !have("/usr/bin/chromium") || !have("/usr/bin/chromedriver") {
+        return Ok(None);
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = tokio::process::Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let driver = Driver(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(Some((driver, port)));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("chromedriver did not start listening".into())
+}
+
+async fn browser(port: u16, profile: &std::path::Path) -> Res<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", "--window-size=1440,1100",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    Ok(
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await?,
+    )
+}
+
+async fn js(client: &Client, script: &str) -> Res<Value> {
+    Ok(client.execute(script, vec![]).await?)
+}
+
+/// Polls `script` until it returns something other than null, false or
+/// "" (15 s at most).
+async fn until(client: &Client, what: &str, script: &str) -> Res<Value> {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let v = js(client, script).await?;
+        let done = !matches!(&v, Value::Null | Value::Bool(false))
+            && v.as_str().is_none_or(|s| !s.is_empty());
+        if done {
+            return Ok(v);
+        }
+        last = v;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("timed out waiting for {what} (last: {last})").into())
+}
+
+/// Runs `script` inside the softphone frame.
+async fn in_phone(client: &Client, script: &str) -> Res<Value> {
+    client.enter_frame(0).await?;
+    let v = js(client, script).await;
+    client.enter_parent_frame().await?;
+    v
+}
+
+async fn until_in_phone(client: &Client, what: &str, script: &str) -> Res<Value> {
+    for _ in 0..150 {
+        let v = in_phone(client, script).await?;
+        if !matches!(&v, Value::Null | Value::Bool(false))
+            && v.as_str().is_none_or(|s| !s.is_empty())
+        {
+            return Ok(v);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("timed out waiting in the phone for {what}").into())
+}
+
+async fn phone_click(client: &Client, op: &str) -> Res {
+    let script = format!(
+        "const b = document.querySelector('button[data-op=\"{op}\"]'); if (!b || b.disabled) return false; b.click(); return true;"
+    );
+    until_in_phone(client, &format!("the phone's {op} button"), &script).await?;
+    Ok(())
+}
+
+async fn sim_state(demo: &Demo) -> Value {
+    demo.sim.state()
+}
+
+async fn until_sim(demo: &Demo, what: &str, check: impl Fn(&Value) -> bool) -> Res<Value> {
+    for _ in 0..150 {
+        let s = sim_state(demo).await;
+        if check(&s) {
+            return Ok(s);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!(
+        "timed out waiting in the simulator for {what}: {}",
+        sim_state(demo).await
+    )
+    .into())
+}
+
+const POP_NAME: &str = "return document.getElementById('pop-name').textContent;";
+const POP_STATE: &str = "return document.getElementById('pop-card').hidden ? '' : document.getElementById('pop-state').textContent;";
+
+/// The call-log row of the newest call with `disposition`, as
+/// `[id, contact, channel, direction, disposition, notes, links]`.
+fn row_script(disposition: &str) -> String {
+    format!(
+        "const r = [...document.querySelectorAll('#calls tbody tr')].find(r => r.children[3].textContent === '{disposition}'); \
+         return r ? [r.dataset.id, ...[...r.children].map(c => c.textContent)] : null;"
+    )
+}
+
+async fn dispose(client: &Client, disposition: &str) -> Res<Value> {
+    js(
+        client,
+        &format!(
+            "document.getElementById('disposition').value = '{disposition}'; \
+             document.querySelector('#dispose-form button').click(); return true;"
+        ),
+    )
+    .await?;
+    until(client, "the call-log entry", &row_script(disposition)).await
+}
+
+async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest::Client) -> Res {
+    let name = vendor.name();
+    demo.sim.inbound(&Inbound::voice("+1 (415) 555-0101"))?;
+    until_sim(demo, "the ring", |s| s["interaction"]["state"] == "offered").await?;
+    if vendor != Vendor::Ccai {
+        // The CRM pops the contact while it rings (CCAI's adapter says
+        // nothing until the call connects).
+        let who = until(client, "the screen pop", POP_NAME).await?;
+        assert_eq!(who, "Ada Lovelace", "{name}");
+        let state = until(client, "ringing", POP_STATE).await?;
+        assert!(
+            state.as_str().is_some_and(|s| s.contains("ringing")),
+            "{name}: {state}"
+        );
+    }
+    if vendor == Vendor::Zoom {
+        // Zoom asked the CRM who calls; the phone shows the answer.
+        let matched = until_in_phone(
+            client,
+            "the CRM match",
+            "return document.getElementById('contact').textContent;",
+        )
+        .await?;
+        assert_eq!(matched, "CRM match: Ada Lovelace");
+    }
+    // The Ameyo-style screen pop link on the phone leads to the contact.
+    let pop = until_in_phone(
+        client,
+        "the Ameyo pop link",
+        "const a = document.getElementById('ameyo-pop'); return a.hidden ? null : a.href;",
+    )
+    .await?;
+    let pop = pop.as_str().ok_or("no pop link")?;
+    let answer = http.get(pop).send().await?;
+    assert_eq!(answer.status(), 303, "{pop}");
+    let location = answer
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(location.ends_with("#contact-003A1"), "{location}");
+
+    phone_click(client, "answer").await?;
+    let state = until(
+        client,
+        "connected",
+        "const s = document.getElementById('pop-state').textContent; return s.includes('connected') ? s : null;",
+    )
+    .await?;
+    assert!(
+        state
+            .as_str()
+            .is_some_and(|s| s.starts_with("voice · inbound")),
+        "{state}"
+    );
+    assert_eq!(js(client, POP_NAME).await?, "Ada Lovelace", "{name}");
+
+    js(
+        client,
+        "document.getElementById('note').value = 'Wants the yearly plan'; \
+         document.querySelector('#note-form button').click(); return true;",
+    )
+    .await?;
+    until(
+        client,
+        "the note",
+        "const li = document.querySelector('#notes li'); return li ? li.textContent : null;",
+    )
+    .await?;
+    // Talk for a second so the recording has some length.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    phone_click(client, "hangup").await?;
+    until(
+        client,
+        "ended",
+        "const s = document.getElementById('pop-state').textContent; return s.includes('ended') ? s : null;",
+    )
+    .await?;
+
+    // A disposition outside the plan is refused, and nothing is lost.
+    js(
+        client,
+        "const s = document.getElementById('disposition'); const o = document.createElement('option'); \
+         o.value = 'bogus'; s.append(o); s.value = 'bogus'; document.querySelector('#dispose-form button').click(); return true;",
+    )
+    .await?;
+    let refused = until(
+        client,
+        "the refusal",
+        "const t = document.getElementById('dispose-result').textContent; return t.startsWith('Refused') ? t : null;",
+    )
+    .await?;
+    assert!(
+        refused.as_str().is_some_and(|t| t.contains("disposition")),
+        "{refused}"
+    );
+
+    dispose(client, "sale").await?;
+    // The entry may show before the recording is fetched.
+    let row = until(
+        client,
+        "the recording links",
+        &row_script("sale").replace("return r ?", "return r && r.children[5].textContent ?"),
+    )
+    .await?;
+    assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");
+    assert_eq!(row[2], "voice");
+    assert_eq!(row[3], "inbound");
+    assert_eq!(row[5], "Wants the yearly plan");
+    assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
+    let id = row[0].as_str().ok_or("no id")?;
+    let wav = http
+        .get(format!(
+            "{}/api/calls/{id}/voicelog?format=wav",
+            demo.crm_url
+        ))
+        .send()
+        .await?;
+    assert_eq!(wav.status(), 200);
+    let wav = wav.bytes().await?;
+    assert!(
+        wav.starts_with(b"RIFF") && wav.len() > 8000,
+        "{} bytes",
+        wav.len()
+    );
+    let mp3 = http
+        .get(format!(
+            "{}/api/calls/{id}/voicelog?format=mp3",
+            demo.crm_url
+        ))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    assert!(
+        mp3.starts_with(b"ID3") || mp3.first() == Some(&0xFF),
+        "{name}: not MP3: {:?}",
+        mp3.get(..4)
+    );
+    // The pop is cleared, the phone is idle again.
+    until(
+        client,
+        "the pop to clear",
+        "return document.getElementById('pop-card').hidden;",
+    )
+    .await?;
+    until_sim(demo, "the agent to be available", |s| {
+        s["agent"]["state"] == "available" && s["interaction"].is_null()
+    })
+    .await?;
+    Ok(())
+}
+
+async fn chat(client: &Client, demo: &Demo) -> Res {
+    demo.sim
+        .inbound(&Inbound::chat("grace@compilers.example", "Grace Hopper"))?;
+    until_sim(demo, "the chat to ring", |s| {
+        s["interaction"]["state"] == "offered"
+    })
+    .await?;
+    phone_click(client, "answer").await?;
+    let who = until(
+        client,
+        "the chat's pop",
+        "const s = document.getElementById('pop-state').textContent; return s.includes('chat') && s.includes('connected') ? document.getElementById('pop-name').textContent : null;",
+    )
+    .await?;
+    assert_eq!(who, "Grace Hopper");
+    phone_click(client, "hangup").await?;
+    let row = dispose(client, "resolved").await?;
+    assert_eq!(row[1], "Grace Hopper", "{row}");
+    assert_eq!(row[2], "chat");
+    assert_eq!(row[6], "", "chats have no recording");
+    until_sim(demo, "the agent to be free", |s| s["interaction"].is_null()).await?;
+    Ok(())
+}
+
+async fn click_to_dial(client: &Client, demo: &Demo, vendor: Vendor) -> Res {
+    js(
+        client,
+        "document.querySelector('button.dial[data-contact=\"003A3\"]').click(); return true;",
+    )
+    .await?;
+    let via = until(
+        client,
+        "the dial",
+        "const b = document.querySelector('button.dial[data-contact=\"003A3\"]'); return b.textContent.startsWith('Calling') ? b.textContent : null;",
+    )
+    .await?;
+    let expected = if vendor == Vendor::Ccai {
+        "Calling (ameyo)"
+    } else {
+        "Calling (postMessage)"
+    };
+    assert_eq!(via, expected);
+    let s = until_sim(demo, "the outbound call", |s| {
+        s["interaction"]["direction"] == "outbound"
+    })
+    .await?;
+    assert_eq!(s["interaction"]["customer"], "+442075550103");
+    // The customer picks up.
+    demo.sim.act(&cti_server_kit::simulator::Action::Answer)?;
+    until(
+        client,
+        "the outbound call connected",
+        "const s = document.getElementById('pop-state').textContent; return s.includes('outbound') && s.includes('connected') ? document.getElementById('pop-name').textContent : null;",
+    )
+    .await?;
+    phone_click(client, "hangup").await?;
+    let row = dispose(client, "callback").await?;
+    assert_eq!(row[1], "Alan Turing", "{row}");
+    assert_eq!(row[3], "outbound");
+    until_sim(demo, "the agent to be free", |s| s["interaction"].is_null()).await?;
+    Ok(())
+}
+
+fn screenshot_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("e2e-screenshots")
+}
+
+async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res {
+    let demo = start(DemoConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        vendor,
+    })
+    .await?;
+    client
+        .goto(&format!("{}/?vendor={}", demo.crm_url, vendor.name()))
+        .await?;
+    until(
+        client,
+        "the bridge",
+        "return window.ctiBridge && window.ctiBridge.connected;",
+    )
+    .await?;
+    until_sim(demo_ref(&demo), "the phone to sign the agent in", |s| {
+        s["agent"]["state"] == "available"
+    })
+    .await?;
+    until(
+        client,
+        "the contacts",
+        "return document.querySelectorAll('#contact-list li').length === 5;",
+    )
+    .await?;
+
+    let mut steps = full_call(client, &demo, vendor, http).await;
+    if steps.is_ok() && vendor != Vendor::LeadDesk {
+        steps = chat(client, &demo).await;
+    }
+    if steps.is_ok() {
+        steps = click_to_dial(client, &demo, vendor).await;
+    }
+    if let Err(e) = steps {
+        // Leave evidence: the page as it was, and the CRM's state.
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir)?;
+        if let Ok(png) = client.screenshot().await {
+            std::fs::write(dir.join(format!("failed-{}.png", vendor.name())), png)?;
+        }
+        let state = js(client, "return window.crmDemo && window.crmDemo.state;")
+            .await
+            .unwrap_or_default();
+        return Err(format!("{e}\nCRM state: {state}\nsimulator: {}", demo.sim.state()).into());
+    }
+
+    // The event log shows raw messages beside their normalized form.
+    let events = js(
+        client,
+        "return [...document.querySelectorAll('#event-rows tr')].map(r => [r.children[2].textContent, r.children[3].textContent, r.children[4].textContent]);",
+    )
+    .await?;
+    let lines = events.as_array().ok_or("no event rows")?;
+    let completed_wire = match vendor {
+        Vendor::Zoom => "zcc-phone-call-log",
+        Vendor::LeadDesk => "completed",
+        _ => "End_Call",
+    };
+    assert!(
+        lines
+            .iter()
+            .any(|l| l[0].as_str().is_some_and(|w| w.ends_with(completed_wire)) && l[2] != "—"),
+        "{}: {events}",
+        vendor.name()
+    );
+
+    if vendor == Vendor::Zoom {
+        sso_and_streem(client, &demo).await?;
+    }
+
+    let png = client.screenshot().await?;
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("crm-{}.png", vendor.name()));
+    std::fs::write(&path, &png)?;
+    eprintln!("screenshot: {}", path.display());
+    assert!(png.starts_with(b"\x89PNG"));
+    Ok(())
+}
+
+/// The SSO sign-in (a wrong password refused, then `agent`/`agent`), and
+/// a contact's Streem invite opened on the simulator.
+async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
+    js(
+        client,
+        "document.getElementById('sso-pass').value = 'wrong'; document.querySelector('#sso button').click(); return true;",
+    )
+    .await?;
+    until(
+        client,
+        "the refused sign-in",
+        "return document.getElementById('sso-state').dataset.ok === 'no';",
+    )
+    .await?;
+    js(
+        client,
+        "document.getElementById('sso-pass').value = 'agent'; document.querySelector('#sso button').click(); return true;",
+    )
+    .await?;
+    let state = until(
+        client,
+        "the sign-in",
+        "const s = document.getElementById('sso-state'); return s.dataset.ok === 'yes' ? s.textContent : null;",
+    )
+    .await?;
+    assert_eq!(state, "Signed in as agent");
+    let href = js(
+        client,
+        "return document.querySelector('#contact-003A1 a').href;",
+    )
+    .await?;
+    let href = href.as_str().ok_or("no Streem link")?;
+    assert!(
+        href.starts_with(&format!("{}/embed?", demo.sim_url)),
+        "{href}"
+    );
+    let back = format!("{}/?vendor=zoom", demo.crm_url);
+    client.goto(href).await?;
+    let name = until(
+        client,
+        "the Streem invite",
+        "const n = document.getElementById('invite-name'); return n ? n.textContent : null;",
+    )
+    .await?;
+    assert_eq!(name, "Ada Lovelace");
+    client.goto(&back).await?;
+    until(
+        client,
+        "the bridge again",
+        "return window.ctiBridge && window.ctiBridge.connected;",
+    )
+    .await?;
+    until(
+        client,
+        "the contacts",
+        "return document.querySelectorAll('#contact-list li').length === 5;",
+    )
+    .await?;
+    Ok(())
+}
+
+fn demo_ref(demo: &Demo) -> &Demo {
+    demo
+}
+
+/// The attacks: framing from another origin, posting from another origin.
+async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
+    let demo = start(DemoConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        vendor: Vendor::Zoom,
+    })
+    .await?;
+    // An attacker's page on a third origin: it frames the phone, and opens
+    // the CRM to post into it.
+    let sim = demo.sim_url.clone();
+    let crm = demo.crm_url.clone();
+    let evil_page = format!(
+        "<!doctype html><meta charset=utf-8><title>evil</title>\
+         <iframe id=f src=\"{sim}/leaddesk/\"></iframe>\
+         <iframe id=z src=\"{sim}/zoom/?origin={crm}\"></iframe>"
+    );
+    let evil = axum::Router::new().route(
+        "/",
+        get(move || {
+            let page = evil_page.clone();
+            async move { Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let evil_url = format!("http://localhost:{}", listener.local_addr()?.port());
+    tokio::spawn(async move { axum::serve(listener, evil).await });
+
+    // 1. The phone refuses to be framed by that origin: the browser
+    //    enforces frame-ancestors, so no phone ever connects.
+    client.goto(&format!("{evil_url}/")).await?;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(
+        demo.sim.state()["phones"],
+        json!({"zoom": 0, "leaddesk": 0, "ccai": 0})
+    );
+    // Even a client that skips the browser's check gets no phone: the
+    // socket refuses a host outside the allowlist.
+    let refused = http
+        .get(format!("{sim}/zoom/?origin={evil_url}"))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 403);
+
+    // 2. The CRM with its phone; a call rings.
+    client.goto(&format!("{crm}/?vendor=zoom")).await?;
+    until(
+        client,
+        "the bridge",
+        "return window.ctiBridge && window.ctiBridge.connected;",
+    )
+    .await?;
+    until_sim(&demo, "the agent", |s| s["agent"]["state"] == "available").await?;
+    demo.sim.inbound(&Inbound::voice("+14155550102"))?;
+    until(client, "the pop", POP_NAME).await?;
+    let events_before = demo.crm.events_since(0).len();
+
+    // The attacker's window (another origin) gets a handle on the CRM and
+    // posts a forged lookup to it and a forged accept to its phone.
+    let crm_handle = client.window().await?;
+    client.new_window(true).await?;
+    let windows = client.windows().await?;
+    let evil_window = windows
+        .into_iter()
+        .find(|w| *w != crm_handle)
+        .ok_or("no second window")?;
+    client.switch_to_window(evil_window).await?;
+    client.goto(&format!("{evil_url}/")).await?;
+    js(
+        client,
+        &format!("window.crm = window.open('{crm}/?vendor=zoom', 'crm-target'); return true;"),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    js(
+        client,
+        "const forged = {type: 'zcc-incomingPhone-request', data: {incomingPhoneNumber: '+19995550000', engagementId: 'forged', channel: 'voice'}}; \
+         window.crm.postMessage(forged, '*'); \
+         window.crm.frames[0].postMessage({type: 'zcc-accept-engagement', data: {}}, '*'); return true;",
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // The popup is the CRM page the attacker posted into.
+    let evil_handle = client.window().await?;
+    let popup = client
+        .windows()
+        .await?
+        .into_iter()
+        .find(|w| *w != crm_handle && *w != evil_handle);
+    if let Some(popup) = popup {
+        client.switch_to_window(popup).await?;
+        let ignored = until(
+            client,
+            "the bridge to ignore the forged message",
+            "return window.ctiBridge && window.ctiBridge.ignored >= 1 ? window.ctiBridge.ignored : null;",
+        )
+        .await?;
+        assert!(ignored.as_u64() >= Some(1));
+        let phone_ignored = in_phone(
+            client,
+            "return window.simPhone ? window.simPhone.ignored : null;",
+        )
+        .await?;
+        assert!(
+            phone_ignored.as_u64() >= Some(1),
+            "the phone ignored the forged accept: {phone_ignored}"
+        );
+        client.close_window().await?;
+        client.switch_to_window(evil_handle).await?;
+        client.close_window().await?;
+    } else {
+        return Err("the attacker's popup did not open".into());
+    }
+    client.switch_to_window(crm_handle).await?;
+    // Nothing forged got through: the call still rings, no forged lookup
+    // reached the CRM.
+    assert_eq!(demo.sim.state()["interaction"]["state"], "offered");
+    let forged = demo.crm.events_since(0).iter().any(|e| {
+        e.raw.to_string().contains("forged") || e.raw.to_string().contains("+19995550000")
+    });
+    assert!(!forged, "a forged message reached the CRM");
+    assert!(demo.crm.events_since(0).len() >= events_before);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_drives_the_demo() -> Res {
+    let Some((_driver, port)) = start_driver().await? else {
+        assert!(
+            !required(),
+            "chromium_drives_the_demo: chromium and chromium-driver (/usr/bin) are required (CI=true or CTI_REQUIRE_SERVICES=1)"
+        );
+        eprintln!(
+            "SKIPPED chromium_drives_the_demo: chromium and chromium-driver are not available; install them or run .ci/run"
+        );
+        return Ok(());
+    };
+    let profile = tempfile::tempdir()?;
+    let client = browser(port, profile.path()).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let mut outcome = Ok(());
+    for vendor in [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai] {
+        outcome = dialect(&client, vendor, &http)
+            .await
+            .map_err(|e| format!("{}: {e}", vendor.name()).into());
+        if outcome.is_err() {
+            break;
+        }
+    }
+    if outcome.is_ok() {
+        outcome = origin_attacks(&client, &http).await;
+    }
+    let _ = client.close().await;
+    outcome
+}
