@@ -196,10 +196,10 @@ impl HostPage {
             ReadyOn::FirstMessage => "message",
             ReadyOn::Load => "load",
         };
-        let _ = write!(
+        let _ = writeln!(
             html,
             "<script nonce=\"{}\" src=\"{}\" data-frame=\"{}\" data-frame-origin=\"{}\" \
-             data-ws=\"{}\" data-token=\"{}\" data-ready-on=\"{ready}\" data-dedup-ms=\"{}\"></script>\n",
+             data-ws=\"{}\" data-token=\"{}\" data-ready-on=\"{ready}\" data-dedup-ms=\"{}\"></script>",
             escape_attr(nonce.as_str()),
             escape_attr(&format!("{}/bridge.js", self.bridge_base)),
             escape_attr(&self.frame.id),

@@ -760,7 +760,6 @@ impl Simulator {
     /// the scripting API, `/healthz`, the Streem invite page
     /// (`/embed`, as Streem's own invite URL) and, with [`SimulatorBuilder::ameyo_token`], the
     /// Ameyo vendor routes.
-    #[must_use]
     pub fn router(&self) -> Router {
         let ancestors = FrameAncestors::list(&self.inner.host_origins);
         let csp = HostPageCsp::new().directive("style-src", ["'self'"]);
@@ -1101,10 +1100,9 @@ impl Inner {
             && !recording
             && self.recorder.is_some()
             && interaction.channel() == Channel::Voice
+            && let Err(e) = self.engine.apply(interaction.id(), Op::Record { on: true })
         {
-            if let Err(e) = self.engine.apply(interaction.id(), Op::Record { on: true }) {
-                tracing::warn!(error = %e, "could not start recording");
-            }
+            tracing::warn!(error = %e, "could not start recording");
         }
     }
 
@@ -1118,18 +1116,17 @@ impl Inner {
             }}),
         };
         self.post_raw(dialect, &message);
-        if dialect == Dialect::Zoom {
-            if let Some(state) = self.engine.agent_state(&self.agent) {
-                if let Ok(messages) = self.renderers[0].agent_state(state) {
-                    messages.iter().for_each(|m| self.post(dialect, m));
-                }
-            }
+        if dialect == Dialect::Zoom
+            && let Some(state) = self.engine.agent_state(&self.agent)
+            && let Ok(messages) = self.renderers[0].agent_state(state)
+        {
+            messages.iter().for_each(|m| self.post(dialect, m));
         }
     }
 
     /// A message the host page posted to a phone. Returns a note for the
     /// phone's log.
-    fn from_host(&self, dialect: Dialect, message: &Value) -> String {
+    fn host_message(&self, dialect: Dialect, message: &Value) -> String {
         // The direction is known, so the message is read as a command
         // (LeadDesk's `call` is both a ringing event and a dial command).
         let text = message.to_string();
@@ -1270,7 +1267,7 @@ fn reject(status: StatusCode, code: &'static str, message: impl Into<String>) ->
     Rejection::new(status, code, message).into_response()
 }
 
-fn authorized(sim: &Simulator, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(sim: &Simulator, headers: &HeaderMap) -> Result<(), Rejection> {
     let Some(token) = &sim.inner.api_token else {
         return Ok(());
     };
@@ -1282,7 +1279,7 @@ fn authorized(sim: &Simulator, headers: &HeaderMap) -> Result<(), Response> {
     if bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
         Ok(())
     } else {
-        Err(reject(
+        Err(Rejection::new(
             StatusCode::UNAUTHORIZED,
             "bad_token",
             "the simulator API needs `Authorization: Bearer <token>`",
@@ -1293,20 +1290,20 @@ fn authorized(sim: &Simulator, headers: &HeaderMap) -> Result<(), Response> {
 fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<T, Response> {
+) -> Result<T, Rejection> {
     let json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("application/json"));
     if !json {
-        return Err(reject(
+        return Err(Rejection::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send JSON with `Content-Type: application/json`",
         ));
     }
     serde_json::from_slice(body)
-        .map_err(|e| reject(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
+        .map_err(|e| Rejection::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
 async fn api_inbound(
@@ -1316,11 +1313,11 @@ async fn api_inbound(
 ) -> Response {
     crate::in_span("sim.inbound", &http::Method::POST, async move {
         if let Err(r) = authorized(&sim, &headers) {
-            return r;
+            return r.into_response();
         }
         let inbound: Inbound = match parse_body(&headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         match sim.inbound(&inbound) {
             Ok(id) => (StatusCode::CREATED, axum::Json(json!({"id": id.as_str()}))).into_response(),
@@ -1337,11 +1334,11 @@ async fn api_action(
 ) -> Response {
     crate::in_span("sim.action", &http::Method::POST, async move {
         if let Err(r) = authorized(&sim, &headers) {
-            return r;
+            return r.into_response();
         }
         let action: Action = match parse_body(&headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         match sim.act(&action) {
             Ok(()) => axum::Json(sim.state()).into_response(),
@@ -1358,11 +1355,11 @@ async fn api_script(
 ) -> Response {
     crate::in_span("sim.script", &http::Method::POST, async move {
         if let Err(r) = authorized(&sim, &headers) {
-            return r;
+            return r.into_response();
         }
         let script: Script = match parse_body(&headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let steps = script.steps.len();
         match sim.run_script(script) {
@@ -1375,7 +1372,7 @@ async fn api_script(
 
 async fn api_state(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&sim, &headers) {
-        return r;
+        return r.into_response();
     }
     axum::Json(sim.state()).into_response()
 }
@@ -1628,7 +1625,7 @@ async fn serve_phone(sim: Simulator, dialect: Dialect, own_origin: String, socke
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let note = match serde_json::from_str::<FromPhone>(&text) {
-                        Ok(FromPhone::Host { msg }) => inner.from_host(dialect, &msg),
+                        Ok(FromPhone::Host { msg }) => inner.host_message(dialect, &msg),
                         Ok(FromPhone::Ui { action }) => match inner.act(&action) {
                             Ok(()) => "done".to_owned(),
                             Err(e) => e.to_string(),

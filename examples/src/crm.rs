@@ -811,9 +811,8 @@ struct DialBody {
     vendor: String,
 }
 
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
 async fn api_dial(
@@ -823,7 +822,7 @@ async fn api_dial(
 ) -> Response {
     let dial: DialBody = match body(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", e),
     };
     let Some(vendor) = parse_vendor(&dial.vendor) else {
         return error(
@@ -890,7 +889,7 @@ struct NoteBody {
 async fn api_note(State(app): State<AppState>, bytes: bytes::Bytes) -> Response {
     let note: NoteBody = match body(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", e),
     };
     let text = note.text.trim();
     if text.is_empty() || text.len() > 2000 {
@@ -936,7 +935,7 @@ struct DisposeBody {
 async fn api_dispose(State(app): State<AppState>, bytes: bytes::Bytes) -> Response {
     let d: DisposeBody = match body(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", e),
     };
     let crm = &app.crm;
     let (id, notes, vendor) = {

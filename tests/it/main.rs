@@ -17,4 +17,5 @@ mod log_capture;
 mod properties;
 mod schemas;
 mod server_kit_logs;
+mod simulator;
 mod templates;
