@@ -7,19 +7,7 @@
 //! cargo run --release -p cti-media --example scenario -- day.json           # a scenario file
 //! ```
 
-use cti_media::scenario::{Scenario, run};
-
-/// A `/proc/self/status` field in bytes (0 where there is none).
-fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
+use cti_media::scenario::{Scenario, run_measured};
 
 fn main() {
     let mut day = Scenario::builtin();
@@ -50,19 +38,10 @@ fn main() {
             }
         }
     }
-    let started = std::time::Instant::now();
-    match run(&day) {
-        Ok(summary) => {
-            let mut line = serde_json::to_value(&summary).unwrap_or_default();
-            if let Some(map) = line.as_object_mut() {
-                map.insert(
-                    "wall_ms".into(),
-                    (started.elapsed().as_millis() as u64).into(),
-                );
-                map.insert("peak_rss_bytes".into(), status_kb("VmHWM:").into());
-            }
-            println!("{line}");
-            if summary.lost > 0 || summary.stuck > 0 {
+    match run_measured(&day) {
+        Ok(measured) => {
+            println!("{}", serde_json::to_string(&measured).unwrap_or_default());
+            if measured.summary.lost > 0 || measured.summary.stuck > 0 {
                 std::process::exit(1);
             }
         }

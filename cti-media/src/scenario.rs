@@ -404,3 +404,64 @@ pub fn run(scenario: &Scenario) -> Result<Summary, ScenarioError> {
     }
     Ok(s)
 }
+
+/// A day's [`Summary`] with what running it cost this process. One JSON
+/// line with `serde_json::to_string`: the summary's fields, then
+/// `agents`, `wall_ms`, `cpu_ms` and `peak_rss_bytes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Measured {
+    /// What the day came to.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The scenario's agents.
+    pub agents: u32,
+    /// Wall-clock time of the run, in milliseconds.
+    pub wall_ms: u64,
+    /// User plus system CPU time of the whole process so far, in
+    /// milliseconds (0 where `/proc` is missing).
+    pub cpu_ms: u64,
+    /// The process's peak resident memory, in bytes (0 where `/proc` is
+    /// missing).
+    pub peak_rss_bytes: u64,
+}
+
+/// [`run`], measured: wall time, and the process's CPU time and peak
+/// memory read from Linux's `/proc/self`.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_measured(scenario: &Scenario) -> Result<Measured, ScenarioError> {
+    let started = std::time::Instant::now();
+    let summary = run(scenario)?;
+    Ok(Measured {
+        summary,
+        agents: scenario.agents,
+        wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        cpu_ms: cpu_ms().unwrap_or(0),
+        peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+    })
+}
+
+/// `VmHWM` of `/proc/self/status`, in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    kb.trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb * 1024)
+}
+
+/// Fields 14 and 15 of `/proc/self/stat` (user and system time, in clock
+/// ticks of 10 ms on Linux), counted after the command name.
+fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10)
+}

@@ -1306,24 +1306,43 @@ fn parse_body<T: serde::de::DeserializeOwned>(
         .map_err(|e| Rejection::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
+/// One scripting POST: the token checked, the JSON body read as `T`, then
+/// `run`; every refusal a JSON 4xx.
+async fn api_post<T, F>(
+    operation: &str,
+    sim: &Simulator,
+    headers: &HeaderMap,
+    body: &[u8],
+    run: F,
+) -> Response
+where
+    T: serde::de::DeserializeOwned,
+    F: FnOnce(&Simulator, T) -> Result<Response, SimError>,
+{
+    crate::in_span(operation, &http::Method::POST, async move {
+        let outcome = authorized(sim, headers)
+            .and_then(|()| parse_body(headers, body))
+            .map(|value| run(sim, value).unwrap_or_else(|e| e.rejection().into_response()));
+        outcome.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
 async fn api_inbound(
     State(sim): State<Simulator>,
     headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Response {
-    crate::in_span("sim.inbound", &http::Method::POST, async move {
-        if let Err(r) = authorized(&sim, &headers) {
-            return r.into_response();
-        }
-        let inbound: Inbound = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(r) => return r.into_response(),
-        };
-        match sim.inbound(&inbound) {
-            Ok(id) => (StatusCode::CREATED, axum::Json(json!({"id": id.as_str()}))).into_response(),
-            Err(e) => e.rejection().into_response(),
-        }
-    })
+    api_post(
+        "sim.inbound",
+        &sim,
+        &headers,
+        &body,
+        |sim, inbound: Inbound| {
+            let id = sim.inbound(&inbound)?;
+            Ok((StatusCode::CREATED, axum::Json(json!({"id": id.as_str()}))).into_response())
+        },
+    )
     .await
 }
 
@@ -1332,19 +1351,16 @@ async fn api_action(
     headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Response {
-    crate::in_span("sim.action", &http::Method::POST, async move {
-        if let Err(r) = authorized(&sim, &headers) {
-            return r.into_response();
-        }
-        let action: Action = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(r) => return r.into_response(),
-        };
-        match sim.act(&action) {
-            Ok(()) => axum::Json(sim.state()).into_response(),
-            Err(e) => e.rejection().into_response(),
-        }
-    })
+    api_post(
+        "sim.action",
+        &sim,
+        &headers,
+        &body,
+        |sim, action: Action| {
+            sim.act(&action)?;
+            Ok(axum::Json(sim.state()).into_response())
+        },
+    )
     .await
 }
 
@@ -1353,20 +1369,17 @@ async fn api_script(
     headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Response {
-    crate::in_span("sim.script", &http::Method::POST, async move {
-        if let Err(r) = authorized(&sim, &headers) {
-            return r.into_response();
-        }
-        let script: Script = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(r) => return r.into_response(),
-        };
-        let steps = script.steps.len();
-        match sim.run_script(script) {
-            Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({"steps": steps}))).into_response(),
-            Err(e) => e.rejection().into_response(),
-        }
-    })
+    api_post(
+        "sim.script",
+        &sim,
+        &headers,
+        &body,
+        |sim, script: Script| {
+            let steps = script.steps.len();
+            sim.run_script(script)?;
+            Ok((StatusCode::ACCEPTED, axum::Json(json!({"steps": steps}))).into_response())
+        },
+    )
     .await
 }
 

@@ -228,6 +228,7 @@ struct Book {
 pub struct Crm {
     book: Mutex<Book>,
     seq: AtomicU64,
+    attempts: AtomicU64,
     ameyo: AmeyoClient,
     campaign: String,
     agent: String,
@@ -596,6 +597,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     let crm = Arc::new(Crm {
         book: Mutex::new(Book::default()),
         seq: AtomicU64::new(0),
+        attempts: AtomicU64::new(0),
         ameyo,
         campaign: sim.queue().as_str().to_owned(),
         agent: sim.agent().as_str().to_owned(),
@@ -957,7 +959,7 @@ async fn api_dispose(State(app): State<AppState>, bytes: bytes::Bytes) -> Respon
     };
     // A fresh request id per attempt: Ameyo replays the answer of a
     // request id it has seen (a retry of the same attempt is safe).
-    let attempt = crm.seq.fetch_add(1, Ordering::Relaxed);
+    let attempt = crm.attempts.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("dispose-{id}-{attempt}");
     let mut request =
         DisposeCallForUserRequest::new(crm.agent.as_str(), d.disposition.as_str(), request_id);

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use cti_examples::crm::{DemoConfig, start};
-use cti_media::scenario::{Scenario, run};
+use cti_media::scenario::{Scenario, run_measured};
 use cti_protocol::Vendor;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -45,34 +45,6 @@ struct Args {
     headless_scenario: Option<String>,
 }
 
-/// A `/proc/self/status` field in bytes (0 where there is none).
-fn status_bytes(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// User plus system CPU time of this process, in milliseconds.
-fn cpu_ms() -> u64 {
-    // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second
-    // on Linux), counted after the command name's closing parenthesis.
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let utime: u64 = f.get(11)?.parse().ok()?;
-            let stime: u64 = f.get(12)?.parse().ok()?;
-            Some((utime + stime) * 10)
-        })
-        .unwrap_or(0)
-}
-
 fn headless(which: &str) -> ExitCode {
     let scenario = if which == "builtin" {
         Scenario::builtin()
@@ -92,26 +64,21 @@ fn headless(which: &str) -> ExitCode {
             }
         }
     };
-    let started = std::time::Instant::now();
-    let summary = match run(&scenario) {
-        Ok(s) => s,
+    let measured = match run_measured(&scenario) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("crm-demo: {e}");
             return ExitCode::from(2);
         }
     };
-    let mut line = serde_json::to_value(&summary).unwrap_or_default();
-    if let serde_json::Value::Object(map) = &mut line {
-        map.insert("agents".into(), scenario.agents.into());
-        map.insert(
-            "wall_ms".into(),
-            (started.elapsed().as_millis() as u64).into(),
-        );
-        map.insert("cpu_ms".into(), cpu_ms().into());
-        map.insert("peak_rss_bytes".into(), status_bytes("VmHWM:").into());
+    match serde_json::to_string(&measured) {
+        Ok(line) => println!("{line}"),
+        Err(e) => {
+            eprintln!("crm-demo: {e}");
+            return ExitCode::FAILURE;
+        }
     }
-    println!("{line}");
-    if summary.lost == 0 && summary.stuck == 0 {
+    if measured.summary.lost == 0 && measured.summary.stuck == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
