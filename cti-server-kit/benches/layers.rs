@@ -6,8 +6,12 @@
 //! client sees them).
 //!
 //! `layered` stacks the three layers; `combined` is the one-pass
-//! `EmbedHeaders` layer. Report: `ratio = time(bare) / time(layered)`
-//! (1.0 = free), e.g. `scripts/bench_ratio.py layers_http combined bare`.
+//! `EmbedHeaders` layer, both added with `Router::layer`; `wrapped` is
+//! `EmbedHeaders` wrapped around the whole router. In-process, each
+//! router is first given its state, as `axum::serve` does, so routes are
+//! built once and not per request. Report: `ratio = time(bare) /
+//! time(x)` (1.0 = free), e.g. `scripts/bench_ratio.py layers_http
+//! combined bare`.
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use tower::ServiceExt as _;
 
 #[path = "common/apps.rs"]
 mod apps;
-use apps::{bare, combined, layered};
+use apps::{bare, combined, layered, wrapped};
 
 fn in_process(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -31,6 +35,7 @@ fn in_process(c: &mut Criterion) {
         ("layered", layered()),
         ("combined", combined()),
     ] {
+        let app: axum::Router = app.with_state(());
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let app = app.clone();
@@ -45,6 +50,20 @@ fn in_process(c: &mut Criterion) {
             });
         });
     }
+    let svc = wrapped();
+    group.bench_function("wrapped", |b| {
+        b.to_async(&rt).iter(|| {
+            let svc = svc.clone();
+            async move {
+                let r = svc
+                    .oneshot(Request::get("/").body(Body::empty()).unwrap_or_default())
+                    .await
+                    .unwrap_or_else(|e| match e {});
+                assert!(r.status().is_success());
+                r
+            }
+        });
+    });
     group.finish();
 }
 
@@ -54,9 +73,9 @@ fn over_http(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let (bare_url, layered_url, combined_url) = rt.block_on(async {
+    let urls: Vec<String> = rt.block_on(async {
         let mut urls = Vec::new();
-        for app in [bare(), layered(), combined()] {
+        let mut bind = async || {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -64,18 +83,24 @@ fn over_http(c: &mut Criterion) {
                 "http://{}/",
                 l.local_addr().unwrap_or_else(|e| panic!("{e}"))
             ));
+            l
+        };
+        for app in [bare(), layered(), combined()] {
+            let l = bind().await;
             tokio::spawn(async move { axum::serve(l, app).await });
         }
-        (urls[0].clone(), urls[1].clone(), urls[2].clone())
+        let l = bind().await;
+        let svc = axum::ServiceExt::<http::Request<axum::body::Body>>::into_make_service(wrapped());
+        tokio::spawn(async move { axum::serve(l, svc).await });
+        urls
     });
     let client = reqwest::Client::new();
     let mut group = c.benchmark_group("layers_http");
     group.measurement_time(Duration::from_secs(8));
-    for (name, url) in [
-        ("bare", bare_url),
-        ("layered", layered_url),
-        ("combined", combined_url),
-    ] {
+    for (name, url) in ["bare", "layered", "combined", "wrapped"]
+        .into_iter()
+        .zip(urls)
+    {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let client = client.clone();

@@ -91,7 +91,7 @@ impl<S, P: Clone> Layer<S> for PolicyLayer<P> {
     fn layer(&self, inner: S) -> Self::Service {
         PolicyService {
             inner,
-            policy: self.policy.clone(),
+            policy: Arc::new(self.policy.clone()),
         }
     }
 }
@@ -100,7 +100,8 @@ impl<S, P: Clone> Layer<S> for PolicyLayer<P> {
 #[derive(Debug, Clone)]
 pub struct PolicyService<S, P> {
     inner: S,
-    policy: P,
+    // One reference count per request, however many parts the policy has.
+    policy: Arc<P>,
 }
 
 impl<S, P, ReqB, ResB> Service<Request<ReqB>> for PolicyService<S, P>
@@ -120,7 +121,7 @@ where
         let pending = self.policy.on_request(&mut request);
         PolicyFuture {
             inner: self.inner.call(request),
-            pending: Some((self.policy.clone(), pending)),
+            pending: Some((Arc::clone(&self.policy), pending)),
         }
     }
 }
@@ -130,7 +131,7 @@ pin_project_lite::pin_project! {
     pub struct PolicyFuture<F, P: HeaderPolicy> {
         #[pin]
         inner: F,
-        pending: Option<(P, P::Pending)>,
+        pending: Option<(Arc<P>, P::Pending)>,
     }
 }
 
@@ -460,7 +461,7 @@ fn append_directive(headers: &HeaderMap, directive: &HeaderValue) -> Option<Head
 }
 
 fn set_xfo(headers: &mut HeaderMap, xfo: Xfo) {
-    headers.remove(X_FRAME_OPTIONS);
+    // `insert` replaces every value already there.
     match xfo {
         Xfo::Deny => {
             headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -468,7 +469,9 @@ fn set_xfo(headers: &mut HeaderMap, xfo: Xfo) {
         Xfo::SameOrigin => {
             headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
         }
-        Xfo::Remove => {}
+        Xfo::Remove => {
+            headers.remove(X_FRAME_OPTIONS);
+        }
     }
 }
 
@@ -504,10 +507,10 @@ fn fixed(sources: Vec<String>, xfo: Xfo) -> Ancestors {
 pub struct CspNonce([u8; 24]);
 
 impl CspNonce {
-    /// A fresh nonce: 128 bits from `rand`'s thread-local generator (a
+    /// A fresh nonce: 144 bits from `rand`'s thread-local generator (a
     /// ChaCha12 CSPRNG seeded and periodically reseeded from the
-    /// operating system), base64-encoded. A system call per response
-    /// would cost more than the rest of the layer.
+    /// operating system), as 24 base64 characters. A system call per
+    /// response would cost more than the rest of the layer.
     ///
     /// # Errors
     ///
@@ -515,14 +518,13 @@ impl CspNonce {
     /// fail.
     pub fn generate() -> Result<Self, getrandom::Error> {
         use rand::RngCore as _;
-        let mut bytes = [0u8; 16];
+        let mut bytes = [0u8; 18];
         rand::rng().fill_bytes(&mut bytes);
-        // 16 bytes are always 24 base64 characters (with padding).
-        let mut text = [b'='; 24];
+        // 18 bytes are always 24 base64 characters, without padding.
+        let mut text = [0u8; 24];
         let _ = base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut text);
         Ok(Self(text))
     }
-
     /// The nonce text (base64).
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -983,6 +985,18 @@ impl PermissionsPolicy {
         dict
     }
 
+    /// The value for a response without a Permissions-Policy, built on
+    /// first use.
+    fn fresh_value(&self) -> Option<&HeaderValue> {
+        self.0
+            .value
+            .get_or_init(|| {
+                self.header_value()
+                    .and_then(|v| HeaderValue::try_from(v).ok())
+            })
+            .as_ref()
+    }
+
     /// The header value, or `None` for an empty policy.
     #[must_use]
     pub fn header_value(&self) -> Option<String> {
@@ -1002,14 +1016,12 @@ impl HeaderPolicy for PermissionsPolicy {
     fn on_request<B>(&self, _request: &mut Request<B>) -> Self::Pending {}
 
     fn on_response(&self, (): Self::Pending, headers: &mut HeaderMap) {
-        if !headers.contains_key(&PERMISSIONS_POLICY) {
+        // One lookup of the (non-standard, so hashed) header name serves
+        // both the check and the insert.
+        if let http::header::Entry::Vacant(slot) = headers.entry(PERMISSIONS_POLICY) {
             // The common case: nothing to merge with.
-            let value = self.0.value.get_or_init(|| {
-                self.header_value()
-                    .and_then(|v| HeaderValue::try_from(v).ok())
-            });
-            if let Some(v) = value {
-                headers.insert(PERMISSIONS_POLICY, v.clone());
+            if let Some(v) = self.fresh_value() {
+                slot.insert(v.clone());
             }
             return;
         }
@@ -1147,18 +1159,44 @@ impl HeaderPolicy for EmbedHeaders {
             None,
         ) = (&nonce, &*self.ancestors.0, &ancestors.0)
             && !headers.contains_key(CONTENT_SECURITY_POLICY)
-            && !headers.contains_key(&PERMISSIONS_POLICY)
+            && let http::header::Entry::Vacant(slot) = headers.entry(PERMISSIONS_POLICY)
+            && let Ok(csp) = HeaderValue::from_maybe_shared(bytes::Bytes::from(
+                self.csp.0.fill(nonce, Some(fa.as_bytes())),
+            ))
         {
-            let out = self.csp.0.fill(nonce, Some(fa.as_bytes()));
-            if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(out)) {
-                headers.insert(CONTENT_SECURITY_POLICY, v);
-                set_xfo(headers, *xfo);
-                self.permissions.on_response((), headers);
-                return;
+            // The usual host page: neither header to merge with, so each
+            // is written whole, with one lookup of the Permissions-Policy
+            // name serving both its check and its insert.
+            if let Some(pp) = self.permissions.fresh_value() {
+                slot.insert(pp.clone());
             }
+            headers.insert(CONTENT_SECURITY_POLICY, csp);
+            set_xfo(headers, *xfo);
+            return;
         }
         self.csp.on_response(nonce, headers);
         self.ancestors.on_response(ancestors, headers);
         self.permissions.on_response((), headers);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    #[test]
+    fn nonces_are_fresh_and_well_formed() {
+        let a = super::CspNonce::generate().ok();
+        let b = super::CspNonce::generate().ok();
+        assert!(a.is_some() && b.is_some());
+        assert_ne!(a, b);
+        for n in [a, b].into_iter().flatten() {
+            assert_eq!(n.as_str().len(), 24);
+            assert!(
+                base64::engine::general_purpose::STANDARD
+                    .decode(n.as_str())
+                    .is_ok_and(|v| v.len() == 18)
+            );
+        }
     }
 }

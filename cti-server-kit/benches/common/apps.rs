@@ -38,14 +38,28 @@ pub(crate) fn layered() -> Router {
     )
 }
 
-/// The same three policies through the one-pass `EmbedHeaders` layer.
-pub(crate) fn combined() -> Router {
+/// The three policies as one `EmbedHeaders` value.
+fn embed_headers() -> cti_server_kit::layer::EmbedHeaders {
     use cti_server_kit::layer::EmbedHeaders;
     let host = Origin::parse("https://crm.example").unwrap_or_else(|_| Origin::opaque());
     let frame = EmbedFrame::zoom(&host, &ZoomHost::Default).unwrap_or_else(|e| panic!("{e}"));
     let allow = OriginAllowlist::parse(["https://crm.example", "https://*.crm.example"])
         .unwrap_or_else(|e| panic!("{e}"));
-    let headers = EmbedHeaders::for_frames([&frame], FrameAncestors::list(&allow))
-        .unwrap_or_else(|e| panic!("{e}"));
-    bare().layer(headers.layer())
+    EmbedHeaders::for_frames([&frame], FrameAncestors::list(&allow))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The same three policies through the one-pass `EmbedHeaders` layer,
+/// added with `Router::layer`.
+pub(crate) fn combined() -> Router {
+    bare().layer(embed_headers().layer())
+}
+
+/// The one-pass layer wrapped around the whole router, as tower does it
+/// (`Layer::layer(router)`): no per-route boxing by axum, and 404s get
+/// the headers too.
+pub(crate) fn wrapped()
+-> cti_server_kit::layer::PolicyService<Router, cti_server_kit::layer::EmbedHeaders> {
+    use tower::Layer as _;
+    embed_headers().layer().layer(bare().with_state(()))
 }

@@ -228,7 +228,7 @@ async fn host_page_csp_fresh_policy_and_nonce_reach_the_handler() {
             .map(|c| c.to_bytes())
             .unwrap_or_default();
         let nonce = String::from_utf8_lossy(&body).into_owned();
-        assert!(nonce.len() >= 22, "a 128-bit nonce: {nonce}");
+        assert!(nonce.len() >= 22, "a nonce of at least 128 bits: {nonce}");
         let p = Policy::parse(&csp);
         assert_eq!(
             p.get("default-src").map(<[String]>::join_helper),
