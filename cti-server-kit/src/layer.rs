@@ -1086,6 +1086,22 @@ impl HeaderPolicy for PermissionsPolicy {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// When every route of a router is a page, wrapping the whole router is
+/// cheaper than `Router::layer` (axum boxes each route once more per
+/// `layer` call) and also puts the headers on its 404 page:
+///
+/// ```
+/// use axum::{ServiceExt, extract::Request};
+/// use cti_server_kit::layer::{EmbedHeaders, FrameAncestors};
+/// use tower::Layer as _;
+///
+/// # async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let headers = EmbedHeaders::new(Default::default(), FrameAncestors::self_only(), Default::default());
+/// let app = headers.layer().layer(axum::Router::new());
+/// axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct EmbedHeaders {
     csp: HostPageCsp,
