@@ -24,6 +24,23 @@ use tower::ServiceExt as _;
 mod apps;
 use apps::{bare, combined, layered, wrapped};
 
+/// One request through `svc`, as `Router::oneshot` sends it.
+async fn one<S>(svc: S) -> http::Response<axum::body::Body>
+where
+    S: tower::Service<
+            Request<Body>,
+            Response = http::Response<axum::body::Body>,
+            Error = std::convert::Infallible,
+        >,
+{
+    let r = svc
+        .oneshot(Request::get("/").body(Body::empty()).unwrap_or_default())
+        .await
+        .unwrap_or_else(|e| match e {});
+    assert!(r.status().is_success());
+    r
+}
+
 fn in_process(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -36,34 +53,10 @@ fn in_process(c: &mut Criterion) {
         ("combined", combined()),
     ] {
         let app: axum::Router = app.with_state(());
-        group.bench_function(name, |b| {
-            b.to_async(&rt).iter(|| {
-                let app = app.clone();
-                async move {
-                    let r = app
-                        .oneshot(Request::get("/").body(Body::empty()).unwrap_or_default())
-                        .await
-                        .unwrap_or_else(|e| match e {});
-                    assert!(r.status().is_success());
-                    r
-                }
-            });
-        });
+        group.bench_function(name, |b| b.to_async(&rt).iter(|| one(app.clone())));
     }
     let svc = wrapped();
-    group.bench_function("wrapped", |b| {
-        b.to_async(&rt).iter(|| {
-            let svc = svc.clone();
-            async move {
-                let r = svc
-                    .oneshot(Request::get("/").body(Body::empty()).unwrap_or_default())
-                    .await
-                    .unwrap_or_else(|e| match e {});
-                assert!(r.status().is_success());
-                r
-            }
-        });
-    });
+    group.bench_function("wrapped", |b| b.to_async(&rt).iter(|| one(svc.clone())));
     group.finish();
 }
 
