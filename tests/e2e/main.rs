@@ -21,7 +21,6 @@
 //! under `CI=true` or `CTI_REQUIRE_SERVICES=1`.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::response::Html;
@@ -39,40 +38,8 @@ fn required() -> bool {
         || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
-struct Driver(tokio::process::Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
-}
-
-async fn start_driver() -> Res<Option<(Driver, u16)>> {
-    let have = |p: &str| std::path::Path::new(p).exists();
-    if !have("/usr/bin/chromium") || !have("/usr/bin/chromedriver") {
-        return Ok(None);
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = tokio::process::Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let driver = Driver(child);
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok(Some((driver, port)));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("chromedriver did not start listening".into())
-}
+#[path = "../../cti-server-kit/tests/support/chromedriver.rs"]
+mod chromedriver;
 
 async fn browser(port: u16, profile: &std::path::Path) -> Res<Client> {
     let mut caps = serde_json::Map::new();
@@ -685,7 +652,7 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_drives_the_demo() -> Res {
-    let Some((_driver, port)) = start_driver().await? else {
+    let Some((_driver, port)) = chromedriver::start().await? else {
         assert!(
             !required(),
             "chromium_drives_the_demo: chromium and chromium-driver (/usr/bin) are required (CI=true or CTI_REQUIRE_SERVICES=1)"

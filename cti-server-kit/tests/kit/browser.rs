@@ -11,7 +11,6 @@
 //!   ignored by the bridge and never reach the handler.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Router;
@@ -82,44 +81,8 @@ async fn serve(app: Router) -> Res<SocketAddr> {
     Ok(addr)
 }
 
-fn free_port() -> Res<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-struct Driver(tokio::process::Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
-}
-
-async fn start_driver() -> Res<Option<(Driver, u16)>> {
-    let have = |p: &str| std::path::Path::new(p).exists();
-    if !have("/usr/bin/chromium") || !have("/usr/bin/chromedriver") {
-        return Ok(None);
-    }
-    let port = free_port()?;
-    let child = tokio::process::Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let driver = Driver(child);
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok(Some((driver, port)));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("chromedriver did not start listening".into())
-}
+#[path = "../support/chromedriver.rs"]
+mod chromedriver;
 
 async fn eval(client: &fantoccini::Client, script: &str) -> Res<Value> {
     Ok(client.execute(script, vec![]).await?)
@@ -140,7 +103,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_end_to_end() -> Res {
-    let Some((_driver, driver_port)) = start_driver().await? else {
+    let Some((_driver, driver_port)) = chromedriver::start().await? else {
         crate::services::missing(
             "chromium_end_to_end",
             "chromium and chromium-driver (/usr/bin)",
