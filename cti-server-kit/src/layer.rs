@@ -76,22 +76,26 @@ pub trait HeaderPolicy: Clone + Send + Sync + 'static {
 /// A [`Layer`] that applies a [`HeaderPolicy`] to every response.
 #[derive(Debug, Clone)]
 pub struct PolicyLayer<P> {
-    policy: P,
+    // Shared by every service this layer makes (axum calls `layer` once
+    // per route) and by every request they serve.
+    policy: Arc<P>,
 }
 
 impl<P> PolicyLayer<P> {
     /// A layer for `policy`.
     pub fn new(policy: P) -> Self {
-        Self { policy }
+        Self {
+            policy: Arc::new(policy),
+        }
     }
 }
 
-impl<S, P: Clone> Layer<S> for PolicyLayer<P> {
+impl<S, P> Layer<S> for PolicyLayer<P> {
     type Service = PolicyService<S, P>;
     fn layer(&self, inner: S) -> Self::Service {
         PolicyService {
             inner,
-            policy: Arc::new(self.policy.clone()),
+            policy: Arc::clone(&self.policy),
         }
     }
 }
@@ -525,6 +529,7 @@ impl CspNonce {
         let _ = base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut text);
         Ok(Self(text))
     }
+
     /// The nonce text (base64).
     #[must_use]
     pub fn as_str(&self) -> &str {
