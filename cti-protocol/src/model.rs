@@ -72,15 +72,24 @@ impl Channel {
     }
 
     fn from_zoom(text: &str) -> Option<Self> {
-        Some(match text.to_ascii_lowercase().as_str() {
-            "voice" | "phone" | "call" => Self::Voice,
-            "video" | "live_video" => Self::Video,
-            "chat" | "webchat" | "web_chat" => Self::Chat,
-            "sms" => Self::Sms,
-            "email" => Self::Email,
-            "work_item" | "workitem" => Self::WorkItem,
-            _ => return None,
-        })
+        const NAMES: &[(&str, Channel)] = &[
+            ("voice", Channel::Voice),
+            ("phone", Channel::Voice),
+            ("call", Channel::Voice),
+            ("video", Channel::Video),
+            ("live_video", Channel::Video),
+            ("chat", Channel::Chat),
+            ("webchat", Channel::Chat),
+            ("web_chat", Channel::Chat),
+            ("sms", Channel::Sms),
+            ("email", Channel::Email),
+            ("work_item", Channel::WorkItem),
+            ("workitem", Channel::WorkItem),
+        ];
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
+            .map(|&(_, channel)| channel)
     }
 }
 
@@ -98,10 +107,27 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// `inbound`/`in` or `outbound`/`out`, in any case, with any `_` or
+    /// `-` inside (`IN_BOUND`, `out-bound`).
     fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().replace(['_', '-'], "").as_str() {
-            "inbound" | "in" => Some(Self::Inbound),
-            "outbound" | "out" => Some(Self::Outbound),
+        // Compare letter by letter, skipping separators, instead of building
+        // a cleaned copy: this runs for nearly every interaction event.
+        let letters = text
+            .bytes()
+            .filter(|b| !matches!(b, b'_' | b'-'))
+            .map(|b| b.to_ascii_lowercase());
+        let mut buf = [0u8; 8];
+        let mut len = 0;
+        for b in letters {
+            if len == buf.len() {
+                return None;
+            }
+            buf[len] = b;
+            len += 1;
+        }
+        match &buf[..len] {
+            b"inbound" | b"in" => Some(Self::Inbound),
+            b"outbound" | b"out" => Some(Self::Outbound),
             _ => None,
         }
     }
@@ -1059,7 +1085,7 @@ fn ccai_chat(c: &ccai::ChatEvent) -> Interaction {
     let sms = c
         .session_type
         .as_deref()
-        .is_some_and(|t| t.to_ascii_lowercase().contains("sms"));
+        .is_some_and(|t| contains_ignore_case(t, "sms"));
     let mut i = Interaction::with_id(
         c.chat_id.as_str(),
         Some(if sms { Channel::Sms } else { Channel::Chat }),
@@ -1094,11 +1120,18 @@ fn ccai_call(c: &ccai::CallEvent) -> Interaction {
     i
 }
 
+/// `true` when `needle` (lower-case ASCII) occurs in `hay` in any case.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn session_direction(session_type: &str) -> Option<Direction> {
-    let t = session_type.to_ascii_lowercase();
-    if t.contains("outbound") || t.contains("campaign") {
+    let has = |word| contains_ignore_case(session_type, word);
+    if has("outbound") || has("campaign") {
         Some(Direction::Outbound)
-    } else if t.contains("inbound") || t.contains("callback") || t.contains("scheduled") {
+    } else if has("inbound") || has("callback") || has("scheduled") {
         Some(Direction::Inbound)
     } else {
         None
@@ -1603,4 +1636,85 @@ impl Command {
 /// Decodes a CCAI message (object or JSON string).
 pub(crate) fn decode_ccai(json: &str) -> crate::Result<VendorMessage> {
     ccai::decode_with_form(json).map(|(e, f)| VendorMessage::Ccai(e, f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // The readers above avoid allocating; these are the plain forms they
+    // must agree with.
+    fn direction_reference(text: &str) -> Option<Direction> {
+        match text.to_ascii_lowercase().replace(['_', '-'], "").as_str() {
+            "inbound" | "in" => Some(Direction::Inbound),
+            "outbound" | "out" => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+
+    fn session_reference(t: &str) -> (bool, Option<Direction>) {
+        let t = t.to_ascii_lowercase();
+        let dir = if t.contains("outbound") || t.contains("campaign") {
+            Some(Direction::Outbound)
+        } else if t.contains("inbound") || t.contains("callback") || t.contains("scheduled") {
+            Some(Direction::Inbound)
+        } else {
+            None
+        };
+        (t.contains("sms"), dir)
+    }
+
+    #[test]
+    fn directions_and_channels() {
+        for (text, want) in [
+            ("inbound", Some(Direction::Inbound)),
+            ("IN_BOUND", Some(Direction::Inbound)),
+            ("in", Some(Direction::Inbound)),
+            ("Out-Bound", Some(Direction::Outbound)),
+            ("OUT", Some(Direction::Outbound)),
+            ("outbounds", None),
+            ("", None),
+            ("inbound-call-of-a-long-name", None),
+        ] {
+            assert_eq!(Direction::parse(text), want, "{text}");
+        }
+        assert_eq!(Channel::from_zoom("VOICE"), Some(Channel::Voice));
+        assert_eq!(Channel::from_zoom("Web_Chat"), Some(Channel::Chat));
+        assert_eq!(Channel::from_zoom("work_item"), Some(Channel::WorkItem));
+        assert_eq!(Channel::from_zoom("fax"), None);
+        assert_eq!(
+            session_direction("Voice Campaign (UJET)"),
+            Some(Direction::Outbound)
+        );
+        assert_eq!(session_direction("SMS Inbound"), Some(Direction::Inbound));
+        assert!(contains_ignore_case("Chat via SmS", "sms"));
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_free_readers_agree_with_plain_ones(text in "[-_ a-zA-ZÉé]{0,14}") {
+            prop_assert_eq!(Direction::parse(&text), direction_reference(&text));
+            let (sms, dir) = session_reference(&text);
+            prop_assert_eq!(contains_ignore_case(&text, "sms"), sms);
+            prop_assert_eq!(session_direction(&text), dir);
+        }
+
+        #[test]
+        fn direction_words_in_any_case_and_spelling(
+            word in prop::sample::select(vec!["inbound", "in", "outbound", "out", "bound", "inn"]),
+            upper in prop::collection::vec(any::<bool>(), 8),
+            sep in prop::sample::select(vec!["", "_", "-", "__"]),
+        ) {
+            let mut text: String = word
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            if text.len() > 2 {
+                text.insert_str(2, sep);
+            }
+            prop_assert_eq!(Direction::parse(&text), direction_reference(&text));
+        }
+    }
 }

@@ -43,7 +43,7 @@ impl NumOrStr {
     #[must_use]
     pub fn number(n: i64) -> Self {
         Self {
-            text: int_text(i128::from(n)),
+            text: int_text(n),
             numeric: true,
         }
     }
@@ -125,13 +125,13 @@ impl<'de> Deserialize<'de> for NumOrStr {
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumOrStr, E> {
                 Ok(NumOrStr {
-                    text: int_text(i128::from(v)),
+                    text: int_text(v),
                     numeric: true,
                 })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumOrStr, E> {
                 Ok(NumOrStr {
-                    text: int_text(i128::from(v)),
+                    text: int_text(v),
                     numeric: true,
                 })
             }
@@ -156,28 +156,11 @@ impl schemars::JsonSchema for NumOrStr {
     }
 }
 
-/// Decimal text of an integer, built on the stack (no `fmt` machinery,
-/// no allocation: every `i64`/`u64` fits inline in a [`Str`]).
-fn int_text(n: i128) -> Str {
-    let mut buf = [0u8; 40];
-    let mut i = buf.len();
-    let negative = n < 0;
-    let mut m = n.unsigned_abs();
-    loop {
-        i -= 1;
-        // `m % 10` is below 10, so the cast cannot truncate.
-        buf[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    if negative {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    // Only ASCII digits and `-` were written.
-    Str::new(std::str::from_utf8(&buf[i..]).unwrap_or_default())
+/// Decimal text of an integer. `itoa` writes it on the stack with 64-bit
+/// arithmetic, and every `i64`/`u64` fits inline in a [`Str`], so this
+/// neither allocates nor goes through `fmt`.
+fn int_text(n: impl itoa::Integer) -> Str {
+    Str::new(itoa::Buffer::new().format(n))
 }
 
 macro_rules! typed_id {
@@ -565,6 +548,61 @@ pub(crate) fn truncate(s: &str, max: usize) -> &str {
 }
 
 fn parse_talk_time(text: &str) -> Option<DateTime> {
+    if let Some(at) = canonical_talk_time(text.as_bytes()) {
+        return Some(at);
+    }
+    lenient_talk_time(text)
+}
+
+/// The form LeadDesk documents and nearly always sends,
+/// `yyyy-mm-dd hh:mm:ss`, read by byte position. The general reader below
+/// gives the same answer for it, about ten times slower.
+fn canonical_talk_time(b: &[u8]) -> Option<DateTime> {
+    let &[
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        m0,
+        m1,
+        b'-',
+        d0,
+        d1,
+        b' ',
+        h0,
+        h1,
+        b':',
+        i0,
+        i1,
+        b':',
+        s0,
+        s1,
+    ] = b
+    else {
+        return None;
+    };
+    fn two(hi: u8, lo: u8) -> Option<i8> {
+        if hi.is_ascii_digit() && lo.is_ascii_digit() {
+            i8::try_from((hi - b'0') * 10 + (lo - b'0')).ok()
+        } else {
+            None
+        }
+    }
+    let year = i16::from(two(y0, y1)?) * 100 + i16::from(two(y2, y3)?);
+    DateTime::new(
+        year,
+        two(m0, m1)?,
+        two(d0, d1)?,
+        two(h0, h1)?,
+        two(i0, i1)?,
+        two(s0, s1)?,
+        0,
+    )
+    .ok()
+}
+
+fn lenient_talk_time(text: &str) -> Option<DateTime> {
     let t = text.trim();
     if t.len() > 40 {
         return None;
@@ -772,10 +810,47 @@ mod tests {
     }
 
     #[test]
+    fn canonical_talk_times_read_as_the_lenient_reader_reads_them() {
+        for text in [
+            "2024-03-05 14:07:09",
+            "1999-12-31 23:59:59",
+            "2024-02-29 00:00:00",
+            "2023-02-29 00:00:00",
+            "2024-13-01 00:00:00",
+            "2024-01-01 24:00:00",
+            "0000-01-01 00:00:00",
+            "2024-1a-01 00:00:00",
+            "2024-03-05T14:07:09",
+        ] {
+            assert_eq!(
+                canonical_talk_time(text.as_bytes()).or_else(|| lenient_talk_time(text)),
+                lenient_talk_time(text),
+                "{text}"
+            );
+        }
+        assert!(canonical_talk_time(b"2024-03-05 14:07:09").is_some());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_reader_agrees_with_the_lenient_one(
+            y in 0u16..10000, mo in 0u8..100, d in 0u8..100,
+            h in 0u8..100, mi in 0u8..100, se in 0u8..100,
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{se:02}");
+            proptest::prop_assert_eq!(
+                canonical_talk_time(text.as_bytes()),
+                lenient_talk_time(&text)
+            );
+        }
+    }
+
+    #[test]
     fn integer_text() {
-        for n in [0i128, 7, -7, 10, i128::from(i64::MIN), i128::from(u64::MAX)] {
+        for n in [0i64, 7, -7, 10, i64::MIN, i64::MAX] {
             assert_eq!(int_text(n), n.to_string());
         }
+        assert_eq!(int_text(u64::MAX), u64::MAX.to_string());
     }
 
     #[test]
