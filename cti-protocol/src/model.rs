@@ -112,23 +112,18 @@ impl Direction {
     fn parse(text: &str) -> Option<Self> {
         // Compare letter by letter, skipping separators, instead of building
         // a cleaned copy: this runs for nearly every interaction event.
-        let letters = text
-            .bytes()
-            .filter(|b| !matches!(b, b'_' | b'-'))
-            .map(|b| b.to_ascii_lowercase());
-        let mut buf = [0u8; 8];
-        let mut len = 0;
-        for b in letters {
-            if len == buf.len() {
-                return None;
-            }
-            buf[len] = b;
-            len += 1;
-        }
-        match &buf[..len] {
-            b"inbound" | b"in" => Some(Self::Inbound),
-            b"outbound" | b"out" => Some(Self::Outbound),
-            _ => None,
+        let spelled = |word: &str| {
+            text.bytes()
+                .filter(|b| !matches!(b, b'_' | b'-'))
+                .map(|b| b.to_ascii_lowercase())
+                .eq(word.bytes())
+        };
+        if spelled("inbound") || spelled("in") {
+            Some(Self::Inbound)
+        } else if spelled("outbound") || spelled("out") {
+            Some(Self::Outbound)
+        } else {
+            None
         }
     }
 }
@@ -1122,9 +1117,12 @@ fn ccai_call(c: &ccai::CallEvent) -> Interaction {
 
 /// `true` when `needle` (lower-case ASCII) occurs in `hay` in any case.
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    hay.as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    // `windows(0)` would panic; every string contains the empty one.
+    needle.is_empty()
+        || hay
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn session_direction(session_type: &str) -> Option<Direction> {
@@ -1689,6 +1687,8 @@ mod tests {
         );
         assert_eq!(session_direction("SMS Inbound"), Some(Direction::Inbound));
         assert!(contains_ignore_case("Chat via SmS", "sms"));
+        assert!(contains_ignore_case("", ""));
+        assert!(!contains_ignore_case("sm", "sms"));
     }
 
     proptest! {
