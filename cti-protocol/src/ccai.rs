@@ -163,16 +163,27 @@ impl Serialize for CobrowseActor {
     }
 }
 
-impl<'de> Deserialize<'de> for CobrowseActor {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = crate::wire::Key::deserialize(d)?.0;
-        Ok(match &*s {
+impl CobrowseActor {
+    fn from_wire(s: std::borrow::Cow<'_, str>) -> Self {
+        match &*s {
             "agent" => Self::Agent,
             "end_user" => Self::EndUser { hyphenated: false },
             "end-user" => Self::EndUser { hyphenated: true },
             "api" => Self::Api,
             _ => Self::Other(s.into_owned()),
-        })
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CobrowseActor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::from_wire(crate::wire::Key::deserialize(d)?.0))
+    }
+}
+
+impl crate::fast::FastRead for CobrowseActor {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        s.str().map(Self::from_wire)
     }
 }
 
@@ -234,16 +245,27 @@ impl Serialize for CobrowseState {
     }
 }
 
-impl<'de> Deserialize<'de> for CobrowseState {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = crate::wire::Key::deserialize(d)?.0;
-        Ok(match &*s {
+impl CobrowseState {
+    fn from_wire(s: std::borrow::Cow<'_, str>) -> Self {
+        match &*s {
             "off" => Self::Off,
             "requested" => Self::Requested,
             "rejected" => Self::Rejected,
             "on" => Self::On,
             _ => Self::Other(s.into_owned()),
-        })
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CobrowseState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::from_wire(crate::wire::Key::deserialize(d)?.0))
+    }
+}
+
+impl crate::fast::FastRead for CobrowseState {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        s.str().map(Self::from_wire)
     }
 }
 
@@ -403,9 +425,17 @@ pub enum WireForm {
 /// As [`AdapterEvent::decode`]; a string that does not hold a message
 /// object is an [`ErrorKind::Envelope`](crate::ErrorKind::Envelope) error.
 pub fn decode_with_form(json: &str) -> crate::Result<(AdapterEvent, WireForm)> {
+    decode_form_with(json, AdapterEvent::decode)
+}
+
+/// [`decode_with_form`] with the object decoder given.
+pub(crate) fn decode_form_with(
+    json: &str,
+    decode: fn(&str) -> crate::Result<AdapterEvent>,
+) -> crate::Result<(AdapterEvent, WireForm)> {
     if json.trim_start().starts_with('"') {
         let inner: String = serde_json::from_str(json).map_err(|e| crate::Error::from_json(&e))?;
-        let event = AdapterEvent::decode(&inner).map_err(|e| match e.kind() {
+        let event = decode(&inner).map_err(|e| match e.kind() {
             crate::ErrorKind::Syntax | crate::ErrorKind::Envelope | crate::ErrorKind::Limit => {
                 crate::Error::new(
                     e.kind(),
@@ -416,7 +446,7 @@ pub fn decode_with_form(json: &str) -> crate::Result<(AdapterEvent, WireForm)> {
         })?;
         Ok((event, WireForm::JsonString))
     } else {
-        Ok((AdapterEvent::decode(json)?, WireForm::Object))
+        Ok((decode(json)?, WireForm::Object))
     }
 }
 

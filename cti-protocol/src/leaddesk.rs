@@ -300,6 +300,20 @@ impl ActionEnum for TalkMessage {
             TalkEvent::decode_fields(action, map)?.map(Self::Event)
         })
     }
+    fn fast_fields(
+        action: &str,
+        s: &mut crate::fast::Scan<'_>,
+        members: crate::fast::Members,
+    ) -> crate::fast::Fast<Option<Self>> {
+        Ok(if !TalkEvent::knows(action) && TalkCommand::knows(action) {
+            TalkCommand::fast_fields(action, s, members)?.map(Self::Command)
+        } else {
+            TalkEvent::fast_fields(action, s, members)?.map(Self::Event)
+        })
+    }
+    fn unknown_action(u: crate::wire::UnknownAction) -> Self {
+        Self::Event(TalkEvent::Unknown(Box::new(u)))
+    }
     fn decode_tagged(action: &str, json: &str) -> crate::Result<Self> {
         if !TalkEvent::knows(action) && TalkCommand::knows(action) {
             TalkCommand::decode_tagged(action, json).map(Self::Command)

@@ -6,6 +6,7 @@ pub mod ccai;
 pub mod embed;
 pub mod endpoint;
 mod error;
+mod fast;
 pub mod leaddesk;
 pub mod types;
 mod wire;
@@ -114,5 +115,32 @@ pub fn decode(vendor: Vendor, json: &str) -> Result<model::VendorMessage> {
             ErrorKind::Unsupported,
             format!("{vendor} has no postMessage dialect"),
         )),
+    }
+}
+
+/// Hooks for this crate's own test and fuzz suites. Not part of the API:
+/// anything here may change or vanish in any release.
+#[doc(hidden)]
+pub mod __private {
+    use crate::{Error, ErrorKind, Result, Vendor, model, wire};
+
+    /// [`decode`](crate::decode) with the fast path turned off: serde_json
+    /// alone. The fast path must give exactly this answer whenever it
+    /// gives one.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](crate::decode).
+    pub fn decode_without_fast_path(vendor: Vendor, json: &str) -> Result<model::VendorMessage> {
+        match vendor {
+            Vendor::Zoom => wire::decode_envelope_serde(json).map(model::VendorMessage::Zoom),
+            Vendor::LeadDesk => wire::decode_action_serde(json).map(model::VendorMessage::LeadDesk),
+            Vendor::Ccai => crate::ccai::decode_form_with(json, wire::decode_envelope_serde)
+                .map(|(e, f)| model::VendorMessage::Ccai(e, f)),
+            Vendor::Ameyo | Vendor::Streem => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{vendor} has no postMessage dialect"),
+            )),
+        }
     }
 }

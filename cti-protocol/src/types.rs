@@ -8,6 +8,7 @@ use jiff::civil::DateTime;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::fast::{Bail, Fast, FastRead, Scan};
 use crate::{Error, ErrorKind};
 
 /// The string type of wire fields and neutral events: strings up to 23
@@ -143,6 +144,20 @@ impl<'de> Deserialize<'de> for NumOrStr {
     }
 }
 
+impl FastRead for NumOrStr {
+    #[inline(never)]
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        if s.peek() == Some(b'"') {
+            Str::fast_read(s).map(Self::text)
+        } else {
+            s.u64().map(|n| Self {
+                text: int_text(n),
+                numeric: true,
+            })
+        }
+    }
+}
+
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for NumOrStr {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -185,6 +200,13 @@ macro_rules! typed_id {
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, concat!(stringify!($name), "({:?})"), self.0)
+            }
+        }
+
+        impl FastRead for $name {
+            #[inline]
+            fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+                NumOrStr::fast_read(s).map(Self)
             }
         }
 
@@ -260,6 +282,12 @@ typed_id! {
 )]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "number"))]
 pub struct EpochMillis(pub i64);
+
+impl FastRead for EpochMillis {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        i64::fast_read(s).map(Self)
+    }
+}
 
 impl EpochMillis {
     /// The instant, or `None` when it is outside the range `jiff` supports.
@@ -342,6 +370,13 @@ impl fmt::Debug for IsoTime {
 impl Serialize for IsoTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text)
+    }
+}
+
+impl FastRead for IsoTime {
+    #[inline(never)]
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        Str::fast_read(s).map(Self::parse)
     }
 }
 
@@ -453,6 +488,12 @@ impl fmt::Debug for ClockDuration {
 impl Serialize for ClockDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text)
+    }
+}
+
+impl FastRead for ClockDuration {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        Str::fast_read(s).map(Self::parse)
     }
 }
 
@@ -661,6 +702,13 @@ impl Serialize for TalkTime {
     }
 }
 
+impl FastRead for TalkTime {
+    #[inline(never)]
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        Self::parse(Str::fast_read(s)?).map_err(|_| Bail)
+    }
+}
+
 impl<'de> Deserialize<'de> for TalkTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Str::deserialize(d)?;
@@ -742,6 +790,12 @@ impl From<String> for SecretText {
 impl Serialize for SecretText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.expose())
+    }
+}
+
+impl FastRead for SecretText {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        String::fast_read(s).map(Self::new)
     }
 }
 

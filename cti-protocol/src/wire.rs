@@ -15,6 +15,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::fast::{Bail, Fast, FastRead, Members, Scan};
+
 /// Fields of a message that this version of the crate does not know,
 /// kept verbatim (sorted by key) so they survive a decode/encode round trip.
 pub type Extra = BTreeMap<String, Value>;
@@ -176,6 +178,91 @@ pub(crate) trait EnvelopeEnum: Sized {
     fn unknown(u: UnknownMessage) -> Self;
     /// The two-pass decoder: any key order, precise errors.
     fn from_envelope(env: Envelope<'_>) -> crate::Result<Self>;
+    /// The fast path: reads the `data` value of a `kind` message; `None`
+    /// (the value unread) when the kind is not known.
+    fn fast_data(kind: &str, s: &mut Scan<'_>) -> Fast<Option<Self>>;
+    /// The fast path for a `kind` message sent without `data`.
+    fn fast_absent(kind: &str) -> Fast<Self>;
+}
+
+/// The fast path of [`decode_envelope`], which mirrors [`OnePass`]:
+/// `type` first, then `data` and any other members in any order.
+pub(crate) fn fast_envelope<E: EnvelopeEnum>(json: &str) -> Fast<E> {
+    enum Data<E> {
+        Missing,
+        Known(E),
+        Unknown(Box<RawValue>),
+    }
+    let mut s = Scan::new(json);
+    let mut members = s.object()?;
+    if members.next_key(&mut s)? != Some("type") {
+        return Err(Bail);
+    }
+    let kind = s.plain_str()?;
+    let mut data = Data::Missing;
+    let mut extra = Extra::new();
+    while let Some(key) = members.next_key(&mut s)? {
+        match key {
+            "data" if matches!(data, Data::Missing) => {
+                // `null` data has its own rules; the serde decoder keeps them.
+                if s.null() {
+                    return Err(Bail);
+                }
+                data = match E::fast_data(kind, &mut s)? {
+                    Some(message) => Data::Known(message),
+                    None => {
+                        let raw: Box<RawValue> = s.serde()?;
+                        check_raw_numbers(raw.get()).map_err(|_| Bail)?;
+                        Data::Unknown(raw)
+                    }
+                };
+            }
+            "data" | "type" => return Err(Bail),
+            _ => crate::fast::read_extra(&mut s, key, &mut extra)?,
+        }
+    }
+    s.finish()?;
+    match data {
+        Data::Missing if extra.is_empty() => E::fast_absent(kind),
+        Data::Missing => Err(Bail),
+        Data::Known(mut message) => {
+            if !extra.is_empty()
+                && let Some(rest) = message.rest_mut()
+            {
+                rest.envelope = Some(Box::new(EnvelopeRest {
+                    data: DataForm::Present,
+                    extra,
+                }));
+            }
+            Ok(message)
+        }
+        Data::Unknown(raw) => Ok(E::unknown(UnknownMessage {
+            kind: kind.to_owned(),
+            data: Some(raw),
+            rest: EnvelopeRest {
+                data: DataForm::Present,
+                extra,
+            },
+        })),
+    }
+}
+
+/// Reads a boxed payload. One copy per payload type, shared by every
+/// message type that carries it.
+#[inline(never)]
+pub(crate) fn fast_payload<P: FastRead>(s: &mut Scan<'_>) -> Fast<Box<P>> {
+    P::fast_read(s).map(Box::new)
+}
+
+/// The fast path's copy of [`decode_payload`] for a message without `data`.
+#[inline(never)]
+pub(crate) fn fast_absent_payload<P: Payload>() -> Fast<Box<P>> {
+    let mut payload = P::from_missing().ok_or(Bail)?;
+    payload.rest_mut().envelope = Some(Box::new(EnvelopeRest {
+        data: DataForm::Absent,
+        extra: Extra::new(),
+    }));
+    Ok(Box::new(payload))
 }
 
 /// Consumes the rest of a map.
@@ -268,6 +355,14 @@ impl<'de, E: EnvelopeEnum> Visitor<'de> for OnePass<E> {
 /// `data` holds the payload, the general decoder otherwise (and for every
 /// error, so errors are classified and worded the same either way).
 pub(crate) fn decode_envelope<E: EnvelopeEnum>(json: &str) -> crate::Result<E> {
+    if let Ok(message) = fast_envelope::<E>(json) {
+        return Ok(message);
+    }
+    decode_envelope_serde(json)
+}
+
+/// [`decode_envelope`] without the fast path.
+pub(crate) fn decode_envelope_serde<E: EnvelopeEnum>(json: &str) -> crate::Result<E> {
     let mut de = serde_json::Deserializer::from_str(json);
     if let Ok(Some(v)) =
         de::Deserializer::deserialize_map(&mut de, OnePass::<E>(std::marker::PhantomData))
@@ -536,6 +631,75 @@ macro_rules! wire_struct {
             }
         }
 
+        impl $name {
+            /// The fast path's [`read_fields`](Self::read_fields): the
+            /// members of an open object, `skip` (a tag beside the fields)
+            /// excepted. Anything the serde decoder would treat specially
+            /// (duplicates, a missing required field) bails.
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::too_many_lines)]
+            pub(crate) fn fast_members(
+                s: &mut $crate::fast::Scan<'_>,
+                mut members: $crate::fast::Members,
+                skip: Option<&str>,
+            ) -> $crate::fast::Fast<Self> {
+                // Every field's reader is shared by all structs (one per
+                // field type), and a key becomes an index by one shared
+                // search, so each struct adds only this loop and a switch.
+                const NAMES: &[&str] = &[$($wire),*];
+                const REQUIRED: u64 = {
+                    let mut mask: u64 = 0;
+                    let mut bit: u64 = 1;
+                    $(
+                        if $crate::wire::is_required!($kind) {
+                            mask |= bit;
+                        }
+                        bit <<= 1;
+                    )*
+                    mask
+                };
+                let mut out = Self::default();
+                let mut seen: u64 = 0;
+                let mut guess = 0usize;
+                while let Some(key) = members.next_key(s)? {
+                    let index = $crate::fast::position(NAMES, key, guess);
+                    guess = index + 1;
+                    if index >= NAMES.len() {
+                        if skip == Some(key) {
+                            return Err($crate::fast::Bail);
+                        }
+                        $crate::fast::read_extra(s, key, &mut out.extra)?;
+                        continue;
+                    }
+                    let bit: u64 = 1 << index;
+                    if seen & bit != 0 {
+                        return Err($crate::fast::Bail);
+                    }
+                    seen |= bit;
+                    let mut at = 0usize;
+                    $(
+                        if index == at {
+                            $crate::fast::read_into(s, &mut out.$field)?;
+                            if $crate::wire::is_null!($kind out.$field) {
+                                out.rest.nulls |= bit;
+                            }
+                        }
+                        at += 1;
+                    )*
+                }
+                if !$crate::fast::has_all(seen, REQUIRED) {
+                    return Err($crate::fast::Bail);
+                }
+                Ok(out)
+            }
+        }
+
+        impl $crate::fast::FastRead for $name {
+            fn fast_read(s: &mut $crate::fast::Scan<'_>) -> $crate::fast::Fast<Self> {
+                let members = s.object()?;
+                Self::fast_members(s, members, None)
+            }
+        }
+
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
@@ -567,6 +731,13 @@ macro_rules! wire_struct {
             }
             fn read_map<'de, A: serde::de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error> {
                 $name::read_fields(map, Some(skip))
+            }
+            fn fast_fields(
+                s: &mut $crate::fast::Scan<'_>,
+                members: $crate::fast::Members,
+                skip: &'static str,
+            ) -> $crate::fast::Fast<Self> {
+                $name::fast_members(s, members, Some(skip))
             }
             fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
                 struct V(&'static str);
@@ -782,6 +953,18 @@ macro_rules! envelope_enum {
             fn unknown(u: $crate::wire::UnknownMessage) -> Self {
                 Self::Unknown(Box::new(u))
             }
+            fn fast_data(kind: &str, s: &mut $crate::fast::Scan<'_>) -> $crate::fast::Fast<Option<Self>> {
+                match kind {
+                    $( $wire => $crate::wire::fast_payload::<$payload>(s).map(|p| Some(Self::$variant(p))), )*
+                    _ => Ok(None),
+                }
+            }
+            fn fast_absent(kind: &str) -> $crate::fast::Fast<Self> {
+                match kind {
+                    $( $wire => $crate::wire::fast_absent_payload::<$payload>().map(Self::$variant), )*
+                    _ => Err($crate::fast::Bail),
+                }
+            }
             fn from_envelope(env: $crate::wire::Envelope<'_>) -> $crate::Result<Self> {
                 match &*env.kind {
                     $( $wire => Ok(Self::$variant($crate::wire::decode_payload(env)?)), )*
@@ -973,6 +1156,8 @@ pub(crate) trait Fields: Sized {
     fn write<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
     /// Reads the remaining members of a map, ignoring the tag `skip`.
     fn read_map<'de, A: de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error>;
+    /// The fast path's [`Fields::read_map`].
+    fn fast_fields(s: &mut Scan<'_>, members: Members, skip: &'static str) -> Fast<Self>;
     fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self>;
 }
 
@@ -982,6 +1167,9 @@ impl<F: Fields> Fields for Box<F> {
     }
     fn read_map<'de, A: de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error> {
         F::read_map(map, skip).map(Box::new)
+    }
+    fn fast_fields(s: &mut Scan<'_>, members: Members, skip: &'static str) -> Fast<Self> {
+        F::fast_fields(s, members, skip).map(Box::new)
     }
     fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
         F::decode_skipping(json, skip).map(Box::new)
@@ -998,6 +1186,38 @@ pub(crate) trait ActionEnum: Sized {
     ) -> Result<Option<Self>, A::Error>;
     /// The two-pass decoder.
     fn decode_tagged(action: &str, json: &str) -> crate::Result<Self>;
+    /// The fast path: reads the members after `action`; `None` (nothing
+    /// read) when the action is not known.
+    fn fast_fields(action: &str, s: &mut Scan<'_>, members: Members) -> Fast<Option<Self>>;
+    /// Wraps an unknown action.
+    fn unknown_action(u: UnknownAction) -> Self;
+}
+
+/// The fast path of [`decode_action`]: `action` first, a known action,
+/// and nothing the serde decoder treats specially.
+pub(crate) fn fast_action<E: ActionEnum>(json: &str) -> Fast<E> {
+    let mut s = Scan::new(json);
+    let mut members = s.object()?;
+    if members.next_key(&mut s)? != Some("action") {
+        return Err(Bail);
+    }
+    let action = s.plain_str()?;
+    if let Some(message) = E::fast_fields(action, &mut s, members)? {
+        s.finish()?;
+        return Ok(message);
+    }
+    // An unknown action keeps the whole text; it must not name a second
+    // `action`, and `UnknownAction::new` checks its syntax.
+    while let Some(key) = members.next_key(&mut s)? {
+        if key == "action" {
+            return Err(Bail);
+        }
+        s.raw_value()?;
+    }
+    s.finish()?;
+    UnknownAction::new(action, json)
+        .map(E::unknown_action)
+        .map_err(|_| Bail)
 }
 
 struct OnePassAction<E>(std::marker::PhantomData<E>);
@@ -1027,6 +1247,14 @@ impl<'de, E: ActionEnum> Visitor<'de> for OnePassAction<E> {
 /// Decodes an `{action, …}` message: one pass when `action` comes first
 /// and is known, the general decoder otherwise.
 pub(crate) fn decode_action<E: ActionEnum>(json: &str) -> crate::Result<E> {
+    if let Ok(message) = fast_action::<E>(json) {
+        return Ok(message);
+    }
+    decode_action_serde(json)
+}
+
+/// [`decode_action`] without the fast path.
+pub(crate) fn decode_action_serde<E: ActionEnum>(json: &str) -> crate::Result<E> {
     let mut de = serde_json::Deserializer::from_str(json);
     if let Ok(Some(v)) =
         de::Deserializer::deserialize_map(&mut de, OnePassAction::<E>(std::marker::PhantomData))
@@ -1217,6 +1445,20 @@ macro_rules! action_enum {
                     $( $wire => Some(Self::$variant(<Box<$payload>>::read_map(&mut *map, "action")?)), )*
                     _ => None,
                 })
+            }
+            fn fast_fields(
+                action: &str,
+                s: &mut $crate::fast::Scan<'_>,
+                members: $crate::fast::Members,
+            ) -> $crate::fast::Fast<Option<Self>> {
+                use $crate::wire::Fields as _;
+                match action {
+                    $( $wire => <Box<$payload>>::fast_fields(s, members, "action").map(|p| Some(Self::$variant(p))), )*
+                    _ => Ok(None),
+                }
+            }
+            fn unknown_action(u: $crate::wire::UnknownAction) -> Self {
+                Self::Unknown(Box::new(u))
             }
             fn decode_tagged(action: &str, json: &str) -> $crate::Result<Self> {
                 use $crate::wire::Fields as _;

@@ -40,6 +40,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
 use serde_json::Number;
 use serde_json::value::RawValue;
 
@@ -77,6 +78,17 @@ pub enum SearchQuery {
     /// A structured query; Zoom sends `{ email, type: "email" }` for an
     /// e-mail lookup.
     Structured(StructuredQuery),
+}
+
+impl crate::fast::FastRead for SearchQuery {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        if s.peek() == Some(b'"') {
+            Str::fast_read(s).map(Self::Text)
+        } else {
+            // Objects go through serde's untagged matching, rules and all.
+            s.serde()
+        }
+    }
 }
 
 impl Default for SearchQuery {
@@ -371,6 +383,12 @@ wire_struct! {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct ReasonCode(pub Str);
 
+impl crate::fast::FastRead for ReasonCode {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        Str::fast_read(s).map(Self)
+    }
+}
+
 impl ReasonCode {
     /// An agent cancelled an outbound call (observed wire value).
     pub const OUTBOUND_CALL_CANCELED: &'static str = "outbound-call-canceled";
@@ -568,6 +586,17 @@ impl Payload for Opaque {
     }
     fn rest_mut(&mut self) -> &mut Rest {
         &mut self.rest
+    }
+}
+
+impl crate::fast::FastRead for Opaque {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        let raw: Box<RawValue> = s.serde()?;
+        crate::wire::check_raw_numbers(raw.get()).map_err(|_| crate::fast::Bail)?;
+        Ok(Self {
+            data: Some(raw),
+            rest: Rest::default(),
+        })
     }
 }
 
@@ -773,6 +802,27 @@ impl Payload for ContactMatches {
     }
 }
 
+impl crate::fast::FastRead for ContactMatches {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        match s.peek() {
+            Some(b'[') => Vec::<Contact>::fast_read(s).map(Self::list),
+            Some(b'{') => {
+                let c = Contact::fast_read(s)?;
+                Ok(if c == Contact::default() {
+                    Self {
+                        contacts: Vec::new(),
+                        single_object: true,
+                        rest: Rest::default(),
+                    }
+                } else {
+                    Self::one(c)
+                })
+            }
+            _ => Err(crate::fast::Bail),
+        }
+    }
+}
+
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ContactMatches {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -955,6 +1005,20 @@ impl EnvelopeEnum for ZoomMessage {
     }
     fn unknown(u: crate::wire::UnknownMessage) -> Self {
         Self::Event(ZoomEvent::Unknown(Box::new(u)))
+    }
+    fn fast_data(kind: &str, s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Option<Self>> {
+        Ok(if ZoomCommand::knows(kind) {
+            ZoomCommand::fast_data(kind, s)?.map(Self::Command)
+        } else {
+            ZoomEvent::fast_data(kind, s)?.map(Self::Event)
+        })
+    }
+    fn fast_absent(kind: &str) -> crate::fast::Fast<Self> {
+        if ZoomCommand::knows(kind) {
+            ZoomCommand::fast_absent(kind).map(Self::Command)
+        } else {
+            ZoomEvent::fast_absent(kind).map(Self::Event)
+        }
     }
     fn from_envelope(env: crate::wire::Envelope<'_>) -> crate::Result<Self> {
         if ZoomCommand::knows(&env.kind) {

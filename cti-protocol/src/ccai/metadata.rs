@@ -89,6 +89,12 @@ pub enum AgentInfo {
     Human(HumanAgent),
 }
 
+impl crate::fast::FastRead for AgentInfo {
+    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
+        s.serde()
+    }
+}
+
 impl<'de> Deserialize<'de> for AgentInfo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;

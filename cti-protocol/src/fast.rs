@@ -1,0 +1,922 @@
+//! The fast path of the message decoders.
+//!
+//! serde's visitors are generic, so every message type gets its own copy
+//! of serde_json's map-reading glue, 2 to 7 KB of machine code apiece. On
+//! mixed traffic (every message a different type) that code no longer
+//! fits the instruction cache, and decoding spends much of its time
+//! fetching it. The fast path reads the usual form of a message with one
+//! small, concrete scanner ([`Scan`]), so a message type costs only a
+//! field table and a few calls.
+//!
+//! serde_json stays the authority. The fast path takes a strict subset of
+//! JSON and gives up ([`Bail`]) on anything else: escapes in keys or tags,
+//! fractions, exponents and negative numbers, `null` payloads, unknown
+//! message types, duplicate or missing members, deep nesting, any value a
+//! field's own reader would reject. The caller then decodes the message
+//! from the start with serde_json, which also words every error. So the
+//! fast path never makes an error, and when it answers, its answer is the
+//! one serde_json gives: a differential property test and a fuzz target
+//! check exactly that.
+//!
+//! Values the scanner does not read itself (free-form JSON, unknown
+//! members, strings with escapes) are cut out of the text and handed to
+//! serde_json whole, so their meaning is serde_json's by construction.
+
+use std::borrow::Cow;
+
+use serde::de::DeserializeOwned;
+
+/// The fast path cannot decide: decode with serde_json instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bail;
+
+/// The answer of a fast-path reader.
+pub(crate) type Fast<T> = Result<T, Bail>;
+
+/// Containers the fast path opens, plus any nesting inside a value handed
+/// to serde_json, may not exceed this. serde_json allows 127; staying far
+/// below keeps the two decoders' limits from ever disagreeing.
+const MAX_DEPTH: usize = 64;
+
+/// A cursor over JSON text that reads the common subset of the grammar.
+pub(crate) struct Scan<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: usize,
+}
+
+/// The members of an object being read, one key at a time.
+#[derive(Clone, Copy)]
+pub(crate) struct Members {
+    first: bool,
+}
+
+impl Members {
+    /// The next member's key (its `:` consumed), or `None` at the closing
+    /// brace. Keys with escapes bail.
+    #[inline]
+    pub(crate) fn next_key<'a>(&mut self, s: &mut Scan<'a>) -> Fast<Option<&'a str>> {
+        match s.peek() {
+            Some(b'}') => {
+                s.pos += 1;
+                s.depth -= 1;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => s.pos += 1,
+            Some(b'"') if self.first => {}
+            _ => return Err(Bail),
+        }
+        self.first = false;
+        let key = s.plain_str()?;
+        s.expect(b':')?;
+        Ok(Some(key))
+    }
+}
+
+impl<'a> Scan<'a> {
+    /// A scanner at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn expect(&mut self, want: u8) -> Fast<()> {
+        if self.peek() == Some(want) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Opens an object.
+    #[inline]
+    pub(crate) fn object(&mut self) -> Fast<Members> {
+        self.expect(b'{')?;
+        self.enter(1)?;
+        Ok(Members { first: true })
+    }
+
+    fn enter(&mut self, levels: usize) -> Fast<()> {
+        self.depth += levels;
+        if self.depth > MAX_DEPTH {
+            Err(Bail)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Only whitespace may follow the value just read.
+    pub(crate) fn finish(&mut self) -> Fast<()> {
+        if self.peek().is_none() {
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Consumes a `null` when one comes next.
+    #[inline]
+    pub(crate) fn null(&mut self) -> bool {
+        if self.peek() == Some(b'n') && self.bytes()[self.pos..].starts_with(b"null") {
+            self.pos += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Steps over a string whose opening quote is at `self.pos`. Returns
+    /// the position of the closing quote and whether an escape was seen;
+    /// bails on a raw control character (which JSON forbids) or at the end
+    /// of the text.
+    #[inline]
+    fn string_end(&mut self) -> Fast<(usize, bool)> {
+        let bytes = self.bytes();
+        let mut i = self.pos + 1;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time up to the next quote, backslash or
+            // control character.
+            while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+                let found = special_bytes(u64::from_le_bytes(*chunk));
+                if found != 0 {
+                    i += (found.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok((i, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    i += 2;
+                }
+                Some(&b) if b < 0x20 => return Err(Bail),
+                Some(_) => i += 1,
+                None => return Err(Bail),
+            }
+        }
+    }
+
+    /// A string without escapes, borrowed from the text.
+    #[inline]
+    pub(crate) fn plain_str(&mut self) -> Fast<&'a str> {
+        if self.peek() != Some(b'"') {
+            return Err(Bail);
+        }
+        let start = self.pos + 1;
+        let (end, escaped) = self.string_end()?;
+        if escaped {
+            return Err(Bail);
+        }
+        self.text.get(start..end).ok_or(Bail)
+    }
+
+    /// A string; one with escapes is decoded by serde_json.
+    #[inline]
+    pub(crate) fn str(&mut self) -> Fast<Cow<'a, str>> {
+        if self.peek() != Some(b'"') {
+            return Err(Bail);
+        }
+        let open = self.pos;
+        let (end, escaped) = self.string_end()?;
+        if escaped {
+            let quoted = self.text.get(open..=end).ok_or(Bail)?;
+            serde_json::from_str::<String>(quoted)
+                .map(Cow::Owned)
+                .map_err(|_| Bail)
+        } else {
+            self.text.get(open + 1..end).map(Cow::Borrowed).ok_or(Bail)
+        }
+    }
+
+    /// `true` or `false`.
+    pub(crate) fn bool(&mut self) -> Fast<bool> {
+        let next = self.peek();
+        let rest = &self.bytes()[self.pos..];
+        if next == Some(b't') && rest.starts_with(b"true") {
+            self.pos += 4;
+            Ok(true)
+        } else if next == Some(b'f') && rest.starts_with(b"false") {
+            self.pos += 5;
+            Ok(false)
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// A non-negative integer in plain decimal that fits a `u64`. A
+    /// fraction, an exponent, a sign or a leading zero bails.
+    #[inline]
+    pub(crate) fn u64(&mut self) -> Fast<u64> {
+        let mut n: u64 = match self.peek() {
+            Some(b'0') => 0,
+            Some(b @ b'1'..=b'9') => u64::from(b - b'0'),
+            _ => return Err(Bail),
+        };
+        let bytes = self.bytes();
+        let mut i = self.pos + 1;
+        if n != 0 {
+            while let Some(&b) = bytes.get(i) {
+                if !b.is_ascii_digit() {
+                    break;
+                }
+                n = n
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(b - b'0')))
+                    .ok_or(Bail)?;
+                i += 1;
+            }
+        }
+        if matches!(bytes.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+            return Err(Bail);
+        }
+        self.pos = i;
+        Ok(n)
+    }
+
+    /// The text of the next value, whatever it is, stepped over without
+    /// checking its syntax (whoever reads the text checks it). Bails when
+    /// its nesting would pass [`MAX_DEPTH`].
+    pub(crate) fn raw_value(&mut self) -> Fast<&'a str> {
+        let start = match self.peek() {
+            Some(_) => self.pos,
+            None => return Err(Bail),
+        };
+        let bytes = self.bytes();
+        match bytes[start] {
+            b'"' => {
+                self.string_end()?;
+            }
+            b'{' | b'[' => {
+                let mut level = 0usize;
+                let mut deepest = 0usize;
+                let mut i = start;
+                loop {
+                    match bytes.get(i) {
+                        Some(b'{' | b'[') => {
+                            level += 1;
+                            deepest = deepest.max(level);
+                            i += 1;
+                        }
+                        Some(b'}' | b']') => {
+                            level -= 1;
+                            i += 1;
+                            if level == 0 {
+                                break;
+                            }
+                        }
+                        Some(b'"') => {
+                            self.pos = i;
+                            let _ = self.string_end()?;
+                            i = self.pos;
+                        }
+                        Some(_) => i += 1,
+                        None => return Err(Bail),
+                    }
+                }
+                if self.depth + deepest > MAX_DEPTH {
+                    return Err(Bail);
+                }
+                self.pos = i;
+            }
+            _ => {
+                let mut i = start;
+                while let Some(&b) = bytes.get(i) {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        break;
+                    }
+                    i += 1;
+                }
+                self.pos = i;
+            }
+        }
+        self.text.get(start..self.pos).ok_or(Bail)
+    }
+
+    /// The next value decoded by serde_json from its own text.
+    pub(crate) fn serde<T: DeserializeOwned>(&mut self) -> Fast<T> {
+        let raw = self.raw_value()?;
+        serde_json::from_str(raw).map_err(|_| Bail)
+    }
+
+    /// An array, each element read by `item`.
+    pub(crate) fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Fast<T>) -> Fast<Vec<T>> {
+        self.expect(b'[')?;
+        self.enter(1)?;
+        let mut out = Vec::new();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(out);
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+}
+
+/// Marks (with the byte's top bit) the bytes of `word` that end the fast
+/// part of a string: `"`, `\\` and the control characters below 0x20. The
+/// lowest mark is always exact; marks above it may be spurious, so only
+/// the first is used.
+#[inline]
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    (quote | backslash | control) & TOPS
+}
+
+/// The index of `name` in `names`, or `names.len()` when it is not there.
+/// Senders write members in a steady order, so `guess` (the index after
+/// the previous member's) is tried first.
+#[inline(never)]
+pub(crate) fn position(names: &[&str], name: &str, guess: usize) -> usize {
+    if names.get(guess) == Some(&name) {
+        return guess;
+    }
+    names.iter().position(|n| *n == name).unwrap_or(names.len())
+}
+
+/// `true` when every bit of `required` is set in `seen`.
+#[inline]
+pub(crate) fn has_all(seen: u64, required: u64) -> bool {
+    seen & required == required
+}
+
+/// Reads a field's value into its slot. One copy per field type serves
+/// every struct, which keeps each struct's reader small.
+#[inline(never)]
+pub(crate) fn read_into<T: FastRead>(s: &mut Scan<'_>, slot: &mut T) -> Fast<()> {
+    *slot = T::fast_read(s)?;
+    Ok(())
+}
+
+/// Keeps a member no field claims, decoded by serde_json, as the serde
+/// decoder does (a later duplicate replaces an earlier one).
+#[inline(never)]
+pub(crate) fn read_extra(s: &mut Scan<'_>, key: &str, extra: &mut crate::Extra) -> Fast<()> {
+    let value: serde_json::Value = s.serde()?;
+    extra.insert(key.to_owned(), value);
+    Ok(())
+}
+
+/// A type the fast path can read.
+pub(crate) trait FastRead: Sized {
+    /// Reads one value, or bails.
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self>;
+}
+
+impl<T: FastRead> FastRead for Option<T> {
+    #[inline]
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        if s.null() {
+            Ok(None)
+        } else {
+            T::fast_read(s).map(Some)
+        }
+    }
+}
+
+impl<T: FastRead> FastRead for Box<T> {
+    #[inline]
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        T::fast_read(s).map(Box::new)
+    }
+}
+
+impl<T: FastRead> FastRead for Vec<T> {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        s.array(T::fast_read)
+    }
+}
+
+impl FastRead for crate::types::Str {
+    #[inline(never)]
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        Ok(match s.str()? {
+            Cow::Borrowed(b) => Self::new(b),
+            Cow::Owned(o) => Self::from(o),
+        })
+    }
+}
+
+impl FastRead for String {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        s.str().map(Cow::into_owned)
+    }
+}
+
+impl FastRead for bool {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        s.bool()
+    }
+}
+
+impl FastRead for u64 {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        s.u64()
+    }
+}
+
+impl FastRead for i64 {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        i64::try_from(s.u64()?).map_err(|_| Bail)
+    }
+}
+
+/// Types read whole by serde_json from their own text.
+macro_rules! fast_via_serde {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            impl FastRead for $ty {
+                fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+                    s.serde()
+                }
+            }
+        )*
+    };
+}
+
+fast_via_serde!(
+    serde_json::Value,
+    serde_json::Number,
+    serde_json::Map<String, serde_json::Value>,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(text: &str) -> Scan<'_> {
+        Scan::new(text)
+    }
+
+    #[test]
+    fn integers_in_plain_decimal_only() {
+        assert_eq!(scan("0").u64(), Ok(0));
+        assert_eq!(scan(" 42,").u64(), Ok(42));
+        assert_eq!(scan("18446744073709551615").u64(), Ok(u64::MAX));
+        for bad in [
+            "18446744073709551616",
+            "01",
+            "-1",
+            "1.5",
+            "1e3",
+            "1E3",
+            "-0",
+            "",
+            "x",
+        ] {
+            assert_eq!(scan(bad).u64(), Err(Bail), "{bad}");
+        }
+    }
+
+    #[test]
+    fn special_bytes_finds_the_first_stop() {
+        // Against the byte-at-a-time rule, for every byte value in every
+        // lane, with plain bytes and other stops around it.
+        let stop = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        for fill in [b'a', 0xff, 0x7f, 0x21, 0x80] {
+            for lane in 0..8 {
+                for b in 0..=255u8 {
+                    let mut word = [fill; 8];
+                    word[lane] = b;
+                    if lane < 7 {
+                        word[7] = b'"';
+                    }
+                    let want = word.iter().position(|&x| stop(x));
+                    let mask = special_bytes(u64::from_le_bytes(word));
+                    let got = (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize);
+                    assert_eq!(got, want, "{word:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_strings_scan_by_words() {
+        let text = format!("\"{}\"", "x".repeat(37));
+        assert_eq!(scan(&text).str().map(|s| s.len()), Ok(37));
+        let text = format!("\"{}\\n{}\"", "x".repeat(13), "y".repeat(20));
+        assert_eq!(scan(&text).str().map(|s| s.len()), Ok(34));
+        let text = format!("\"{}\u{1}{}\"", "x".repeat(9), "y".repeat(20));
+        assert_eq!(scan(&text).str(), Err(Bail));
+        let text = format!("\"{}", "x".repeat(30));
+        assert_eq!(scan(&text).str(), Err(Bail));
+    }
+
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        assert_eq!(scan(r#""abc""#).str(), Ok(Cow::Borrowed("abc")));
+        assert_eq!(
+            scan(r#""a\"b\u00e9""#).str(),
+            Ok(Cow::<str>::Owned("a\"bé".into()))
+        );
+        assert_eq!(scan(r#""a\u00e9""#).plain_str(), Err(Bail));
+        assert_eq!(scan("\"a\nb\"").str(), Err(Bail));
+        assert_eq!(scan(r#""\ud800""#).str(), Err(Bail));
+        assert_eq!(scan(r#""open"#).str(), Err(Bail));
+    }
+
+    #[test]
+    fn objects_and_members() {
+        let mut s = scan(r#" { "a" : 1 , "b":[true,false] } "#);
+        let mut m = s.object().unwrap();
+        assert_eq!(m.next_key(&mut s), Ok(Some("a")));
+        assert_eq!(s.u64(), Ok(1));
+        assert_eq!(m.next_key(&mut s), Ok(Some("b")));
+        assert_eq!(s.array(Scan::bool), Ok(vec![true, false]));
+        assert_eq!(m.next_key(&mut s), Ok(None));
+        assert_eq!(s.finish(), Ok(()));
+
+        for bad in [r#"{,"a":1}"#, r#"{"a":1,}"#, r#"{"a" 1}"#, r#"{"a":1"#] {
+            let mut s = scan(bad);
+            let mut m = s.object().unwrap();
+            let r = (|| {
+                while m.next_key(&mut s)?.is_some() {
+                    s.u64()?;
+                }
+                s.finish()
+            })();
+            assert_eq!(r, Err(Bail), "{bad}");
+        }
+        assert_eq!(scan("{} x").object().map(|_| ()), Ok(()));
+    }
+
+    #[test]
+    fn raw_values_are_cut_whole() {
+        let mut s = scan(r#"{"x":"}]"} , 1"#);
+        assert_eq!(s.raw_value(), Ok(r#"{"x":"}]"}"#));
+        let mut s = scan("12.5e3]");
+        assert_eq!(s.raw_value(), Ok("12.5e3"));
+        let v: Fast<serde_json::Value> = scan(r#"[1,{"a":null}]"#).serde();
+        assert_eq!(v, Ok(serde_json::json!([1, {"a": null}])));
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(scan(&deep).raw_value(), Err(Bail));
+        assert_eq!(scan("[[1]").raw_value(), Err(Bail));
+    }
+}
+
+#[cfg(test)]
+mod corpus {
+    use crate::wire::{fast_action, fast_envelope};
+    use crate::{ccai, leaddesk, zoom};
+
+    const ZOOM: &str = include_str!("../../tests/fixtures/zoom/events.jsonl");
+    const LEADDESK: &str = include_str!("../../tests/fixtures/leaddesk/events.jsonl");
+    const CCAI: &str = include_str!("../../tests/fixtures/ccai/events.jsonl");
+
+    fn lines(text: &str) -> impl Iterator<Item = &str> {
+        text.lines().filter(|l| !l.trim().is_empty())
+    }
+
+    /// The fixtures are the usual traffic: all of it takes the fast path,
+    /// and the fast path's answer is the serde decoder's.
+    #[test]
+    fn fixtures_take_the_fast_path() {
+        let mut missed = Vec::new();
+        for line in lines(ZOOM) {
+            match fast_envelope::<zoom::ZoomMessage>(line) {
+                Ok(m) => assert_eq!(Ok(m), crate::wire::decode_envelope_serde(line), "{line}"),
+                Err(_) => missed.push(line.to_owned()),
+            }
+        }
+        for line in lines(LEADDESK) {
+            match fast_action::<leaddesk::TalkMessage>(line) {
+                Ok(m) => assert_eq!(Ok(m), crate::wire::decode_action_serde(line), "{line}"),
+                Err(_) => missed.push(line.to_owned()),
+            }
+        }
+        for line in lines(CCAI) {
+            let line = if line.starts_with('"') {
+                serde_json::from_str(line).unwrap()
+            } else {
+                line.to_owned()
+            };
+            match fast_envelope::<ccai::AdapterEvent>(&line) {
+                Ok(m) => assert_eq!(Ok(m), crate::wire::decode_envelope_serde(&line), "{line}"),
+                Err(_) => missed.push(line),
+            }
+        }
+        assert!(missed.is_empty(), "bailed: {missed:#?}");
+    }
+}
+
+/// The fast path against serde_json alone, on the fixtures mutated at the
+/// token level: every answer the fast path gives must be serde_json's.
+#[cfg(test)]
+mod differential {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use crate::__private::decode_without_fast_path;
+    use crate::Vendor;
+
+    const FIXTURES: [(Vendor, &str); 3] = [
+        (
+            Vendor::Zoom,
+            include_str!("../../tests/fixtures/zoom/events.jsonl"),
+        ),
+        (
+            Vendor::LeadDesk,
+            include_str!("../../tests/fixtures/leaddesk/events.jsonl"),
+        ),
+        (
+            Vendor::Ccai,
+            include_str!("../../tests/fixtures/ccai/events.jsonl"),
+        ),
+    ];
+
+    /// Values the fast path must either read exactly or refuse.
+    const VALUES: &[&str] = &[
+        "0",
+        "-0",
+        "-1",
+        "7",
+        "01",
+        "1.5",
+        "1e3",
+        "2E-2",
+        "18446744073709551615",
+        "18446744073709551616",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "1e400",
+        "true",
+        "false",
+        "null",
+        "nul",
+        r#""""#,
+        r#""x""#,
+        r#""a\"b""#,
+        r#""\u00e9t\u00e9 ü""#,
+        r#""\ud800""#,
+        "\"a\u{1}b\"",
+        r#""a\/b\\c""#,
+        r#""2024-03-05 14:07:09""#,
+        r#""2024-03-05T14:07:09.5""#,
+        r#""2024-02-30 10:00:00""#,
+        r#""2024-05-01T10:00:00Z""#,
+        r#""4:07""#,
+        r#""NaN:NaN""#,
+        r#""in""#,
+        r#""end-user""#,
+        r#""requested""#,
+        "[]",
+        "[1,2]",
+        r#"["a",{"b":null}]"#,
+        "{}",
+        r#"{"email":"a@b.c","type":"email"}"#,
+        r#"{"x":1.25,"y":[true]}"#,
+        r#"[{"engagementId":"e1"}]"#,
+    ];
+
+    /// Keys to swap in for a member's key.
+    const KEYS: &[&str] = &[
+        r#""type""#,
+        r#""data""#,
+        r#""action""#,
+        r#""\u0074ype""#,
+        r#""extra""#,
+        r#""id""#,
+        r#""engagementId""#,
+        r#""agent_id""#,
+        r#""""#,
+        r#""a\nb""#,
+    ];
+
+    const NOISE: &[&str] = &[
+        " ", "\n", "\t", "\r", "  ", "{", "}", "[", "]", ",", ":", "\"", "\\", "-", ".", "e", "0",
+        "\u{1}", "é",
+    ];
+
+    /// One token of JSON text: its span and whether it is a key.
+    fn tokens(text: &str) -> Vec<(usize, usize, bool)> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let start = i;
+            match bytes[i] {
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i = (i + 1).min(bytes.len());
+                    let rest = text[i..].trim_start();
+                    out.push((start, i, rest.starts_with(':')));
+                }
+                b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                    while i < bytes.len() && !b",}] \n\t\r".contains(&bytes[i]) {
+                        i += 1;
+                    }
+                    out.push((start, i, false));
+                }
+                _ => i += 1,
+            }
+        }
+        out
+    }
+
+    /// Applies one edit; `at` and `pick` choose where and what.
+    fn mutate(text: &str, op: u8, at: usize, pick: usize) -> String {
+        let toks = tokens(text);
+        let values: Vec<_> = toks.iter().filter(|t| !t.2).collect();
+        let keys: Vec<_> = toks.iter().filter(|t| t.2).collect();
+        let splice =
+            |(s, e): (usize, usize), with: &str| format!("{}{}{}", &text[..s], with, &text[e..]);
+        match op % 6 {
+            0 if !values.is_empty() => {
+                let t = values[at % values.len()];
+                splice((t.0, t.1), VALUES[pick % VALUES.len()])
+            }
+            1 if !keys.is_empty() => {
+                let t = keys[at % keys.len()];
+                splice((t.0, t.1), KEYS[pick % KEYS.len()])
+            }
+            // Repeat a `"key":value` member right after itself.
+            2 if !keys.is_empty() => {
+                let k = keys[at % keys.len()];
+                match toks.iter().find(|t| t.0 > k.1 && !t.2) {
+                    Some(v) if text[k.1..v.0].trim() == ":" => {
+                        let member = &text[k.0..v.1];
+                        splice((v.1, v.1), &format!(",{member}"))
+                    }
+                    _ => text.to_owned(),
+                }
+            }
+            // Drop a member with the comma before it.
+            3 if !keys.is_empty() => {
+                let k = keys[at % keys.len()];
+                match toks.iter().find(|t| t.0 > k.1 && !t.2) {
+                    Some(v) if text[k.1..v.0].trim() == ":" && text[..k.0].ends_with(',') => {
+                        splice((k.0 - 1, v.1), "")
+                    }
+                    _ => text.to_owned(),
+                }
+            }
+            // Whitespace (or anything) between tokens.
+            4 if !toks.is_empty() => {
+                let t = toks[at % toks.len()];
+                splice((t.1, t.1), [" ", "\n", "\t", "\r\n", "  "][pick % 5])
+            }
+            _ => {
+                let mut cut = at % (text.len() + 1);
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                splice((cut, cut), NOISE[pick % NOISE.len()])
+            }
+        }
+    }
+
+    fn lines() -> Vec<(Vendor, &'static str)> {
+        FIXTURES
+            .iter()
+            .flat_map(|(v, text)| {
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(move |l| (*v, l))
+            })
+            .collect()
+    }
+
+    fn agree(vendor: Vendor, text: &str) -> Result<bool, TestCaseError> {
+        let fast = crate::decode(vendor, text);
+        let slow = decode_without_fast_path(vendor, text);
+        match (&fast, &slow) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a, b, "{}", text);
+                prop_assert_eq!(a.to_value(), b.to_value(), "{}", text);
+            }
+            (Err(a), Err(b)) => {
+                prop_assert_eq!(a.kind(), b.kind(), "{}", text);
+                prop_assert_eq!(a.to_string(), b.to_string(), "{}", text);
+            }
+            _ => prop_assert!(false, "{text}: fast {fast:?} against serde {slow:?}"),
+        }
+        // Did the fast path answer? (It makes no errors of its own.)
+        let took_fast = match vendor {
+            Vendor::LeadDesk => {
+                crate::wire::fast_action::<crate::leaddesk::TalkMessage>(text).is_ok()
+            }
+            Vendor::Zoom => crate::wire::fast_envelope::<crate::zoom::ZoomMessage>(text).is_ok(),
+            _ => {
+                let inner: Option<String> = serde_json::from_str(text).ok();
+                crate::wire::fast_envelope::<crate::ccai::AdapterEvent>(
+                    inner.as_deref().unwrap_or(text),
+                )
+                .is_ok()
+            }
+        };
+        Ok(took_fast)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_serde_json() {
+        let lines = lines();
+        let edits = proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>()), 1..4);
+        let strategy = (0..lines.len(), edits);
+        let fast = AtomicUsize::new(0);
+        let total = AtomicUsize::new(0);
+        let mut runner = TestRunner::new(Config {
+            cases: 6000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&strategy, |(line, edits)| {
+            let (vendor, mut text) = (lines[line].0, lines[line].1.to_owned());
+            for (op, at, pick) in edits {
+                text = mutate(&text, op, at, pick);
+            }
+            total.fetch_add(1, Ordering::Relaxed);
+            if agree(vendor, &text)? {
+                fast.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        // The comparison means something only if the fast path often
+        // answers: most single edits keep a message well-formed.
+        let (fast, total) = (fast.into_inner(), total.into_inner());
+        assert!(fast * 5 > total, "fast path answered {fast} of {total}");
+    }
+
+    proptest! {
+        /// Any text at all: no panic, and the same answer.
+        #[test]
+        fn any_text_gets_the_same_answer(text in "\\PC{0,80}", vendor in 0..3usize) {
+            let vendor = [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai][vendor];
+            agree(vendor, &text)?;
+        }
+
+        /// Text built from the grammar's own pieces.
+        #[test]
+        fn json_like_text_gets_the_same_answer(
+            parts in proptest::collection::vec(0..NOISE.len() + VALUES.len() + KEYS.len(), 0..24),
+            vendor in 0..3usize,
+        ) {
+            let vendor = [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai][vendor];
+            let text: String = parts
+                .iter()
+                .map(|&i| {
+                    if i < NOISE.len() {
+                        NOISE[i]
+                    } else if i < NOISE.len() + VALUES.len() {
+                        VALUES[i - NOISE.len()]
+                    } else {
+                        KEYS[i - NOISE.len() - VALUES.len()]
+                    }
+                })
+                .collect();
+            agree(vendor, &text)?;
+        }
+    }
+}
