@@ -172,8 +172,8 @@ impl Party {
         }
     }
 
-    fn from_parts(address: Option<&str>, name: Option<&str>) -> Option<Self> {
-        let clean = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(Str::new);
+    fn from_parts(address: Option<Str>, name: Option<Str>) -> Option<Self> {
+        let clean = |s: Option<Str>| s.filter(|s| !s.is_empty());
         let p = Self {
             address: clean(address),
             name: clean(name),
@@ -197,8 +197,8 @@ pub struct QueueRef {
 }
 
 impl QueueRef {
-    fn from_parts(id: Option<&str>, name: Option<&str>) -> Option<Self> {
-        let clean = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(Str::new);
+    fn from_parts(id: Option<Str>, name: Option<Str>) -> Option<Self> {
+        let clean = |s: Option<Str>| s.filter(|s| !s.is_empty());
         let q = Self {
             id: clean(id),
             name: clean(name),
@@ -688,31 +688,27 @@ impl Serialize for CtiEvent {
     }
 }
 
-fn s(v: Option<&Str>) -> Option<&str> {
-    v.map(Str::as_str)
-}
-
 fn zoom_interaction(
     id: &crate::types::EngagementId,
     channel: Option<Channel>,
     at: Option<EpochMillis>,
 ) -> Interaction {
-    let mut i = Interaction::with_id(id.as_str(), channel);
+    let mut i = Interaction::with_id(id.text_str(), channel);
     i.at = at.and_then(Into::into);
     i
 }
 
 fn zoom_ringing(r: &zoom::EngagementRinging, channel: Channel) -> Interaction {
-    let mut i = Interaction::with_id(r.engagement_id.as_str(), Some(channel));
+    let mut i = Interaction::with_id(r.engagement_id.text_str(), Some(channel));
     i.direction = Some(Direction::Inbound);
     let address = r
         .incoming_phone_number
         .as_ref()
         .or(r.customer_email.as_ref());
-    i.from = Party::from_parts(s(address), s(r.customer_name.as_ref()));
+    i.from = Party::from_parts(address.cloned(), r.customer_name.clone());
     i.queue = QueueRef::from_parts(
-        r.queue_id.as_ref().map(|q| q.as_str()),
-        s(r.queue_name.as_ref()),
+        r.queue_id.as_ref().map(|q| q.text_str()),
+        r.queue_name.clone(),
     );
     i
 }
@@ -763,9 +759,9 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                 .or(Some(Channel::Voice));
             let mut i = zoom_interaction(&r.engagement_id, channel, r.create_ts);
             i.direction = Some(Direction::Inbound);
-            i.from = Party::from_parts(s(r.from.as_ref()), None);
-            i.to = Party::from_parts(s(r.to.as_ref()), None);
-            i.queue = QueueRef::from_parts(None, s(r.queue_name.as_ref()));
+            i.from = Party::from_parts(r.from.clone(), None);
+            i.to = Party::from_parts(r.to.clone(), None);
+            i.queue = QueueRef::from_parts(None, r.queue_name.clone());
             K::InteractionOffered(i)
         }
         ZoomEvent::IncomingPhoneRequest(r) => {
@@ -798,15 +794,15 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                 interaction: Some(i),
             })
         }
-        ZoomEvent::ScreenPop(p) => K::ScreenPop(ScreenPopTarget::Record(p.id.as_str().into())),
+        ZoomEvent::ScreenPop(p) => K::ScreenPop(ScreenPopTarget::Record(p.id.text_str())),
         ZoomEvent::CallConnected(c) => {
             let mut i = zoom_interaction(&c.engagement_id, Some(Channel::Voice), c.accept_ts);
             i.direction = c.direction.as_deref().and_then(Direction::parse);
-            i.from = Party::from_parts(s(c.from.as_ref()), None);
-            i.to = Party::from_parts(s(c.to.as_ref()), None);
+            i.from = Party::from_parts(c.from.clone(), None);
+            i.to = Party::from_parts(c.to.clone(), None);
             i.queue = QueueRef::from_parts(
-                c.queue_id.as_ref().map(|q| q.as_str()),
-                s(c.queue_name.as_ref()),
+                c.queue_id.as_ref().map(|q| q.text_str()),
+                c.queue_name.clone(),
             );
             K::InteractionConnected(i)
         }
@@ -849,12 +845,12 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         ZoomEvent::VideoRinging(r) => K::InteractionOffered(zoom_ringing(r, Channel::Video)),
         ZoomEvent::SmsRinging(r) => K::InteractionOffered(zoom_ringing(r, Channel::Sms)),
         ZoomEvent::EndPostEngagement(p) => K::DispositionSet {
-            interaction_id: p.engagement_id.as_str().into(),
+            interaction_id: p.engagement_id.text_str(),
             disposition: Str::new(p.disposition().unwrap_or_default()),
         },
         ZoomEvent::PhoneCallLog(log) => K::InteractionCompleted(zoom_completion(log)),
         ZoomEvent::CallRecording(r) => K::RecordingAvailable {
-            interaction_id: Some(r.engagement_id.as_str().into()),
+            interaction_id: Some(r.engagement_id.text_str()),
             url: r.recording_url.clone(),
         },
         ZoomEvent::AddNote(n) => K::NoteAdded {
@@ -864,9 +860,9 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         ZoomEvent::OutboundCallStarted(o) => {
             let mut i = zoom_interaction(&o.engagement_id, Some(Channel::Voice), o.start_ts);
             i.direction = Some(Direction::Outbound);
-            i.from = Party::from_parts(s(o.from.as_ref()), None);
-            i.to = Party::from_parts(s(o.to.as_ref()), None);
-            i.queue = QueueRef::from_parts(None, s(o.queue_name.as_ref()));
+            i.from = Party::from_parts(o.from.clone(), None);
+            i.to = Party::from_parts(o.to.clone(), None);
+            i.queue = QueueRef::from_parts(None, o.queue_name.clone());
             K::InteractionOffered(i)
         }
         ZoomEvent::InboundNotConnected(n) | ZoomEvent::OutboundNotConnected(n) => {
@@ -878,7 +874,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
             });
             K::InteractionNotConnected {
                 interaction: i,
-                reason: n.reason_code.as_ref().map(|r| r.as_str().into()),
+                reason: n.reason_code.as_ref().map(|r| r.0.clone()),
                 message: n.message.clone(),
             }
         }
@@ -888,13 +884,13 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                     .flatten()
                     .map(|x| {
                         let channel = x.channel.as_deref().and_then(Channel::from_zoom);
-                        let mut i = Interaction::with_id(x.engagement_id.as_str(), channel);
+                        let mut i = Interaction::with_id(x.engagement_id.text_str(), channel);
                         i.direction = x.engagement_direction.as_deref().and_then(Direction::parse);
                         i.from = Party::from_parts(
-                            s(x.from.as_ref()).or(s(x.customer_email.as_ref())),
+                            x.from.clone().or_else(|| x.customer_email.clone()),
                             None,
                         );
-                        i.to = Party::from_parts(s(x.to.as_ref()), None);
+                        i.to = Party::from_parts(x.to.clone(), None);
                         i
                     })
                     .collect()
@@ -906,7 +902,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         }
         ZoomEvent::AgentStatusNotification(n) => K::AgentStatusChanged {
             status: match n.sub_reason.as_ref() {
-                Some(_) => AgentStatus::NotReady(Some(n.status_code.as_str().into())),
+                Some(_) => AgentStatus::NotReady(Some(n.status_code.text_str())),
                 None => zoom_status(n.status_code.as_str(), n.status.as_deref()),
             },
             label: n.sub_reason.clone().or_else(|| n.status.clone()),
@@ -932,12 +928,12 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
         Some(other) => Channel::from_zoom(other),
     };
     let mut interaction = Interaction {
-        id: log.engagement_id.as_ref().map(|e| e.as_str().into()),
+        id: log.engagement_id.as_ref().map(|e| e.text_str()),
         channel,
         direction: r.call_type.as_deref().and_then(Direction::parse),
-        from: Party::from_parts(s(r.from.as_ref()), None),
-        to: Party::from_parts(s(r.to.as_ref()), None),
-        queue: QueueRef::from_parts(None, s(r.call_queue.as_ref())),
+        from: Party::from_parts(r.from.clone(), None),
+        to: Party::from_parts(r.to.clone(), None),
+        queue: QueueRef::from_parts(None, r.call_queue.clone()),
         ..Interaction::default()
     };
     if r.agent_name.as_deref().is_some_and(|n| !n.is_empty()) {
@@ -974,7 +970,7 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
             .user
             .as_ref()
             .and_then(|u| u.id.as_ref())
-            .map(|id| id.as_str().into()),
+            .map(|id| id.text_str()),
     }
 }
 
@@ -991,7 +987,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
         TalkEvent::Call(c) => {
             let direction = c.direction.as_deref().and_then(Direction::parse);
             let mut i = Interaction {
-                id: c.id.as_ref().map(|id| id.as_str().into()),
+                id: c.id.as_ref().map(|id| id.text_str()),
                 channel: Some(Channel::Voice),
                 direction,
                 at: c.ring_start.as_ref().map(|t| EventTime::Local(t.at())),
@@ -1021,7 +1017,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
                 |t: &Option<crate::types::TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
             K::InteractionCompleted(Completion {
                 interaction: Interaction {
-                    id: call.id.as_ref().map(|id| id.as_str().into()),
+                    id: call.id.as_ref().map(|id| id.text_str()),
                     channel: Some(Channel::Voice),
                     direction: call.direction.as_deref().and_then(Direction::parse),
                     from: call.from.as_ref().map(num),
@@ -1048,7 +1044,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
             })
         }
         TalkEvent::Sms(m) => K::MessageSent {
-            interaction_id: m.call_id.as_ref().map(|id| id.as_str().into()),
+            interaction_id: m.call_id.as_ref().map(|id| id.text_str()),
             text: m.sms.clone(),
         },
         TalkEvent::Error(err) => K::Error {
@@ -1068,12 +1064,12 @@ fn ccai_agent(
     email: Option<&Str>,
 ) -> Option<AgentRef> {
     let a = AgentRef {
-        id: id.map(|i| i.as_str().into()),
+        id: id.map(|i| i.text_str()),
         custom_id: custom.cloned(),
         email: email.cloned(),
         name: None,
     };
-    (a != AgentRef::default()).then_some(a)
+    (a.id.is_some() || a.custom_id.is_some() || a.email.is_some()).then_some(a)
 }
 
 fn ccai_chat(c: &ccai::ChatEvent) -> Interaction {
@@ -1082,13 +1078,13 @@ fn ccai_chat(c: &ccai::ChatEvent) -> Interaction {
         .as_deref()
         .is_some_and(|t| contains_ignore_case(t, "sms"));
     let mut i = Interaction::with_id(
-        c.chat_id.as_str(),
+        c.chat_id.text_str(),
         Some(if sms { Channel::Sms } else { Channel::Chat }),
     );
     i.direction = c.session_type.as_deref().and_then(session_direction);
     i.queue = QueueRef::from_parts(
-        c.queue_id.as_ref().map(|q| q.as_str()),
-        s(c.queue_path.as_ref()),
+        c.queue_id.as_ref().map(|q| q.text_str()),
+        c.queue_path.clone(),
     );
     i.agent = ccai_agent(
         c.agent_id.as_ref(),
@@ -1100,11 +1096,11 @@ fn ccai_chat(c: &ccai::ChatEvent) -> Interaction {
 }
 
 fn ccai_call(c: &ccai::CallEvent) -> Interaction {
-    let mut i = Interaction::with_id(c.call_id.as_str(), Some(Channel::Voice));
+    let mut i = Interaction::with_id(c.call_id.text_str(), Some(Channel::Voice));
     i.direction = c.session_type.as_deref().and_then(session_direction);
     i.queue = QueueRef::from_parts(
-        c.queue_id.as_ref().map(|q| q.as_str()),
-        s(c.queue_path.as_ref()),
+        c.queue_id.as_ref().map(|q| q.text_str()),
+        c.queue_path.clone(),
     );
     i.agent = ccai_agent(
         Some(&c.agent_id),
@@ -1140,8 +1136,8 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
     use EventKind as K;
     let cobrowse = |c: &ccai::CobrowseEvent, change: &str| {
         let (id, channel) = match (&c.call_id, &c.chat_id) {
-            (Some(call), _) => (Some(call.as_str().into()), Some(Channel::Voice)),
-            (None, Some(chat)) => (Some(chat.as_str().into()), Some(Channel::Chat)),
+            (Some(call), _) => (Some(call.text_str()), Some(Channel::Voice)),
+            (None, Some(chat)) => (Some(chat.text_str()), Some(Channel::Chat)),
             (None, None) => (None, None),
         };
         K::Cobrowse {
@@ -1181,33 +1177,33 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
         AdapterEvent::CobrowseEnded(c) => cobrowse(c, "ended"),
         AdapterEvent::AgentAssistStarted(a) => K::AssistantJoined {
             interaction: Interaction {
-                id: a.session_id.as_ref().map(|s| s.as_str().into()),
-                queue: QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.as_str()), None),
+                id: a.session_id.as_ref().map(|s| s.text_str()),
+                queue: QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.text_str()), None),
                 agent: ccai_agent(a.agent_id.as_ref(), None, None),
                 ..Interaction::default()
             },
-            conversation_id: a.conversation_id.as_ref().map(|c| c.as_str().into()),
+            conversation_id: a.conversation_id.as_ref().map(|c| c.text_str()),
             name: Some(Str::new_static("Agent Assist")),
         },
         AdapterEvent::CrmRecordPop(p) => K::ScreenPop(ScreenPopTarget::Url(p.record_url.clone())),
         AdapterEvent::TaskVaJoined(v) => {
             let (id, channel) = match (&v.call_id, &v.chat_id) {
-                (Some(call), _) => (Some(call.as_str().into()), Some(Channel::Voice)),
-                (None, Some(chat)) => (Some(chat.as_str().into()), Some(Channel::Chat)),
-                (None, None) => (v.session_id.as_ref().map(|s| s.as_str().into()), None),
+                (Some(call), _) => (Some(call.text_str()), Some(Channel::Voice)),
+                (None, Some(chat)) => (Some(chat.text_str()), Some(Channel::Chat)),
+                (None, None) => (v.session_id.as_ref().map(|s| s.text_str()), None),
             };
             K::AssistantJoined {
                 interaction: Interaction {
                     id,
                     channel,
                     queue: QueueRef::from_parts(
-                        v.queue_id.as_ref().map(|q| q.as_str()),
-                        s(v.queue_path.as_ref()),
+                        v.queue_id.as_ref().map(|q| q.text_str()),
+                        v.queue_path.clone(),
                     ),
                     session_type: v.session_type.clone(),
                     ..Interaction::default()
                 },
-                conversation_id: v.conversation_id.as_ref().map(|c| c.as_str().into()),
+                conversation_id: v.conversation_id.as_ref().map(|c| c.text_str()),
                 name: v.virtual_agent_name.clone(),
             }
         }

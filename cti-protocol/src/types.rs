@@ -61,6 +61,12 @@ impl NumOrStr {
         self.numeric
     }
 
+    /// The text as a shared [`Str`] (a copy of its handle, not of the
+    /// text).
+    pub(crate) fn text_str(&self) -> Str {
+        self.text.clone()
+    }
+
     /// The value as an integer, when it is one (in either JSON form).
     #[must_use]
     pub fn as_i64(&self) -> Option<i64> {
@@ -194,6 +200,12 @@ macro_rules! typed_id {
             #[must_use]
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
+            }
+
+            /// The id as a shared [`Str`], without copying long text.
+            #[allow(dead_code)]
+            pub(crate) fn text_str(&self) -> Str {
+                self.0.text_str()
             }
         }
 
