@@ -745,6 +745,21 @@ impl ContactMatches {
     }
 }
 
+impl ContactMatches {
+    /// The matches sent as one object: an empty contact means none.
+    fn from_object(contact: Contact) -> Self {
+        if contact == Contact::default() {
+            Self {
+                contacts: Vec::new(),
+                single_object: true,
+                rest: Rest::default(),
+            }
+        } else {
+            Self::one(contact)
+        }
+    }
+}
+
 impl Serialize for ContactMatches {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match (self.single_object, self.contacts.as_slice()) {
@@ -777,16 +792,7 @@ impl Payload for ContactMatches {
                 self,
                 map: A,
             ) -> Result<Self::Value, A::Error> {
-                let c = Contact::read_fields(map, None)?;
-                Ok(if c == Contact::default() {
-                    ContactMatches {
-                        contacts: Vec::new(),
-                        single_object: true,
-                        rest: Rest::default(),
-                    }
-                } else {
-                    ContactMatches::one(c)
-                })
+                Contact::read_fields(map, None).map(ContactMatches::from_object)
             }
         }
         d.deserialize_any(V)
@@ -806,18 +812,7 @@ impl crate::fast::FastRead for ContactMatches {
     fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
         match s.peek() {
             Some(b'[') => Vec::<Contact>::fast_read(s).map(Self::list),
-            Some(b'{') => {
-                let c = Contact::fast_read(s)?;
-                Ok(if c == Contact::default() {
-                    Self {
-                        contacts: Vec::new(),
-                        single_object: true,
-                        rest: Rest::default(),
-                    }
-                } else {
-                    Self::one(c)
-                })
-            }
+            Some(b'{') => Contact::fast_read(s).map(Self::from_object),
             _ => Err(crate::fast::Bail),
         }
     }
