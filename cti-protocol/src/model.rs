@@ -332,7 +332,7 @@ pub struct ContactLookup {
     pub reply_kind: ReplyKind,
     /// The interaction that prompted it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interaction: Option<Interaction>,
+    pub interaction: Option<Box<Interaction>>,
 }
 
 /// What to open in a screen pop.
@@ -423,6 +423,11 @@ pub struct CobrowseChange {
 }
 
 /// What happened, independent of the vendor.
+///
+/// Interactions and completions sit behind a `Box`, so that an event stays
+/// small to move and hand around; field access and `match` look through
+/// the box (`EventKind::InteractionOffered(i) => i.id`). The JSON form is
+/// the same either way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -454,25 +459,25 @@ pub enum EventKind {
         label: Option<Str>,
     },
     /// An interaction is ringing / offered to the agent.
-    InteractionOffered(Interaction),
+    InteractionOffered(Box<Interaction>),
     /// An interaction connected (or the agent picked it up).
-    InteractionConnected(Interaction),
+    InteractionConnected(Box<Interaction>),
     /// An interaction was put on hold.
-    InteractionHeld(Interaction),
+    InteractionHeld(Box<Interaction>),
     /// An interaction came off hold.
-    InteractionResumed(Interaction),
+    InteractionResumed(Box<Interaction>),
     /// The agent switched to an interaction (a chat tab).
-    InteractionActivated(Interaction),
+    InteractionActivated(Box<Interaction>),
     /// The agent dismissed a finished interaction (closed its tab).
-    InteractionDismissed(Interaction),
+    InteractionDismissed(Box<Interaction>),
     /// An interaction ended (wrap-up may follow).
-    InteractionEnded(Interaction),
+    InteractionEnded(Box<Interaction>),
     /// An interaction is final: wrap-up done, log data attached.
-    InteractionCompleted(Completion),
+    InteractionCompleted(Box<Completion>),
     /// An interaction did not connect.
     InteractionNotConnected {
         /// The interaction.
-        interaction: Interaction,
+        interaction: Box<Interaction>,
         /// The vendor's reason code (an open string).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<Str>,
@@ -518,14 +523,14 @@ pub enum EventKind {
     /// A co-browse session changed.
     Cobrowse {
         /// The interaction.
-        interaction: Interaction,
+        interaction: Box<Interaction>,
         /// What changed.
         change: CobrowseChange,
     },
     /// An assistant (Agent Assist, a virtual task assistant) joined.
     AssistantJoined {
         /// The interaction.
-        interaction: Interaction,
+        interaction: Box<Interaction>,
         /// The assistant's conversation id.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation_id: Option<Str>,
@@ -692,14 +697,17 @@ fn zoom_interaction(
     id: &crate::types::EngagementId,
     channel: Option<Channel>,
     at: Option<EpochMillis>,
-) -> Interaction {
-    let mut i = Interaction::with_id(id.text_str(), channel);
+) -> Box<Interaction> {
+    let mut i = Box::new(Interaction::with_id(id.text_str(), channel));
     i.at = at.and_then(Into::into);
     i
 }
 
-fn zoom_ringing(r: &zoom::EngagementRinging, channel: Channel) -> Interaction {
-    let mut i = Interaction::with_id(r.engagement_id.text_str(), Some(channel));
+fn zoom_ringing(r: &zoom::EngagementRinging, channel: Channel) -> Box<Interaction> {
+    let mut i = Box::new(Interaction::with_id(
+        r.engagement_id.text_str(),
+        Some(channel),
+    ));
     i.direction = Some(Direction::Inbound);
     let address = r
         .incoming_phone_number
@@ -918,7 +926,7 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
     })
 }
 
-fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
+fn zoom_completion(log: &zoom::PhoneCallLog) -> Box<Completion> {
     let r = &log.object_record;
     let channel = match r.kind.as_deref() {
         Some("chat") => Some(Channel::Chat),
@@ -947,7 +955,7 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
         .as_ref()
         .and_then(crate::types::IsoTime::at)
         .map(EventTime::Instant);
-    Completion {
+    Box::new(Completion {
         interaction,
         answered: Some(started.is_some()),
         started,
@@ -971,7 +979,7 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Completion {
             .as_ref()
             .and_then(|u| u.id.as_ref())
             .map(|id| id.text_str()),
-    }
+    })
 }
 
 fn talk_event(e: &TalkEvent) -> Option<EventKind> {
@@ -986,13 +994,13 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
         TalkEvent::Logout(_) => K::AgentLoggedOut,
         TalkEvent::Call(c) => {
             let direction = c.direction.as_deref().and_then(Direction::parse);
-            let mut i = Interaction {
+            let mut i = Box::new(Interaction {
                 id: c.id.as_ref().map(|id| id.text_str()),
                 channel: Some(Channel::Voice),
                 direction,
                 at: c.ring_start.as_ref().map(|t| EventTime::Local(t.at())),
                 ..Interaction::default()
-            };
+            });
             // The number is the other party: the caller inbound, the callee outbound.
             if direction == Some(Direction::Outbound) {
                 i.to = Some(num(&c.number));
@@ -1001,21 +1009,21 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
             }
             K::InteractionOffered(i)
         }
-        TalkEvent::Connected(c) => K::InteractionConnected(Interaction {
+        TalkEvent::Connected(c) => K::InteractionConnected(Box::new(Interaction {
             channel: Some(Channel::Voice),
             at: c.call_start.as_ref().map(|t| EventTime::Local(t.at())),
             ..Interaction::default()
-        }),
-        TalkEvent::Disconnected(d) => K::InteractionEnded(Interaction {
+        })),
+        TalkEvent::Disconnected(d) => K::InteractionEnded(Box::new(Interaction {
             channel: Some(Channel::Voice),
             at: d.call_end.as_ref().map(|t| EventTime::Local(t.at())),
             ..Interaction::default()
-        }),
+        })),
         TalkEvent::Completed(c) => {
             let call = &c.call;
             let local =
                 |t: &Option<crate::types::TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
-            K::InteractionCompleted(Completion {
+            K::InteractionCompleted(Box::new(Completion {
                 interaction: Interaction {
                     id: call.id.as_ref().map(|id| id.text_str()),
                     channel: Some(Channel::Voice),
@@ -1041,7 +1049,7 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
                     .collect(),
                 recording_url: call.record_url.clone(),
                 contact_id: None,
-            })
+            }))
         }
         TalkEvent::Sms(m) => K::MessageSent {
             interaction_id: m.call_id.as_ref().map(|id| id.text_str()),
@@ -1072,15 +1080,15 @@ fn ccai_agent(
     (a.id.is_some() || a.custom_id.is_some() || a.email.is_some()).then_some(a)
 }
 
-fn ccai_chat(c: &ccai::ChatEvent) -> Interaction {
+fn ccai_chat(c: &ccai::ChatEvent) -> Box<Interaction> {
     let sms = c
         .session_type
         .as_deref()
         .is_some_and(|t| contains_ignore_case(t, "sms"));
-    let mut i = Interaction::with_id(
+    let mut i = Box::new(Interaction::with_id(
         c.chat_id.text_str(),
         Some(if sms { Channel::Sms } else { Channel::Chat }),
-    );
+    ));
     i.direction = c.session_type.as_deref().and_then(session_direction);
     i.queue = QueueRef::from_parts(
         c.queue_id.as_ref().map(|q| q.text_str()),
@@ -1095,8 +1103,11 @@ fn ccai_chat(c: &ccai::ChatEvent) -> Interaction {
     i
 }
 
-fn ccai_call(c: &ccai::CallEvent) -> Interaction {
-    let mut i = Interaction::with_id(c.call_id.text_str(), Some(Channel::Voice));
+fn ccai_call(c: &ccai::CallEvent) -> Box<Interaction> {
+    let mut i = Box::new(Interaction::with_id(
+        c.call_id.text_str(),
+        Some(Channel::Voice),
+    ));
     i.direction = c.session_type.as_deref().and_then(session_direction);
     i.queue = QueueRef::from_parts(
         c.queue_id.as_ref().map(|q| q.text_str()),
@@ -1141,12 +1152,12 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
             (None, None) => (None, None),
         };
         K::Cobrowse {
-            interaction: Interaction {
+            interaction: Box::new(Interaction {
                 id,
                 channel,
                 agent: ccai_agent(c.agent_id.as_ref(), None, None),
                 ..Interaction::default()
-            },
+            }),
             change: CobrowseChange {
                 session_id: c.cobrowse_session_id.clone(),
                 change: Str::new(change),
@@ -1176,12 +1187,12 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
         AdapterEvent::CobrowseFullDeviceChanged(c) => cobrowse(c, "full_device_changed"),
         AdapterEvent::CobrowseEnded(c) => cobrowse(c, "ended"),
         AdapterEvent::AgentAssistStarted(a) => K::AssistantJoined {
-            interaction: Interaction {
+            interaction: Box::new(Interaction {
                 id: a.session_id.as_ref().map(|s| s.text_str()),
                 queue: QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.text_str()), None),
                 agent: ccai_agent(a.agent_id.as_ref(), None, None),
                 ..Interaction::default()
-            },
+            }),
             conversation_id: a.conversation_id.as_ref().map(|c| c.text_str()),
             name: Some(Str::new_static("Agent Assist")),
         },
@@ -1193,7 +1204,7 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
                 (None, None) => (v.session_id.as_ref().map(|s| s.text_str()), None),
             };
             K::AssistantJoined {
-                interaction: Interaction {
+                interaction: Box::new(Interaction {
                     id,
                     channel,
                     queue: QueueRef::from_parts(
@@ -1202,7 +1213,7 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
                     ),
                     session_type: v.session_type.clone(),
                     ..Interaction::default()
-                },
+                }),
                 conversation_id: v.conversation_id.as_ref().map(|c| c.text_str()),
                 name: v.virtual_agent_name.clone(),
             }
@@ -1636,6 +1647,14 @@ pub(crate) fn decode_ccai(json: &str) -> crate::Result<VendorMessage> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn events_stay_small_to_move() {
+        // An unboxed interaction made every event 528 bytes, copied several
+        // times between decode and the caller. Keep the boxes.
+        assert!(std::mem::size_of::<EventKind>() <= 144);
+        assert!(std::mem::size_of::<CtiEvent>() <= 184);
+    }
 
     // The readers above avoid allocating; these are the plain forms they
     // must agree with.
