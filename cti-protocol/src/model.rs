@@ -1081,15 +1081,13 @@ fn ccai_agent(
 }
 
 fn ccai_chat(c: &ccai::ChatEvent) -> Box<Interaction> {
-    let sms = c
-        .session_type
-        .as_deref()
-        .is_some_and(|t| contains_ignore_case(t, "sms"));
+    let words = c.session_type.as_deref().map(session_words);
+    let sms = words.is_some_and(|w| w.sms);
     let mut i = Box::new(Interaction::with_id(
         c.chat_id.text_str(),
         Some(if sms { Channel::Sms } else { Channel::Chat }),
     ));
-    i.direction = c.session_type.as_deref().and_then(session_direction);
+    i.direction = words.and_then(SessionWords::direction);
     i.queue = QueueRef::from_parts(
         c.queue_id.as_ref().map(|q| q.text_str()),
         c.queue_path.clone(),
@@ -1108,7 +1106,11 @@ fn ccai_call(c: &ccai::CallEvent) -> Box<Interaction> {
         c.call_id.text_str(),
         Some(Channel::Voice),
     ));
-    i.direction = c.session_type.as_deref().and_then(session_direction);
+    i.direction = c
+        .session_type
+        .as_deref()
+        .map(session_words)
+        .and_then(SessionWords::direction);
     i.queue = QueueRef::from_parts(
         c.queue_id.as_ref().map(|q| q.text_str()),
         c.queue_path.clone(),
@@ -1122,24 +1124,69 @@ fn ccai_call(c: &ccai::CallEvent) -> Box<Interaction> {
     i
 }
 
-/// `true` when `needle` (lower-case ASCII) occurs in `hay` in any case.
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    // `windows(0)` would panic; every string contains the empty one.
-    needle.is_empty()
-        || hay
-            .as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+/// The words of a CCAI session type ("Voice Campaign (UJET)", "Messaging
+/// Inbound (Web Chat)") that decide its channel and direction, found in
+/// any case anywhere in the text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SessionWords {
+    /// Names SMS.
+    sms: bool,
+    /// Names an outbound kind: `outbound`, `campaign`.
+    outbound: bool,
+    /// Names an inbound kind: `inbound`, `callback`, `scheduled`.
+    inbound: bool,
 }
 
-fn session_direction(session_type: &str) -> Option<Direction> {
-    let has = |word| contains_ignore_case(session_type, word);
-    if has("outbound") || has("campaign") {
-        Some(Direction::Outbound)
-    } else if has("inbound") || has("callback") || has("scheduled") {
-        Some(Direction::Inbound)
-    } else {
-        None
+impl SessionWords {
+    /// Outbound words win over inbound ones.
+    fn direction(self) -> Option<Direction> {
+        if self.outbound {
+            Some(Direction::Outbound)
+        } else if self.inbound {
+            Some(Direction::Inbound)
+        } else {
+            None
+        }
+    }
+}
+
+/// Reads a session type in one pass. Every word starts with `s`, `o`, `c`
+/// or `i`, so only those bytes start a comparison; this runs on every CCAI
+/// call and chat event, where five separate searches cost more than the
+/// rest of the normalisation.
+fn session_words(session_type: &str) -> SessionWords {
+    const SMS: u8 = 1;
+    const OUT: u8 = 2;
+    const IN: u8 = 4;
+    const S: &[(&[u8], u8)] = &[(b"sms", SMS), (b"scheduled", IN)];
+    const O: &[(&[u8], u8)] = &[(b"outbound", OUT)];
+    const C: &[(&[u8], u8)] = &[(b"campaign", OUT), (b"callback", IN)];
+    const I: &[(&[u8], u8)] = &[(b"inbound", IN)];
+    let bytes = session_type.as_bytes();
+    let mut found = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        // `| 0x20` folds exactly the ASCII capitals onto these letters.
+        let words = match b | 0x20 {
+            b's' => S,
+            b'o' => O,
+            b'c' => C,
+            b'i' => I,
+            _ => continue,
+        };
+        let rest = bytes.get(at..).unwrap_or_default();
+        for &(word, flag) in words {
+            // The words are lower-case letters, so `| 0x20` is the
+            // case-insensitive comparison, without `eq_ignore_ascii_case`'s
+            // set-up for long slices.
+            if rest.len() >= word.len() && rest.iter().zip(word).all(|(r, w)| r | 0x20 == *w) {
+                found |= flag;
+            }
+        }
+    }
+    SessionWords {
+        sms: found & SMS != 0,
+        outbound: found & OUT != 0,
+        inbound: found & IN != 0,
     }
 }
 
@@ -1696,14 +1743,17 @@ mod tests {
         assert_eq!(Channel::from_zoom("Web_Chat"), Some(Channel::Chat));
         assert_eq!(Channel::from_zoom("work_item"), Some(Channel::WorkItem));
         assert_eq!(Channel::from_zoom("fax"), None);
+        let dir = |t| session_words(t).direction();
+        assert_eq!(dir("Voice Campaign (UJET)"), Some(Direction::Outbound));
+        assert_eq!(dir("SMS Inbound"), Some(Direction::Inbound));
         assert_eq!(
-            session_direction("Voice Campaign (UJET)"),
+            dir("Inbound callback, then outbound"),
             Some(Direction::Outbound)
         );
-        assert_eq!(session_direction("SMS Inbound"), Some(Direction::Inbound));
-        assert!(contains_ignore_case("Chat via SmS", "sms"));
-        assert!(contains_ignore_case("", ""));
-        assert!(!contains_ignore_case("sm", "sms"));
+        assert_eq!(dir("Messaging (Web Chat)"), None);
+        assert!(session_words("Chat via SmS").sms);
+        assert!(!session_words("sm").sms);
+        assert_eq!(session_words(""), SessionWords::default());
     }
 
     proptest! {
@@ -1711,8 +1761,28 @@ mod tests {
         fn allocation_free_readers_agree_with_plain_ones(text in "[-_ a-zA-ZÉé]{0,14}") {
             prop_assert_eq!(Direction::parse(&text), direction_reference(&text));
             let (sms, dir) = session_reference(&text);
-            prop_assert_eq!(contains_ignore_case(&text, "sms"), sms);
-            prop_assert_eq!(session_direction(&text), dir);
+            let words = session_words(&text);
+            prop_assert_eq!(words.sms, sms);
+            prop_assert_eq!(words.direction(), dir);
+        }
+
+        #[test]
+        fn session_words_agree_with_plain_searches(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "sms", "SmS", "sm", "scheduled", "SCHEDULE", "outbound", "OutBound",
+                    "outboun", "campaign", "Campaig", "callback", "CALLBACK", "inbound",
+                    "InBound", "inboun", " ", "(", "Voice", "chat", "s", "o", "c", "i", "é",
+                ]),
+                0..8,
+            ),
+        ) {
+            // Words, near-words and their overlaps ("smsms", "inboundoutbound").
+            let text = parts.concat();
+            let (sms, dir) = session_reference(&text);
+            let words = session_words(&text);
+            prop_assert_eq!(words.sms, sms, "{}", text);
+            prop_assert_eq!(words.direction(), dir, "{}", text);
         }
 
         #[test]

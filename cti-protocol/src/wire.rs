@@ -200,7 +200,9 @@ pub(crate) fn fast_envelope<E: EnvelopeEnum>(json: &str) -> Fast<E> {
     }
     let kind = s.plain_str()?;
     let mut data = Data::Missing;
-    let mut extra = Extra::new();
+    // Made on the first extra member: most envelopes have none, and even
+    // an empty map costs a walk to drop.
+    let mut extra: Option<Extra> = None;
     while let Some(key) = members.next_key(&mut s)? {
         match key {
             "data" if matches!(data, Data::Missing) => {
@@ -218,15 +220,15 @@ pub(crate) fn fast_envelope<E: EnvelopeEnum>(json: &str) -> Fast<E> {
                 };
             }
             "data" | "type" => return Err(Bail),
-            _ => crate::fast::read_extra(&mut s, key, &mut extra)?,
+            _ => crate::fast::read_extra(&mut s, key, extra.get_or_insert_default())?,
         }
     }
     s.finish()?;
     match data {
-        Data::Missing if extra.is_empty() => E::fast_absent(kind),
+        Data::Missing if extra.is_none() => E::fast_absent(kind),
         Data::Missing => Err(Bail),
         Data::Known(mut message) => {
-            if !extra.is_empty()
+            if let Some(extra) = extra
                 && let Some(rest) = message.rest_mut()
             {
                 rest.envelope = Some(Box::new(EnvelopeRest {
@@ -241,7 +243,7 @@ pub(crate) fn fast_envelope<E: EnvelopeEnum>(json: &str) -> Fast<E> {
             data: Some(raw),
             rest: EnvelopeRest {
                 data: DataForm::Present,
-                extra,
+                extra: extra.unwrap_or_default(),
             },
         })),
     }
