@@ -7,8 +7,11 @@
 //!
 //! Run `cargo bench -p cti-protocol --bench decode`, then
 //! `python3 scripts/bench_ratio.py decode typed_decode_normalise serde_json_value`.
-//! For a noise-free second opinion, count instructions with callgrind on
-//! `examples/decode_mix.rs`.
+//! Criterion times each side in its own window, so drift on a shared
+//! machine moves the ratio by ±10 % between runs; for a second opinion run
+//! `cargo run --release -p cti-protocol --example decode_mix compare`,
+//! which interleaves the sides, or count instructions with callgrind on
+//! the same example.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
