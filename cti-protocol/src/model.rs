@@ -6,6 +6,12 @@
 //! [`EventKind`], and answer with a [`Command`] rendered into the vendor's
 //! dialect by [`Command::render`].
 //!
+//! Interactions, completions and other bulky parts of an [`EventKind`] sit
+//! behind a `Box`, so that an event stays small to move and hand around;
+//! field access and `match` look through the box
+//! (`EventKind::InteractionOffered(i) => i.id`). The JSON form is the same
+//! either way.
+//!
 //! # Examples
 //!
 //! ```
@@ -423,11 +429,6 @@ pub struct CobrowseChange {
 }
 
 /// What happened, independent of the vendor.
-///
-/// Interactions, completions and other bulky parts sit behind a `Box`, so
-/// that an event stays small to move and hand around; field access and
-/// `match` look through the box (`EventKind::InteractionOffered(i) =>
-/// i.id`). The JSON form is the same either way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
