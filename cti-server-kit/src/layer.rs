@@ -518,7 +518,8 @@ impl CspNonce {
     ///
     /// Nonces are drawn and encoded sixteen at a time into a per-thread
     /// pool, and each is handed out once; the generator keeps a buffer of
-    /// its output in the same way.
+    /// its output in the same way. Like that buffer, the pool is copied
+    /// into a child by `fork`, so fork before serving, not after.
     ///
     /// # Errors
     ///
