@@ -1259,19 +1259,17 @@ impl HeaderPolicy for EmbedHeaders {
             },
             None,
         ) = (&nonce, &*self.ancestors.0, &ancestors.0)
-            && !headers.contains_key(CONTENT_SECURITY_POLICY)
-            && let http::header::Entry::Vacant(slot) = headers.entry(PERMISSIONS_POLICY)
+            && let http::header::Entry::Vacant(slot) = headers.entry(CONTENT_SECURITY_POLICY)
             && let Ok(csp) =
                 HeaderValue::from_maybe_shared(self.csp.0.fill(nonce, Some(fa.as_bytes())))
         {
-            // The usual host page: neither header to merge with, so each
-            // is written whole, with one lookup of the Permissions-Policy
-            // name serving both its check and its insert.
-            if let Some(pp) = self.permissions.fresh_value() {
-                slot.insert(pp.clone());
-            }
-            headers.insert(CONTENT_SECURITY_POLICY, csp);
+            // The usual host page sent no CSP: ours is written whole, with
+            // its frame-ancestors, and one lookup of the name serves both
+            // the check and the insert. The Permissions-Policy does not
+            // depend on the CSP; its own fast path writes it whole too.
+            slot.insert(csp);
             set_xfo(headers, *xfo);
+            self.permissions.on_response((), headers);
             return;
         }
         self.csp.on_response(nonce, headers);

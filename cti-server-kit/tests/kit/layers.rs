@@ -536,9 +536,35 @@ async fn embed_headers_equal_the_three_layers() -> Result<(), Box<dyn std::error
             }),
         )
     };
+    // Some of the application's own headers but not others: each header
+    // takes its own path through the one-pass layer.
+    let with_pp_only = || {
+        Router::new().route(
+            "/",
+            get(|| {
+                with_headers(&[
+                    ("permissions-policy", "usb=()"),
+                    ("x-frame-options", "DENY"),
+                ])
+            }),
+        )
+    };
+    let with_csp_only = || {
+        Router::new().route(
+            "/",
+            get(|| {
+                with_headers(&[(
+                    "content-security-policy",
+                    "script-src 'self'; img-src 'self'",
+                )])
+            }),
+        )
+    };
     for (a, b) in [
         (stacked(plain())?, combined(plain())?),
         (stacked(with_own())?, combined(with_own())?),
+        (stacked(with_pp_only())?, combined(with_pp_only())?),
+        (stacked(with_csp_only())?, combined(with_csp_only())?),
     ] {
         let (ha, hb) = (headers_of(a).await, headers_of(b).await);
         let strip_nonce = |h: &HeaderMap| {
