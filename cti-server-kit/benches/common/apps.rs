@@ -10,7 +10,7 @@ use cti_protocol::origin::{Origin, OriginAllowlist};
 use cti_server_kit::layer::{FrameAncestors, HostPageCsp, PermissionsPolicy};
 
 /// A page-sized body (the bridge script, about 5 KiB).
-const PAGE: &str = include_str!("../../assets/bridge.js");
+pub(crate) const PAGE: &str = include_str!("../../assets/bridge.js");
 
 /// The handler alone.
 pub(crate) fn bare() -> Router {
