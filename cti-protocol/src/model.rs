@@ -77,25 +77,26 @@ impl Channel {
         }
     }
 
+    /// A Zoom channel name in any case. Lower-cased into a small buffer
+    /// and matched once: this runs for most Zoom interaction events, and
+    /// twelve `eq_ignore_ascii_case` calls made it the largest piece of
+    /// code on that path.
     fn from_zoom(text: &str) -> Option<Self> {
-        const NAMES: &[(&str, Channel)] = &[
-            ("voice", Channel::Voice),
-            ("phone", Channel::Voice),
-            ("call", Channel::Voice),
-            ("video", Channel::Video),
-            ("live_video", Channel::Video),
-            ("chat", Channel::Chat),
-            ("webchat", Channel::Chat),
-            ("web_chat", Channel::Chat),
-            ("sms", Channel::Sms),
-            ("email", Channel::Email),
-            ("work_item", Channel::WorkItem),
-            ("workitem", Channel::WorkItem),
-        ];
-        NAMES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(text))
-            .map(|&(_, channel)| channel)
+        const LONGEST: usize = "live_video".len();
+        let mut buf = [0u8; LONGEST];
+        let lower = buf.get_mut(..text.len())?;
+        for (to, from) in lower.iter_mut().zip(text.bytes()) {
+            *to = from.to_ascii_lowercase();
+        }
+        match &*lower {
+            b"voice" | b"phone" | b"call" => Some(Self::Voice),
+            b"video" | b"live_video" => Some(Self::Video),
+            b"chat" | b"webchat" | b"web_chat" => Some(Self::Chat),
+            b"sms" => Some(Self::Sms),
+            b"email" => Some(Self::Email),
+            b"work_item" | b"workitem" => Some(Self::WorkItem),
+            _ => None,
+        }
     }
 }
 
@@ -1708,6 +1709,27 @@ mod tests {
 
     // The readers above avoid allocating; these are the plain forms they
     // must agree with.
+    fn channel_reference(text: &str) -> Option<Channel> {
+        const NAMES: &[(&str, Channel)] = &[
+            ("voice", Channel::Voice),
+            ("phone", Channel::Voice),
+            ("call", Channel::Voice),
+            ("video", Channel::Video),
+            ("live_video", Channel::Video),
+            ("chat", Channel::Chat),
+            ("webchat", Channel::Chat),
+            ("web_chat", Channel::Chat),
+            ("sms", Channel::Sms),
+            ("email", Channel::Email),
+            ("work_item", Channel::WorkItem),
+            ("workitem", Channel::WorkItem),
+        ];
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
+            .map(|&(_, channel)| channel)
+    }
+
     fn direction_reference(text: &str) -> Option<Direction> {
         match text.to_ascii_lowercase().replace(['_', '-'], "").as_str() {
             "inbound" | "in" => Some(Direction::Inbound),
@@ -1767,6 +1789,28 @@ mod tests {
             let words = session_words(&text);
             prop_assert_eq!(words.sms, sms);
             prop_assert_eq!(words.direction(), dir);
+        }
+
+        #[test]
+        fn channel_names_agree_with_plain_comparisons(
+            name in prop::sample::select(vec![
+                "voice", "phone", "call", "video", "live_video", "chat", "webchat",
+                "web_chat", "sms", "email", "work_item", "workitem", "fax", "", "live_video_",
+                "smsx", "é", "vOiCe\u{0}",
+            ]),
+            upper in prop::collection::vec(any::<bool>(), 12),
+        ) {
+            let text: String = name
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            prop_assert_eq!(Channel::from_zoom(&text), channel_reference(&text), "{}", text);
+        }
+
+        #[test]
+        fn channel_names_agree_on_any_text(text in "\\PC{0,12}") {
+            prop_assert_eq!(Channel::from_zoom(&text), channel_reference(&text));
         }
 
         #[test]
