@@ -384,6 +384,74 @@ pub(crate) fn has_all(seen: u64, required: u64) -> bool {
     seen & required == required
 }
 
+/// Walks the members of an object for a struct's fast reader: turns each
+/// key into the index of its field, keeps members no field claims, and
+/// bails on duplicates, on the tag beside the fields and, at the end, on
+/// a missing required field.
+///
+/// All of that is the same for every struct, so it lives here once, out
+/// of line. A struct's own reader is then only a loop around
+/// [`next`](Self::next) and a switch from index to field, which keeps the
+/// code that mixed traffic runs through small enough to stay cached.
+pub(crate) struct FieldWalk<'n> {
+    members: Members,
+    names: &'n [&'n str],
+    skip: Option<&'n str>,
+    seen: u64,
+    guess: usize,
+}
+
+impl<'n> FieldWalk<'n> {
+    /// A walk over `members` for a struct whose fields are `names`, in
+    /// order; `skip` is a tag member that must not appear among them.
+    #[inline]
+    pub(crate) fn new(members: Members, names: &'n [&'n str], skip: Option<&'n str>) -> Self {
+        Self {
+            members,
+            names,
+            skip,
+            seen: 0,
+            guess: 0,
+        }
+    }
+
+    /// The index of the next member's field, its `:` consumed and its
+    /// value next in `s`; members no field claims go to `extra`. `None`
+    /// at the closing brace, once every field in `required` was seen.
+    #[inline(never)]
+    pub(crate) fn next(
+        &mut self,
+        s: &mut Scan<'_>,
+        extra: &mut crate::Extra,
+        required: u64,
+    ) -> Fast<Option<usize>> {
+        loop {
+            let Some(key) = self.members.next_key(s)? else {
+                return if has_all(self.seen, required) {
+                    Ok(None)
+                } else {
+                    Err(Bail)
+                };
+            };
+            let index = position(self.names, key, self.guess);
+            self.guess = index + 1;
+            if index >= self.names.len() {
+                if self.skip == Some(key) {
+                    return Err(Bail);
+                }
+                read_extra(s, key, extra)?;
+                continue;
+            }
+            let bit: u64 = 1 << index;
+            if self.seen & bit != 0 {
+                return Err(Bail);
+            }
+            self.seen |= bit;
+            return Ok(Some(index));
+        }
+    }
+}
+
 /// Reads a field's value into its slot. One copy per field type serves
 /// every struct, which keeps each struct's reader small.
 #[inline(never)]

@@ -645,8 +645,9 @@ macro_rules! wire_struct {
                 skip: Option<&str>,
             ) -> $crate::fast::Fast<Self> {
                 // Every field's reader is shared by all structs (one per
-                // field type), and a key becomes an index by one shared
-                // search, so each struct adds only this loop and a switch.
+                // field type), and so is the walk that turns keys into
+                // field indexes, so each struct adds only this loop and a
+                // switch.
                 const NAMES: &[&str] = &[$($wire),*];
                 const REQUIRED: u64 = {
                     let mut mask: u64 = 0;
@@ -660,36 +661,18 @@ macro_rules! wire_struct {
                     mask
                 };
                 let mut out = Self::default();
-                let mut seen: u64 = 0;
-                let mut guess = 0usize;
-                while let Some(key) = members.next_key(s)? {
-                    let index = $crate::fast::position(NAMES, key, guess);
-                    guess = index + 1;
-                    if index >= NAMES.len() {
-                        if skip == Some(key) {
-                            return Err($crate::fast::Bail);
-                        }
-                        $crate::fast::read_extra(s, key, &mut out.extra)?;
-                        continue;
-                    }
-                    let bit: u64 = 1 << index;
-                    if seen & bit != 0 {
-                        return Err($crate::fast::Bail);
-                    }
-                    seen |= bit;
+                let mut walk = $crate::fast::FieldWalk::new(members, NAMES, skip);
+                while let Some(index) = walk.next(s, &mut out.extra, REQUIRED)? {
                     let mut at = 0usize;
                     $(
                         if index == at {
                             $crate::fast::read_into(s, &mut out.$field)?;
                             if $crate::wire::is_null!($kind out.$field) {
-                                out.rest.nulls |= bit;
+                                out.rest.nulls |= 1 << index;
                             }
                         }
                         at += 1;
                     )*
-                }
-                if !$crate::fast::has_all(seen, REQUIRED) {
-                    return Err($crate::fast::Bail);
                 }
                 Ok(out)
             }
