@@ -473,6 +473,13 @@ pub(crate) fn read_extra(s: &mut Scan<'_>, key: &str, extra: &mut crate::Extra) 
 pub(crate) trait FastRead: Sized {
     /// Reads one value, or bails.
     fn fast_read(s: &mut Scan<'_>) -> Fast<Self>;
+
+    /// Reads one value into a box. Structs override this to read straight
+    /// into the box instead of moving a finished value there.
+    #[inline]
+    fn fast_read_boxed(s: &mut Scan<'_>) -> Fast<Box<Self>> {
+        Self::fast_read(s).map(Box::new)
+    }
 }
 
 impl<T: FastRead> FastRead for Option<T> {
@@ -489,7 +496,7 @@ impl<T: FastRead> FastRead for Option<T> {
 impl<T: FastRead> FastRead for Box<T> {
     #[inline]
     fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        T::fast_read(s).map(Box::new)
+        T::fast_read_boxed(s)
     }
 }
 

@@ -253,7 +253,7 @@ pub(crate) fn fast_envelope<E: EnvelopeEnum>(json: &str) -> Fast<E> {
 /// message type that carries it.
 #[inline(never)]
 pub(crate) fn fast_payload<P: FastRead>(s: &mut Scan<'_>) -> Fast<Box<P>> {
-    P::fast_read(s).map(Box::new)
+    P::fast_read_boxed(s)
 }
 
 /// The fast path's copy of [`decode_payload`] for a message without `data`.
@@ -638,12 +638,29 @@ macro_rules! wire_struct {
             /// members of an open object, `skip` (a tag beside the fields)
             /// excepted. Anything the serde decoder would treat specially
             /// (duplicates, a missing required field) bails.
-            #[allow(unused_variables, unused_mut, unused_assignments, clippy::too_many_lines)]
+            #[inline]
             pub(crate) fn fast_members(
                 s: &mut $crate::fast::Scan<'_>,
-                mut members: $crate::fast::Members,
+                members: $crate::fast::Members,
                 skip: Option<&str>,
             ) -> $crate::fast::Fast<Self> {
+                let mut out = Self::default();
+                Self::fast_fill(s, members, skip, &mut out)?;
+                Ok(out)
+            }
+
+            /// [`fast_members`](Self::fast_members) into a default value
+            /// already in place, so that a boxed payload is read straight
+            /// into its box instead of being moved there. After a bail,
+            /// `out` holds whatever was read and is only fit to drop.
+            #[inline(never)]
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::too_many_lines)]
+            pub(crate) fn fast_fill(
+                s: &mut $crate::fast::Scan<'_>,
+                members: $crate::fast::Members,
+                skip: Option<&str>,
+                out: &mut Self,
+            ) -> $crate::fast::Fast<()> {
                 // Every field's reader is shared by all structs (one per
                 // field type), and so is the walk that turns keys into
                 // field indexes, so each struct adds only this loop and a
@@ -660,7 +677,6 @@ macro_rules! wire_struct {
                     )*
                     mask
                 };
-                let mut out = Self::default();
                 let mut walk = $crate::fast::FieldWalk::new(members, NAMES, skip);
                 while let Some(index) = walk.next(s, &mut out.extra, REQUIRED)? {
                     let mut at = 0usize;
@@ -674,7 +690,7 @@ macro_rules! wire_struct {
                         at += 1;
                     )*
                 }
-                Ok(out)
+                Ok(())
             }
         }
 
@@ -682,6 +698,12 @@ macro_rules! wire_struct {
             fn fast_read(s: &mut $crate::fast::Scan<'_>) -> $crate::fast::Fast<Self> {
                 let members = s.object()?;
                 Self::fast_members(s, members, None)
+            }
+            fn fast_read_boxed(s: &mut $crate::fast::Scan<'_>) -> $crate::fast::Fast<Box<Self>> {
+                let members = s.object()?;
+                let mut out = Box::<Self>::default();
+                Self::fast_fill(s, members, None, &mut out)?;
+                Ok(out)
             }
         }
 
@@ -723,6 +745,15 @@ macro_rules! wire_struct {
                 skip: &'static str,
             ) -> $crate::fast::Fast<Self> {
                 $name::fast_members(s, members, Some(skip))
+            }
+            fn fast_fields_boxed(
+                s: &mut $crate::fast::Scan<'_>,
+                members: $crate::fast::Members,
+                skip: &'static str,
+            ) -> $crate::fast::Fast<Box<Self>> {
+                let mut out = Box::<Self>::default();
+                $name::fast_fill(s, members, Some(skip), &mut out)?;
+                Ok(out)
             }
             fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
                 struct V(&'static str);
@@ -1143,6 +1174,15 @@ pub(crate) trait Fields: Sized {
     fn read_map<'de, A: de::MapAccess<'de>>(map: A, skip: &'static str) -> Result<Self, A::Error>;
     /// The fast path's [`Fields::read_map`].
     fn fast_fields(s: &mut Scan<'_>, members: Members, skip: &'static str) -> Fast<Self>;
+    /// [`Fields::fast_fields`] into a box.
+    #[inline]
+    fn fast_fields_boxed(
+        s: &mut Scan<'_>,
+        members: Members,
+        skip: &'static str,
+    ) -> Fast<Box<Self>> {
+        Self::fast_fields(s, members, skip).map(Box::new)
+    }
     fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self>;
 }
 
@@ -1154,7 +1194,7 @@ impl<F: Fields> Fields for Box<F> {
         F::read_map(map, skip).map(Box::new)
     }
     fn fast_fields(s: &mut Scan<'_>, members: Members, skip: &'static str) -> Fast<Self> {
-        F::fast_fields(s, members, skip).map(Box::new)
+        F::fast_fields_boxed(s, members, skip)
     }
     fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
         F::decode_skipping(json, skip).map(Box::new)
