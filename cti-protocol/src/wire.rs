@@ -692,6 +692,17 @@ macro_rules! wire_struct {
                 }
                 Ok(())
             }
+
+            /// [`fast_fill`](Self::fast_fill) into a fresh box.
+            fn fast_boxed(
+                s: &mut $crate::fast::Scan<'_>,
+                members: $crate::fast::Members,
+                skip: Option<&str>,
+            ) -> $crate::fast::Fast<Box<Self>> {
+                let mut out = Box::<Self>::default();
+                Self::fast_fill(s, members, skip, &mut out)?;
+                Ok(out)
+            }
         }
 
         impl $crate::fast::FastRead for $name {
@@ -701,9 +712,7 @@ macro_rules! wire_struct {
             }
             fn fast_read_boxed(s: &mut $crate::fast::Scan<'_>) -> $crate::fast::Fast<Box<Self>> {
                 let members = s.object()?;
-                let mut out = Box::<Self>::default();
-                Self::fast_fill(s, members, None, &mut out)?;
-                Ok(out)
+                Self::fast_boxed(s, members, None)
             }
         }
 
@@ -751,9 +760,7 @@ macro_rules! wire_struct {
                 members: $crate::fast::Members,
                 skip: &'static str,
             ) -> $crate::fast::Fast<Box<Self>> {
-                let mut out = Box::<Self>::default();
-                $name::fast_fill(s, members, Some(skip), &mut out)?;
-                Ok(out)
+                $name::fast_boxed(s, members, Some(skip))
             }
             fn decode_skipping(json: &str, skip: &'static str) -> serde_json::Result<Self> {
                 struct V(&'static str);
