@@ -132,15 +132,26 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Lost swaps in a row after which [`incr_by_swap`] gives up.
+const INCR_ATTEMPTS: usize = 1024;
+
 /// [`SessionStore::incr`] for stores without an atomic counter: the value
-/// is `count:deadline_ms`.
+/// is `count:deadline_ms`. Gives up with [`StoreError::Contended`] only
+/// after [`INCR_ATTEMPTS`] lost swaps in a row.
 async fn incr_by_swap<S: SessionStore + ?Sized>(
     store: &S,
     key: &str,
     ttl: Duration,
 ) -> Result<(u64, Duration), StoreError> {
     let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-    for _ in 0..16 {
+    // Every lost swap means another increment went through, so the loop
+    // always makes progress; a counter is a hot key by nature (rate limits,
+    // replay counts), so it may take as many tries as there are concurrent
+    // callers. Yielding after a loss lets the winner's task run on.
+    for attempt in 0..INCR_ATTEMPTS {
+        if attempt > 0 {
+            tokio::task::yield_now().await;
+        }
         let now = unix_ms();
         let current = store.get(key).await?;
         let parsed = current.as_ref().and_then(|v| {
