@@ -54,7 +54,7 @@ pub(crate) struct Members {
 impl Members {
     /// The next member's key (its `:` consumed), or `None` at the closing
     /// brace. Keys with escapes bail.
-    #[inline]
+    #[inline(always)] // hot: kept inside the member walk and the string readers
     pub(crate) fn next_key<'a>(&mut self, s: &mut Scan<'a>) -> Fast<Option<&'a str>> {
         match s.peek() {
             Some(b'}') => {
@@ -200,7 +200,7 @@ impl<'a> Scan<'a> {
     }
 
     /// A string; one with escapes is decoded by serde_json.
-    #[inline]
+    #[inline(always)] // hot: kept inside the member walk and the string readers
     pub(crate) fn str(&mut self) -> Fast<Cow<'a, str>> {
         if self.peek() != Some(b'"') {
             return Err(Bail);
@@ -319,6 +319,48 @@ impl<'a> Scan<'a> {
             }
         }
         self.text.get(start..self.pos).ok_or(Bail)
+    }
+
+    /// Any JSON value, read into the `serde_json::Value` that serde_json
+    /// itself would make of it: a later duplicate key replaces an earlier
+    /// one, as in serde_json's own `Value` decoder. Plain non-negative
+    /// integers are read here; any other number (a sign, a fraction, an
+    /// exponent, past `u64`) is cut out and parsed by serde_json, so its
+    /// value is serde_json's. Escaped keys bail.
+    ///
+    /// Reading here rather than through [`serde`](Self::serde) saves a
+    /// second pass over the text and keeps serde_json's `Value` visitor,
+    /// several KB of code, out of the decoders' instruction cache.
+    pub(crate) fn value(&mut self) -> Fast<serde_json::Value> {
+        use serde_json::Value;
+        Ok(match self.peek() {
+            Some(b'"') => Value::String(self.str()?.into_owned()),
+            Some(b'{') => {
+                let mut members = self.object()?;
+                let mut map = serde_json::Map::new();
+                while let Some(key) = members.next_key(self)? {
+                    let value = self.value()?;
+                    map.insert(key.to_owned(), value);
+                }
+                Value::Object(map)
+            }
+            Some(b'[') => Value::Array(self.array(Self::value)?),
+            Some(b't' | b'f') => Value::Bool(self.bool()?),
+            Some(b'n') => {
+                if !self.null() {
+                    return Err(Bail);
+                }
+                Value::Null
+            }
+            Some(b'-' | b'0'..=b'9') => match self.u64() {
+                Ok(n) => Value::Number(n.into()),
+                // `u64` consumed nothing: cut the number out whole.
+                Err(Bail) => serde_json::from_str::<serde_json::Number>(self.raw_value()?)
+                    .map(Value::Number)
+                    .map_err(|_| Bail)?,
+            },
+            _ => return Err(Bail),
+        })
     }
 
     /// The next value decoded by serde_json from its own text.
@@ -464,7 +506,7 @@ pub(crate) fn read_into<T: FastRead>(s: &mut Scan<'_>, slot: &mut T) -> Fast<()>
 /// decoder does (a later duplicate replaces an earlier one).
 #[inline(never)]
 pub(crate) fn read_extra(s: &mut Scan<'_>, key: &str, extra: &mut crate::Extra) -> Fast<()> {
-    let value: serde_json::Value = s.serde()?;
+    let value = s.value()?;
     extra.insert(key.to_owned(), value);
     Ok(())
 }
@@ -553,11 +595,25 @@ macro_rules! fast_via_serde {
     };
 }
 
-fast_via_serde!(
-    serde_json::Value,
-    serde_json::Number,
-    serde_json::Map<String, serde_json::Value>,
-);
+fast_via_serde!(serde_json::Number);
+
+impl FastRead for serde_json::Value {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        s.value()
+    }
+}
+
+impl FastRead for serde_json::Map<String, serde_json::Value> {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        if s.peek() != Some(b'{') {
+            return Err(Bail);
+        }
+        match s.value()? {
+            serde_json::Value::Object(map) => Ok(map),
+            _ => Err(Bail),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -657,6 +713,36 @@ mod tests {
             assert_eq!(r, Err(Bail), "{bad}");
         }
         assert_eq!(scan("{} x").object().map(|_| ()), Ok(()));
+    }
+
+    #[test]
+    fn values_read_as_serde_json_reads_them() {
+        for text in [
+            r#"{"a":[1,-2,3.5,1e3,18446744073709551616,-0,0],"b":{"c":null,"d":true},"e":"x\u00e9"}"#,
+            r#"{"k":1,"k":{"z":false}}"#,
+            r#" [ ] "#,
+            r#"{}"#,
+            r#""plain""#,
+            "12",
+        ] {
+            let want: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(scan(text).value(), Ok(want), "{text}");
+        }
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        for bad in [
+            "nul",
+            "tru",
+            "[1,]",
+            r#"{"a":1,}"#,
+            "-",
+            "01",
+            "1.",
+            r#"{"\u0061":1}"#,
+            "[1",
+            deep.as_str(),
+        ] {
+            assert_eq!(scan(bad).value().map(|_| ()), Err(Bail), "{bad}");
+        }
     }
 
     #[test]

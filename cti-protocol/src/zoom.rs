@@ -82,11 +82,13 @@ pub enum SearchQuery {
 
 impl crate::fast::FastRead for SearchQuery {
     fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
-        if s.peek() == Some(b'"') {
-            Str::fast_read(s).map(Self::Text)
-        } else {
-            // Objects go through serde's untagged matching, rules and all.
-            s.serde()
+        match s.peek() {
+            Some(b'"') => Str::fast_read(s).map(Self::Text),
+            // An object is never text, so serde's untagged matching would
+            // land on the structured form; its own reader decides.
+            Some(b'{') => StructuredQuery::fast_read(s).map(Self::Structured),
+            // Anything else goes through serde's untagged matching.
+            _ => s.serde(),
         }
     }
 }
