@@ -6,13 +6,17 @@
 //! cargo run --release -p cti-server-kit --example layers_load [ROUNDS] [BURST]
 //! ```
 //!
-//! The five servers share one server thread: the bare handler, the three
+//! The six servers share one server thread: the bare handler, the three
 //! layers stacked with `Router::layer`, the one-pass `EmbedHeaders` layer
 //! with `Router::layer`, `EmbedHeaders` wrapped around the whole router
 //! (`Layer::layer(router)`, which spares axum's per-route boxing), and, as
 //! a reference, the bare handler writing the very headers the layers write
 //! (one response's CSP, Permissions-Policy and X-Frame-Options, as static
-//! values): what the header bytes cost with no policy logic at all. A
+//! values): what the header bytes cost with no policy logic at all; and,
+//! as a control, the bare handler writing the same three header names with
+//! one-byte values, which separates the cost of the header count from the
+//! cost of the header bytes (most of it: the client has to read them, and
+//! on two shared cores the server then gets fewer requests per wake-up). A
 //! hyper client with 32 keep-alive connections per server runs on another
 //! thread. Each round sends `BURST` requests (default 2000) to each server
 //! in turn, rotating the order, and records for each burst:
@@ -39,9 +43,9 @@ use hyper_util::rt::TokioExecutor;
 #[path = "../benches/common/apps.rs"]
 mod apps;
 
-/// bare, layered, combined, wrapped, and the reference.
-const VARIANTS: usize = 5;
-const NAMES: [&str; VARIANTS] = ["bare", "layered", "combined", "wrapped", "headers"];
+/// bare, layered, combined, wrapped, the reference, and the control.
+const VARIANTS: usize = 6;
+const NAMES: [&str; VARIANTS] = ["bare", "layered", "combined", "wrapped", "headers", "short"];
 /// The reference: the handler writing the layers' headers itself.
 const REFERENCE: usize = 4;
 
@@ -62,8 +66,8 @@ fn fail(msg: &str) -> ! {
 
 /// The bare handler, also answering with `headers` (one response's worth
 /// from the combined layer) as static values, written by the handler
-/// itself.
-fn with_static_headers(headers: &http::HeaderMap) -> axum::Router {
+/// itself; with `short`, the same names with one-byte values.
+fn with_static_headers(headers: &http::HeaderMap, short: bool) -> axum::Router {
     let mut list: Vec<(http::HeaderName, http::HeaderValue)> = Vec::new();
     for name in [
         "content-security-policy",
@@ -73,7 +77,11 @@ fn with_static_headers(headers: &http::HeaderMap) -> axum::Router {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             // Leaked once, so each response takes the value as a static
             // (no reference count), as a handler with fixed headers would.
-            let text: &'static str = Box::leak(v.to_owned().into_boxed_str());
+            let text: &'static str = if short {
+                "x"
+            } else {
+                Box::leak(v.to_owned().into_boxed_str())
+            };
             list.push((
                 http::HeaderName::from_static(name),
                 http::HeaderValue::from_static(text),
@@ -92,7 +100,7 @@ fn with_static_headers(headers: &http::HeaderMap) -> axum::Router {
     )
 }
 
-/// Starts the five servers on one thread; returns their URLs and the
+/// Starts the six servers on one thread; returns their URLs and the
 /// `schedstat` path of that thread.
 fn start_servers() -> (Vec<String>, String) {
     let (tx, rx) = mpsc::channel();
@@ -142,9 +150,11 @@ fn start_servers() -> (Vec<String>, String) {
                     Err(e) => match e {},
                 }
             };
-            if let Some(l) = listeners.next() {
-                let app = with_static_headers(&probe);
-                tokio::spawn(async move { axum::serve(l, app).await });
+            for short in [false, true] {
+                if let Some(l) = listeners.next() {
+                    let app = with_static_headers(&probe, short);
+                    tokio::spawn(async move { axum::serve(l, app).await });
+                }
             }
             let _ = tx.send((urls, stat));
             std::future::pending::<()>().await;
