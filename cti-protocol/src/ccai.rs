@@ -434,7 +434,13 @@ pub(crate) fn decode_form_with(
     decode: fn(&str) -> crate::Result<AdapterEvent>,
 ) -> crate::Result<(AdapterEvent, WireForm)> {
     if json.trim_start().starts_with('"') {
-        let inner: String = serde_json::from_str(json).map_err(|e| crate::Error::from_json(&e))?;
+        let inner: String = match crate::fast::json_string(json) {
+            Ok(inner) => inner,
+            // serde_json decides anything unusual, and names what is wrong.
+            Err(crate::fast::Bail) => {
+                serde_json::from_str(json).map_err(|e| crate::Error::from_json(&e))?
+            }
+        };
         let event = decode(&inner).map_err(|e| match e.kind() {
             crate::ErrorKind::Syntax | crate::ErrorKind::Envelope | crate::ErrorKind::Limit => {
                 crate::Error::new(

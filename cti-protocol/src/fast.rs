@@ -208,10 +208,7 @@ impl<'a> Scan<'a> {
         let open = self.pos;
         let (end, escaped) = self.string_end()?;
         if escaped {
-            let quoted = self.text.get(open..=end).ok_or(Bail)?;
-            serde_json::from_str::<String>(quoted)
-                .map(Cow::Owned)
-                .map_err(|_| Bail)
+            unescape(self.text.get(open + 1..end).ok_or(Bail)?).map(Cow::Owned)
         } else {
             self.text.get(open + 1..end).map(Cow::Borrowed).ok_or(Bail)
         }
@@ -392,6 +389,91 @@ impl<'a> Scan<'a> {
             }
         }
     }
+}
+
+/// The text of a JSON string whose quotes are already stripped and whose
+/// bytes [`Scan::string_end`] has checked (no raw control characters),
+/// with its escapes decoded.
+///
+/// serde_json decodes escapes only through its deserializer, which would
+/// mean a second pass over the string and serde_json's string code in the
+/// decoders' instruction cache on every escaped string; the grammar is
+/// small enough to read here. Anything unusual bails to serde_json, which
+/// then decides: an escape JSON does not define, a `\u` escape that is
+/// not four hex digits, and every surrogate that is not a well-formed
+/// high-low pair.
+fn unescape(raw: &str) -> Fast<String> {
+    let bytes = raw.as_bytes();
+    // Byte by byte: the runs between escapes are short (an escaped message
+    // is mostly `\"key\":\"value\"`), too short to pay for a search and
+    // a copy call each.
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let short = match bytes.get(i + 1) {
+            Some(b'"') => b'"',
+            Some(b'\\') => b'\\',
+            Some(b'/') => b'/',
+            Some(b'b') => 0x08,
+            Some(b'f') => 0x0c,
+            Some(b'n') => b'\n',
+            Some(b'r') => b'\r',
+            Some(b't') => b'\t',
+            Some(b'u') => {
+                let unit = hex4(bytes.get(i + 2..i + 6))?;
+                let (decoded, used) = match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate counts only with its low half.
+                        if bytes.get(i + 6..i + 8) != Some(b"\\u") {
+                            return Err(Bail);
+                        }
+                        let low = hex4(bytes.get(i + 8..i + 12))?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Bail);
+                        }
+                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        (char::from_u32(code).ok_or(Bail)?, 12)
+                    }
+                    0xDC00..=0xDFFF => return Err(Bail),
+                    _ => (char::from_u32(unit).ok_or(Bail)?, 6),
+                };
+                out.extend_from_slice(decoded.encode_utf8(&mut [0; 4]).as_bytes());
+                i += used;
+                continue;
+            }
+            _ => return Err(Bail),
+        };
+        out.push(short);
+        i += 2;
+    }
+    // Whole characters in, whole characters out: this never fails.
+    String::from_utf8(out).map_err(|_| Bail)
+}
+
+/// Four hex digits, as in a `\u` escape.
+fn hex4(digits: Option<&[u8]>) -> Fast<u32> {
+    let digits = digits.ok_or(Bail)?;
+    let mut n = 0;
+    for &d in digits {
+        let v = char::from(d).to_digit(16).ok_or(Bail)?;
+        n = n * 16 + v;
+    }
+    Ok(n)
+}
+
+/// The text a whole JSON document holds when it is one string, such as a
+/// message posted as a JSON string; `Bail` for anything else or anything
+/// unusual, which serde_json then decides.
+pub(crate) fn json_string(text: &str) -> Fast<String> {
+    let mut s = Scan::new(text);
+    let out = s.str()?.into_owned();
+    s.finish()?;
+    Ok(out)
 }
 
 /// Marks (with the byte's top bit) the bytes of `word` that end the fast
@@ -582,20 +664,15 @@ impl FastRead for i64 {
     }
 }
 
-/// Types read whole by serde_json from their own text.
-macro_rules! fast_via_serde {
-    ($($ty:ty),* $(,)?) => {
-        $(
-            impl FastRead for $ty {
-                fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-                    s.serde()
-                }
-            }
-        )*
-    };
+impl FastRead for serde_json::Number {
+    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        match s.u64() {
+            Ok(n) => Ok(n.into()),
+            // `u64` consumed nothing: serde_json reads every other form.
+            Err(Bail) => s.serde(),
+        }
+    }
 }
-
-fast_via_serde!(serde_json::Number);
 
 impl FastRead for serde_json::Value {
     fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
@@ -688,6 +765,37 @@ mod tests {
         assert_eq!(scan("\"a\nb\"").str(), Err(Bail));
         assert_eq!(scan(r#""\ud800""#).str(), Err(Bail));
         assert_eq!(scan(r#""open"#).str(), Err(Bail));
+    }
+
+    #[test]
+    fn escapes_decode_as_serde_json_decodes_them() {
+        for text in [
+            r#""\"\\\/\b\f\n\r\t""#,
+            r#""a\u0000b\u001F\u00e9\u20AC\uFFFF""#,
+            r#""pair \ud83d\ude00 and \uD83D\uDE00""#,
+            r#""\u0041\u00410""#,
+            r#"  "tail\n"  "#,
+        ] {
+            let want: String = serde_json::from_str(text).unwrap();
+            assert_eq!(json_string(text), Ok(want), "{text}");
+        }
+        // Left to serde_json: lone or reversed surrogates, escapes JSON
+        // does not define, short or signed hex, and more than one string.
+        for text in [
+            r#""\ud800""#,
+            r#""\udc00\ud800""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800x""#,
+            r#""\x41""#,
+            r#""\u12""#,
+            r#""\u+123""#,
+            r#""\u12g4""#,
+            r#""\"#,
+            r#""a" "b""#,
+            r#"{"a":1}"#,
+        ] {
+            assert_eq!(json_string(text), Err(Bail), "{text}");
+        }
     }
 
     #[test]
@@ -813,6 +921,7 @@ mod differential {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
+    use super::{Bail, json_string};
     use crate::__private::decode_without_fast_path;
     use crate::Vendor;
 
@@ -1050,7 +1159,46 @@ mod differential {
         assert!(fast * 5 > total, "fast path answered {fast} of {total}");
     }
 
+    /// One piece of an escaped JSON string: a plain character, one of
+    /// the short escapes, or a `\u` escape of any code unit.
+    fn escape_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<char>()
+                .prop_filter("not special", |c| !matches!(c, '"' | '\\') && *c >= ' ')
+                .prop_map(String::from),
+            proptest::sample::select(vec![
+                "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t"
+            ])
+            .prop_map(String::from),
+            any::<u16>().prop_map(|u| format!("\\u{u:04x}")),
+            (0xD800u16..0xDC00, 0xDC00u16..0xE000)
+                .prop_map(|(hi, lo)| format!("\\u{hi:04X}\\u{lo:04x}")),
+        ]
+    }
+
     proptest! {
+        /// Escaped strings decode to what serde_json makes of them; only
+        /// surrogates that do not pair up are left to serde_json.
+        #[test]
+        fn escaped_strings_agree_with_serde_json(
+            pieces in proptest::collection::vec(escape_piece(), 0..12),
+        ) {
+            let text = format!("\"{}\"", pieces.concat());
+            let serde: Result<String, _> = serde_json::from_str(&text);
+            match json_string(&text) {
+                Ok(ours) => prop_assert_eq!(Some(ours), serde.ok(), "{}", text),
+                Err(Bail) => {
+                    // Only a surrogate escape may send a string back.
+                    let surrogate = pieces.iter().any(|p| {
+                        p.starts_with("\\u")
+                            && matches!(p.get(2..3), Some("d" | "D"))
+                            && matches!(p.get(3..4), Some("8" | "9" | "a" | "b" | "c" | "d" | "e" | "f" | "A" | "B" | "C" | "D" | "E" | "F"))
+                    });
+                    prop_assert!(surrogate, "bailed on {}", text);
+                }
+            }
+        }
+
         /// Any text at all: no panic, and the same answer.
         #[test]
         fn any_text_gets_the_same_answer(text in "\\PC{0,80}", vendor in 0..3usize) {
