@@ -5,10 +5,12 @@
 //! Also measured: typed decode alone (`decode_only`) and each dialect on its
 //! own against its own `Value` parse (`{vendor}_typed` / `{vendor}_value`).
 //!
-//! Run `cargo bench -p cti-protocol --bench decode`, then
+//! Run `cargo bench -p cti-protocol --bench decode`. The headline ratio is
+//! the `decode_interleaved paired` line it prints: the median, over
+//! criterion's samples, of each sample's ratio of the two sides' times.
 //! `python3 scripts/bench_ratio.py decode_interleaved typed_decode_normalise serde_json_value`
-//! for the headline ratio, and the same with group `decode` for the
-//! separate-window figures.
+//! gives the ratio of criterion's means instead, and the same with group
+//! `decode` the separate-window figures.
 //!
 //! The `decode` group times each side in its own window of a few seconds.
 //! On a shared machine that moves the ratio by ±10 % between runs, and the
@@ -17,11 +19,15 @@
 //! `decode_interleaved` group removes both effects: every iteration runs
 //! one round of each side, in alternating order, and each side reports
 //! only the time of its own rounds, so both see the same heap, caches and
-//! neighbours. For a third opinion run
+//! neighbours. Criterion still measures the two benchmarks of the group
+//! in windows of their own, and the ratio of its two means moved by
+//! ±15 % between runs; the ratio taken within each sample moves by a few
+//! per cent, which is why the paired line is the figure to read. For a third opinion run
 //! `cargo run --release -p cti-protocol --example decode_mix compare`, or
 //! count instructions with callgrind on the same example.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -72,21 +78,29 @@ fn value_round(corpus: &[(Vendor, &str)]) {
     }
 }
 
+/// Samples criterion takes per benchmark (its default, set explicitly
+/// because [`paired_report`] keeps that many of the last calls).
+const SAMPLES: usize = 100;
+
 /// Both sides in the same window: see the module docs.
 fn interleaved(c: &mut Criterion) {
     let corpus = corpus();
     let bytes: usize = corpus.iter().map(|(_, l)| l.len()).sum();
     let mut group = c.benchmark_group("decode_interleaved");
     group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(SAMPLES);
     type Round = fn(&[(Vendor, &str)]);
     let sides: [(&str, Round); 2] = [
         ("typed_decode_normalise", typed_round),
         ("serde_json_value", value_round),
     ];
+    // Both sides' time in every call, whichever side the call reports:
+    // the pairs give a ratio per sample, untouched by drift between samples.
+    let pairs: RefCell<Vec<Vec<[Duration; 2]>>> = RefCell::new(vec![Vec::new(); sides.len()]);
     for (me, (name, _)) in sides.iter().enumerate() {
         group.bench_function(*name, |b| {
             b.iter_custom(|iters| {
-                let mut mine = Duration::ZERO;
+                let mut spent = [Duration::ZERO; 2];
                 for i in 0..iters {
                     // Alternate which side goes first.
                     let flip = usize::from(i % 2 == 1);
@@ -94,16 +108,43 @@ fn interleaved(c: &mut Criterion) {
                         let side = k ^ flip;
                         let start = Instant::now();
                         (sides[side].1)(&corpus);
-                        if side == me {
-                            mine += start.elapsed();
-                        }
+                        spent[side] += start.elapsed();
                     }
                 }
-                mine
+                pairs.borrow_mut()[me].push(spent);
+                spent[me]
             });
         });
     }
     group.finish();
+    paired_report(&pairs.into_inner());
+}
+
+/// Prints the median and quartiles of the per-sample ratio `value / typed`
+/// over the measured samples of both benchmarks of `decode_interleaved`
+/// (criterion's warm-up calls come first and are left out). Each sample
+/// timed both sides in the same loop, so a slow moment of the machine
+/// slows both and leaves the ratio alone; criterion's mean of each side
+/// on its own is pulled by such moments, one side at a time.
+fn paired_report(calls: &[Vec<[Duration; 2]>]) {
+    let mut ratios: Vec<f64> = calls
+        .iter()
+        .flat_map(|list| list.iter().skip(list.len().saturating_sub(SAMPLES)))
+        .filter(|[typed, _]| !typed.is_zero())
+        .map(|[typed, value]| value.as_secs_f64() / typed.as_secs_f64())
+        .collect();
+    if ratios.is_empty() {
+        return;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "decode_interleaved paired: value/typed per sample: median {:.2}x (quartiles {:.2}x to {:.2}x) over {} samples",
+        at(0.5),
+        at(0.25),
+        at(0.75),
+        ratios.len()
+    );
 }
 
 fn bench(c: &mut Criterion) {
