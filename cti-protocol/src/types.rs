@@ -150,17 +150,31 @@ impl<'de> Deserialize<'de> for NumOrStr {
     }
 }
 
+/// Read in place, as [`Str`] is (see its reader).
 impl FastRead for NumOrStr {
-    #[inline(never)]
     fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
+        let mut out = Self::default();
+        Self::fast_read_into(s, &mut out)?;
+        Ok(out)
+    }
+
+    #[inline(never)]
+    fn fast_read_into(s: &mut Scan<'_>, slot: &mut Self) -> Fast<()> {
         if s.peek() == Some(b'"') {
-            Str::fast_read(s).map(Self::text)
+            slot.numeric = false;
+            Str::fast_read_into(s, &mut slot.text)
         } else {
-            s.u64().map(|n| Self {
-                text: int_text(n),
-                numeric: true,
-            })
+            let n = s.u64()?;
+            // Twenty digits at most: always inline.
+            slot.text = Str::new_inline(itoa::Buffer::new().format(n));
+            slot.numeric = true;
+            Ok(())
         }
+    }
+
+    #[inline(never)]
+    fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
+        Self::fast_read_into(s, slot.insert(Self::default()))
     }
 }
 
@@ -219,6 +233,16 @@ macro_rules! typed_id {
             #[inline]
             fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
                 NumOrStr::fast_read(s).map(Self)
+            }
+
+            #[inline]
+            fn fast_read_into(s: &mut Scan<'_>, slot: &mut Self) -> Fast<()> {
+                NumOrStr::fast_read_into(s, &mut slot.0)
+            }
+
+            #[inline]
+            fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
+                NumOrStr::fast_read_into(s, &mut slot.insert(Self::default()).0)
             }
         }
 
