@@ -278,6 +278,24 @@ impl Interaction {
             ..Self::default()
         }
     }
+
+    /// [`with_id`](Self::with_id), built in its box rather than on the
+    /// stack and copied there (the copy reads back bytes just written,
+    /// which stalls store forwarding).
+    fn boxed(id: Str, channel: Option<Channel>) -> Box<Self> {
+        let mut i = Box::<Self>::default();
+        i.id = Some(id);
+        i.channel = channel;
+        i
+    }
+
+    /// An interaction known by its channel and time, built in its box.
+    fn boxed_at(channel: Option<Channel>, at: Option<EventTime>) -> Box<Self> {
+        let mut i = Box::<Self>::default();
+        i.channel = channel;
+        i.at = at;
+        i
+    }
 }
 
 /// What a contact lookup asks for.
@@ -700,16 +718,13 @@ fn zoom_interaction(
     channel: Option<Channel>,
     at: Option<EpochMillis>,
 ) -> Box<Interaction> {
-    let mut i = Box::new(Interaction::with_id(id.text_str(), channel));
+    let mut i = Interaction::boxed(id.text_str(), channel);
     i.at = at.and_then(Into::into);
     i
 }
 
 fn zoom_ringing(r: &zoom::EngagementRinging, channel: Channel) -> Box<Interaction> {
-    let mut i = Box::new(Interaction::with_id(
-        r.engagement_id.text_str(),
-        Some(channel),
-    ));
+    let mut i = Interaction::boxed(r.engagement_id.text_str(), Some(channel));
     i.direction = Some(Direction::Inbound);
     let address = r
         .incoming_phone_number
@@ -930,58 +945,53 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
 
 fn zoom_completion(log: &zoom::PhoneCallLog) -> Box<Completion> {
     let r = &log.object_record;
-    let channel = match r.kind.as_deref() {
+    // Built in its box: see `Interaction::boxed`.
+    let mut out = Box::<Completion>::default();
+    let i = &mut out.interaction;
+    i.id = log.engagement_id.as_ref().map(|e| e.text_str());
+    i.channel = match r.kind.as_deref() {
         Some("chat") => Some(Channel::Chat),
         Some("sms") => Some(Channel::Sms),
         Some("video") => Some(Channel::Video),
         Some("phone") | None => Some(Channel::Voice),
         Some(other) => Channel::from_zoom(other),
     };
-    let mut interaction = Interaction {
-        id: log.engagement_id.as_ref().map(|e| e.text_str()),
-        channel,
-        direction: r.call_type.as_deref().and_then(Direction::parse),
-        from: Party::from_parts(r.from.clone(), None),
-        to: Party::from_parts(r.to.clone(), None),
-        queue: QueueRef::from_parts(None, r.call_queue.clone()),
-        ..Interaction::default()
-    };
+    i.direction = r.call_type.as_deref().and_then(Direction::parse);
+    i.from = Party::from_parts(r.from.clone(), None);
+    i.to = Party::from_parts(r.to.clone(), None);
+    i.queue = QueueRef::from_parts(None, r.call_queue.clone());
     if r.agent_name.as_deref().is_some_and(|n| !n.is_empty()) {
-        interaction.agent = Some(AgentRef {
+        i.agent = Some(AgentRef {
             name: r.agent_name.clone(),
             ..AgentRef::default()
         });
     }
-    let started = r
+    out.started = r
         .call_start_time
         .as_ref()
         .and_then(crate::types::IsoTime::at)
         .map(EventTime::Instant);
-    Box::new(Completion {
-        interaction,
-        answered: Some(started.is_some()),
-        started,
-        ended: r
-            .call_end_time
-            .as_ref()
-            .and_then(crate::types::IsoTime::at)
-            .map(EventTime::Instant),
-        duration_seconds: r
-            .call_duration
-            .as_ref()
-            .and_then(crate::types::ClockDuration::seconds),
-        disposition: r
-            .disposition_code
-            .clone()
-            .filter(|d| !d.is_empty() && d != "-"),
-        notes: r.notes.clone().unwrap_or_default(),
-        recording_url: None,
-        contact_id: log
-            .user
-            .as_ref()
-            .and_then(|u| u.id.as_ref())
-            .map(|id| id.text_str()),
-    })
+    out.answered = Some(out.started.is_some());
+    out.ended = r
+        .call_end_time
+        .as_ref()
+        .and_then(crate::types::IsoTime::at)
+        .map(EventTime::Instant);
+    out.duration_seconds = r
+        .call_duration
+        .as_ref()
+        .and_then(crate::types::ClockDuration::seconds);
+    out.disposition = r
+        .disposition_code
+        .clone()
+        .filter(|d| !d.is_empty() && d != "-");
+    out.notes = r.notes.clone().unwrap_or_default();
+    out.contact_id = log
+        .user
+        .as_ref()
+        .and_then(|u| u.id.as_ref())
+        .map(|id| id.text_str());
+    out
 }
 
 fn talk_event(e: &TalkEvent) -> Option<EventKind> {
@@ -996,13 +1006,11 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
         TalkEvent::Logout(_) => K::AgentLoggedOut,
         TalkEvent::Call(c) => {
             let direction = c.direction.as_deref().and_then(Direction::parse);
-            let mut i = Box::new(Interaction {
-                id: c.id.as_ref().map(|id| id.text_str()),
-                channel: Some(Channel::Voice),
-                direction,
-                at: c.ring_start.as_ref().map(|t| EventTime::Local(t.at())),
-                ..Interaction::default()
-            });
+            let mut i = Box::<Interaction>::default();
+            i.id = c.id.as_ref().map(|id| id.text_str());
+            i.channel = Some(Channel::Voice);
+            i.direction = direction;
+            i.at = c.ring_start.as_ref().map(|t| EventTime::Local(t.at()));
             // The number is the other party: the caller inbound, the callee outbound.
             if direction == Some(Direction::Outbound) {
                 i.to = Some(num(&c.number));
@@ -1011,47 +1019,43 @@ fn talk_event(e: &TalkEvent) -> Option<EventKind> {
             }
             K::InteractionOffered(i)
         }
-        TalkEvent::Connected(c) => K::InteractionConnected(Box::new(Interaction {
-            channel: Some(Channel::Voice),
-            at: c.call_start.as_ref().map(|t| EventTime::Local(t.at())),
-            ..Interaction::default()
-        })),
-        TalkEvent::Disconnected(d) => K::InteractionEnded(Box::new(Interaction {
-            channel: Some(Channel::Voice),
-            at: d.call_end.as_ref().map(|t| EventTime::Local(t.at())),
-            ..Interaction::default()
-        })),
+        TalkEvent::Connected(c) => K::InteractionConnected(Interaction::boxed_at(
+            Some(Channel::Voice),
+            c.call_start.as_ref().map(|t| EventTime::Local(t.at())),
+        )),
+        TalkEvent::Disconnected(d) => K::InteractionEnded(Interaction::boxed_at(
+            Some(Channel::Voice),
+            d.call_end.as_ref().map(|t| EventTime::Local(t.at())),
+        )),
         TalkEvent::Completed(c) => {
             let call = &c.call;
             let local =
                 |t: &Option<crate::types::TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
-            K::InteractionCompleted(Box::new(Completion {
-                interaction: Interaction {
-                    id: call.id.as_ref().map(|id| id.text_str()),
-                    channel: Some(Channel::Voice),
-                    direction: call.direction.as_deref().and_then(Direction::parse),
-                    from: call.from.as_ref().map(num),
-                    to: call.to.as_ref().map(num),
-                    at: local(&call.call_end),
-                    ..Interaction::default()
-                },
-                answered: call.answered,
-                started: local(&call.talk_start).or_else(|| local(&call.call_start)),
-                ended: local(&call.call_end),
-                duration_seconds: call.duration.as_ref().and_then(serde_json::Number::as_u64),
-                disposition: call
-                    .reason
-                    .as_ref()
-                    .and_then(|r| r.logical_name.clone().or_else(|| r.name.clone())),
-                notes: call
-                    .comment
-                    .iter()
-                    .filter(|c| !c.is_empty())
-                    .cloned()
-                    .collect(),
-                recording_url: call.record_url.clone(),
-                contact_id: None,
-            }))
+            // Built in its box: see `Interaction::boxed`.
+            let mut out = Box::<Completion>::default();
+            let i = &mut out.interaction;
+            i.id = call.id.as_ref().map(|id| id.text_str());
+            i.channel = Some(Channel::Voice);
+            i.direction = call.direction.as_deref().and_then(Direction::parse);
+            i.from = call.from.as_ref().map(num);
+            i.to = call.to.as_ref().map(num);
+            i.at = local(&call.call_end);
+            out.answered = call.answered;
+            out.started = local(&call.talk_start).or_else(|| local(&call.call_start));
+            out.ended = local(&call.call_end);
+            out.duration_seconds = call.duration.as_ref().and_then(serde_json::Number::as_u64);
+            out.disposition = call
+                .reason
+                .as_ref()
+                .and_then(|r| r.logical_name.clone().or_else(|| r.name.clone()));
+            out.notes = call
+                .comment
+                .iter()
+                .filter(|c| !c.is_empty())
+                .cloned()
+                .collect();
+            out.recording_url = call.record_url.clone();
+            K::InteractionCompleted(out)
         }
         TalkEvent::Sms(m) => K::MessageSent {
             interaction_id: m.call_id.as_ref().map(|id| id.text_str()),
@@ -1085,10 +1089,10 @@ fn ccai_agent(
 fn ccai_chat(c: &ccai::ChatEvent) -> Box<Interaction> {
     let words = c.session_type.as_deref().map(session_words);
     let sms = words.is_some_and(|w| w.sms);
-    let mut i = Box::new(Interaction::with_id(
+    let mut i = Interaction::boxed(
         c.chat_id.text_str(),
         Some(if sms { Channel::Sms } else { Channel::Chat }),
-    ));
+    );
     i.direction = words.and_then(SessionWords::direction);
     i.queue = QueueRef::from_parts(
         c.queue_id.as_ref().map(|q| q.text_str()),
@@ -1104,10 +1108,7 @@ fn ccai_chat(c: &ccai::ChatEvent) -> Box<Interaction> {
 }
 
 fn ccai_call(c: &ccai::CallEvent) -> Box<Interaction> {
-    let mut i = Box::new(Interaction::with_id(
-        c.call_id.text_str(),
-        Some(Channel::Voice),
-    ));
+    let mut i = Interaction::boxed(c.call_id.text_str(), Some(Channel::Voice));
     i.direction = c
         .session_type
         .as_deref()
@@ -1194,22 +1195,21 @@ fn session_words(session_type: &str) -> SessionWords {
 
 fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
     use EventKind as K;
-    let cobrowse = |c: &ccai::CobrowseEvent, change: &str| {
+    let cobrowse = |c: &ccai::CobrowseEvent, change: &'static str| {
         let (id, channel) = match (&c.call_id, &c.chat_id) {
             (Some(call), _) => (Some(call.text_str()), Some(Channel::Voice)),
             (None, Some(chat)) => (Some(chat.text_str()), Some(Channel::Chat)),
             (None, None) => (None, None),
         };
+        let mut interaction = Box::<Interaction>::default();
+        interaction.id = id;
+        interaction.channel = channel;
+        interaction.agent = ccai_agent(c.agent_id.as_ref(), None, None);
         K::Cobrowse {
-            interaction: Box::new(Interaction {
-                id,
-                channel,
-                agent: ccai_agent(c.agent_id.as_ref(), None, None),
-                ..Interaction::default()
-            }),
+            interaction,
             change: Box::new(CobrowseChange {
                 session_id: c.cobrowse_session_id.clone(),
-                change: Str::new(change),
+                change: Str::new_static(change),
                 remote_control: c.remote_control.as_ref().map(|s| s.as_str().into()),
                 full_device: c.full_device.as_ref().map(|s| s.as_str().into()),
             }),
@@ -1236,16 +1236,18 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
         AdapterEvent::CobrowseRemoteControlChanged(c) => cobrowse(c, "remote_control_changed"),
         AdapterEvent::CobrowseFullDeviceChanged(c) => cobrowse(c, "full_device_changed"),
         AdapterEvent::CobrowseEnded(c) => cobrowse(c, "ended"),
-        AdapterEvent::AgentAssistStarted(a) => K::AssistantJoined {
-            interaction: Box::new(Interaction {
-                id: a.session_id.as_ref().map(|s| s.text_str()),
-                queue: QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.text_str()), None),
-                agent: ccai_agent(a.agent_id.as_ref(), None, None),
-                ..Interaction::default()
-            }),
-            conversation_id: a.conversation_id.as_ref().map(|c| c.text_str()),
-            name: Some(Str::new_static("Agent Assist")),
-        },
+        AdapterEvent::AgentAssistStarted(a) => {
+            let mut interaction = Box::<Interaction>::default();
+            interaction.id = a.session_id.as_ref().map(|s| s.text_str());
+            interaction.queue =
+                QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.text_str()), None);
+            interaction.agent = ccai_agent(a.agent_id.as_ref(), None, None);
+            K::AssistantJoined {
+                interaction,
+                conversation_id: a.conversation_id.as_ref().map(|c| c.text_str()),
+                name: Some(Str::new_static("Agent Assist")),
+            }
+        }
         AdapterEvent::CrmRecordPop(p) => K::ScreenPop(ScreenPopTarget::Url(p.record_url.clone())),
         AdapterEvent::TaskVaJoined(v) => {
             let (id, channel) = match (&v.call_id, &v.chat_id) {
@@ -1253,17 +1255,16 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
                 (None, Some(chat)) => (Some(chat.text_str()), Some(Channel::Chat)),
                 (None, None) => (v.session_id.as_ref().map(|s| s.text_str()), None),
             };
+            let mut interaction = Box::<Interaction>::default();
+            interaction.id = id;
+            interaction.channel = channel;
+            interaction.queue = QueueRef::from_parts(
+                v.queue_id.as_ref().map(|q| q.text_str()),
+                v.queue_path.clone(),
+            );
+            interaction.session_type = v.session_type.clone();
             K::AssistantJoined {
-                interaction: Box::new(Interaction {
-                    id,
-                    channel,
-                    queue: QueueRef::from_parts(
-                        v.queue_id.as_ref().map(|q| q.text_str()),
-                        v.queue_path.clone(),
-                    ),
-                    session_type: v.session_type.clone(),
-                    ..Interaction::default()
-                }),
+                interaction,
                 conversation_id: v.conversation_id.as_ref().map(|c| c.text_str()),
                 name: v.virtual_agent_name.clone(),
             }
