@@ -179,8 +179,9 @@ impl Party {
         }
     }
 
-    fn from_parts(address: Option<Str>, name: Option<Str>) -> Option<Self> {
-        let clean = |s: Option<Str>| s.filter(|s| !s.is_empty());
+    /// Borrows its parts, so that each is copied once, into the party.
+    fn from_parts(address: Option<&Str>, name: Option<&Str>) -> Option<Self> {
+        let clean = |s: Option<&Str>| s.filter(|s| !s.is_empty()).cloned();
         let p = Self {
             address: clean(address),
             name: clean(name),
@@ -204,8 +205,9 @@ pub struct QueueRef {
 }
 
 impl QueueRef {
-    fn from_parts(id: Option<Str>, name: Option<Str>) -> Option<Self> {
-        let clean = |s: Option<Str>| s.filter(|s| !s.is_empty());
+    /// Borrows its parts, as [`Party::from_parts`] does.
+    fn from_parts(id: Option<&Str>, name: Option<&Str>) -> Option<Self> {
+        let clean = |s: Option<&Str>| s.filter(|s| !s.is_empty()).cloned();
         let q = Self {
             id: clean(id),
             name: clean(name),
@@ -730,10 +732,10 @@ fn zoom_ringing(r: &zoom::EngagementRinging, channel: Channel) -> Box<Interactio
         .incoming_phone_number
         .as_ref()
         .or(r.customer_email.as_ref());
-    i.from = Party::from_parts(address.cloned(), r.customer_name.clone());
+    i.from = Party::from_parts(address, r.customer_name.as_ref());
     i.queue = QueueRef::from_parts(
-        r.queue_id.as_ref().map(|q| q.text_str()),
-        r.queue_name.clone(),
+        r.queue_id.as_ref().map(|q| q.text_ref()),
+        r.queue_name.as_ref(),
     );
     i
 }
@@ -784,9 +786,9 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                 .or(Some(Channel::Voice));
             let mut i = zoom_interaction(&r.engagement_id, channel, r.create_ts);
             i.direction = Some(Direction::Inbound);
-            i.from = Party::from_parts(r.from.clone(), None);
-            i.to = Party::from_parts(r.to.clone(), None);
-            i.queue = QueueRef::from_parts(None, r.queue_name.clone());
+            i.from = Party::from_parts(r.from.as_ref(), None);
+            i.to = Party::from_parts(r.to.as_ref(), None);
+            i.queue = QueueRef::from_parts(None, r.queue_name.as_ref());
             K::InteractionOffered(i)
         }
         ZoomEvent::IncomingPhoneRequest(r) => {
@@ -823,11 +825,11 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         ZoomEvent::CallConnected(c) => {
             let mut i = zoom_interaction(&c.engagement_id, Some(Channel::Voice), c.accept_ts);
             i.direction = c.direction.as_deref().and_then(Direction::parse);
-            i.from = Party::from_parts(c.from.clone(), None);
-            i.to = Party::from_parts(c.to.clone(), None);
+            i.from = Party::from_parts(c.from.as_ref(), None);
+            i.to = Party::from_parts(c.to.as_ref(), None);
             i.queue = QueueRef::from_parts(
-                c.queue_id.as_ref().map(|q| q.text_str()),
-                c.queue_name.clone(),
+                c.queue_id.as_ref().map(|q| q.text_ref()),
+                c.queue_name.as_ref(),
             );
             K::InteractionConnected(i)
         }
@@ -885,9 +887,9 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
         ZoomEvent::OutboundCallStarted(o) => {
             let mut i = zoom_interaction(&o.engagement_id, Some(Channel::Voice), o.start_ts);
             i.direction = Some(Direction::Outbound);
-            i.from = Party::from_parts(o.from.clone(), None);
-            i.to = Party::from_parts(o.to.clone(), None);
-            i.queue = QueueRef::from_parts(None, o.queue_name.clone());
+            i.from = Party::from_parts(o.from.as_ref(), None);
+            i.to = Party::from_parts(o.to.as_ref(), None);
+            i.queue = QueueRef::from_parts(None, o.queue_name.as_ref());
             K::InteractionOffered(i)
         }
         ZoomEvent::InboundNotConnected(n) | ZoomEvent::OutboundNotConnected(n) => {
@@ -911,11 +913,9 @@ fn zoom_event(e: &ZoomEvent) -> Option<EventKind> {
                         let channel = x.channel.as_deref().and_then(Channel::from_zoom);
                         let mut i = Interaction::with_id(x.engagement_id.text_str(), channel);
                         i.direction = x.engagement_direction.as_deref().and_then(Direction::parse);
-                        i.from = Party::from_parts(
-                            x.from.clone().or_else(|| x.customer_email.clone()),
-                            None,
-                        );
-                        i.to = Party::from_parts(x.to.clone(), None);
+                        i.from =
+                            Party::from_parts(x.from.as_ref().or(x.customer_email.as_ref()), None);
+                        i.to = Party::from_parts(x.to.as_ref(), None);
                         i
                     })
                     .collect()
@@ -957,9 +957,9 @@ fn zoom_completion(log: &zoom::PhoneCallLog) -> Box<Completion> {
         Some(other) => Channel::from_zoom(other),
     };
     i.direction = r.call_type.as_deref().and_then(Direction::parse);
-    i.from = Party::from_parts(r.from.clone(), None);
-    i.to = Party::from_parts(r.to.clone(), None);
-    i.queue = QueueRef::from_parts(None, r.call_queue.clone());
+    i.from = Party::from_parts(r.from.as_ref(), None);
+    i.to = Party::from_parts(r.to.as_ref(), None);
+    i.queue = QueueRef::from_parts(None, r.call_queue.as_ref());
     if r.agent_name.as_deref().is_some_and(|n| !n.is_empty()) {
         i.agent = Some(AgentRef {
             name: r.agent_name.clone(),
@@ -1095,8 +1095,8 @@ fn ccai_chat(c: &ccai::ChatEvent) -> Box<Interaction> {
     );
     i.direction = words.and_then(SessionWords::direction);
     i.queue = QueueRef::from_parts(
-        c.queue_id.as_ref().map(|q| q.text_str()),
-        c.queue_path.clone(),
+        c.queue_id.as_ref().map(|q| q.text_ref()),
+        c.queue_path.as_ref(),
     );
     i.agent = ccai_agent(
         c.agent_id.as_ref(),
@@ -1115,8 +1115,8 @@ fn ccai_call(c: &ccai::CallEvent) -> Box<Interaction> {
         .map(session_words)
         .and_then(SessionWords::direction);
     i.queue = QueueRef::from_parts(
-        c.queue_id.as_ref().map(|q| q.text_str()),
-        c.queue_path.clone(),
+        c.queue_id.as_ref().map(|q| q.text_ref()),
+        c.queue_path.as_ref(),
     );
     i.agent = ccai_agent(
         Some(&c.agent_id),
@@ -1240,7 +1240,7 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
             let mut interaction = Box::<Interaction>::default();
             interaction.id = a.session_id.as_ref().map(|s| s.text_str());
             interaction.queue =
-                QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.text_str()), None);
+                QueueRef::from_parts(a.queue_id.as_ref().map(|q| q.text_ref()), None);
             interaction.agent = ccai_agent(a.agent_id.as_ref(), None, None);
             K::AssistantJoined {
                 interaction,
@@ -1259,8 +1259,8 @@ fn ccai_event(e: &AdapterEvent) -> Option<EventKind> {
             interaction.id = id;
             interaction.channel = channel;
             interaction.queue = QueueRef::from_parts(
-                v.queue_id.as_ref().map(|q| q.text_str()),
-                v.queue_path.clone(),
+                v.queue_id.as_ref().map(|q| q.text_ref()),
+                v.queue_path.as_ref(),
             );
             interaction.session_type = v.session_type.clone();
             K::AssistantJoined {

@@ -67,6 +67,11 @@ impl NumOrStr {
         self.text.clone()
     }
 
+    /// The text as a borrowed [`Str`].
+    pub(crate) fn text_ref(&self) -> &Str {
+        &self.text
+    }
+
     /// The value as an integer, when it is one (in either JSON form).
     #[must_use]
     pub fn as_i64(&self) -> Option<i64> {
@@ -220,6 +225,12 @@ macro_rules! typed_id {
             #[allow(dead_code)]
             pub(crate) fn text_str(&self) -> Str {
                 self.0.text_str()
+            }
+
+            /// The id as a borrowed [`Str`].
+            #[allow(dead_code)]
+            pub(crate) fn text_ref(&self) -> &Str {
+                self.0.text_ref()
             }
         }
 
