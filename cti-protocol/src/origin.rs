@@ -58,6 +58,9 @@ fn origin_error(input: &str, why: &str) -> Error {
     )
 }
 
+/// The longest origin text accepted, as given and as written back.
+const MAX_ORIGIN_LEN: usize = 2048;
+
 impl Origin {
     /// The opaque origin (`null`), as sandboxed frames and `file:` pages have.
     #[must_use]
@@ -76,7 +79,7 @@ impl Origin {
         if input == "null" {
             return Ok(Self::opaque());
         }
-        if input.len() > 2048 {
+        if input.len() > MAX_ORIGIN_LEN {
             return Err(origin_error(input, "too long"));
         }
         if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -117,6 +120,12 @@ impl Origin {
                 input,
                 "the host has characters no domain name has",
             ));
+        }
+        // IDN hosts grow when written in ASCII: bound the written form as
+        // well, so that every origin this accepts also reads back.
+        let port_len = url.port().map_or(0, |p| 1 + p.to_string().len());
+        if scheme.len() + "://".len() + host.len() + port_len > MAX_ORIGIN_LEN {
+            return Err(origin_error(input, "too long once its host is in ASCII"));
         }
         Ok(Self(Inner::Tuple {
             scheme: Str::new(scheme),
@@ -597,6 +606,31 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn length_is_bounded_as_given_and_as_written() {
+        let label = |c: char| c.to_string().repeat(60);
+        // Under the limit as typed, over it in punycode (each label gains
+        // `xn--`, a `-` and the encoded position of its one non-ASCII
+        // letter): refused, rather than accepted and then unreadable in
+        // its own printed form.
+        let host = vec![format!("{}ɲ", "t".repeat(120)); 16];
+        let wide = format!("https://{}", host.join("."));
+        assert!(wide.len() <= MAX_ORIGIN_LEN);
+        let err = Origin::parse(&wide).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Origin);
+        assert!(err.to_string().contains("in ASCII"), "{err}");
+        // Long ASCII hosts up to the limit read back to themselves.
+        let mut host = label('a');
+        while "https://".len() + host.len() + 61 <= MAX_ORIGIN_LEN {
+            host = format!("{host}.{}", label('b'));
+        }
+        let text = format!("https://{host}");
+        assert_eq!(o(&text), text);
+        assert_eq!(o(&o(&text)), text);
+        let over = format!("https://{host}.{}", "c".repeat(MAX_ORIGIN_LEN));
+        assert_eq!(Origin::parse(&over).unwrap_err().kind(), ErrorKind::Origin);
     }
 
     #[test]
