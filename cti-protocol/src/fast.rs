@@ -583,6 +583,25 @@ pub(crate) fn read_into<T: FastRead>(s: &mut Scan<'_>, slot: &mut T) -> Fast<()>
     T::fast_read_into(s, slot)
 }
 
+/// [`FastRead::fast_read`] for a type read in place: a default value,
+/// filled by [`FastRead::fast_read_into`].
+#[inline]
+pub(crate) fn read_whole<T: FastRead + Default>(s: &mut Scan<'_>) -> Fast<T> {
+    let mut out = T::default();
+    T::fast_read_into(s, &mut out)?;
+    Ok(out)
+}
+
+/// [`FastRead::fast_read_some`] for a type read in place: a default value
+/// put in the slot, then filled there.
+#[inline]
+pub(crate) fn read_some_in_place<T: FastRead + Default>(
+    s: &mut Scan<'_>,
+    slot: &mut Option<T>,
+) -> Fast<()> {
+    T::fast_read_into(s, slot.insert(T::default()))
+}
+
 /// Keeps a member no field claims, decoded by serde_json, as the serde
 /// decoder does (a later duplicate replaces an earlier one).
 #[inline(never)]
@@ -661,9 +680,7 @@ impl<T: FastRead> FastRead for Vec<T> {
 /// the rest of reading the strings.
 impl FastRead for crate::types::Str {
     fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        let mut out = Self::default();
-        Self::fast_read_into(s, &mut out)?;
-        Ok(out)
+        read_whole(s)
     }
 
     #[inline(never)]
@@ -681,7 +698,7 @@ impl FastRead for crate::types::Str {
 
     #[inline(never)]
     fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
-        Self::fast_read_into(s, slot.insert(Self::default()))
+        read_some_in_place(s, slot)
     }
 }
 

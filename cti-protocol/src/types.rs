@@ -8,7 +8,7 @@ use jiff::civil::DateTime;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::fast::{Bail, Fast, FastRead, Scan};
+use crate::fast::{Bail, Fast, FastRead, Scan, read_some_in_place, read_whole};
 use crate::{Error, ErrorKind};
 
 /// The string type of wire fields and neutral events: strings up to 23
@@ -158,9 +158,7 @@ impl<'de> Deserialize<'de> for NumOrStr {
 /// Read in place, as [`Str`] is (see its reader).
 impl FastRead for NumOrStr {
     fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        let mut out = Self::default();
-        Self::fast_read_into(s, &mut out)?;
-        Ok(out)
+        read_whole(s)
     }
 
     #[inline(never)]
@@ -169,9 +167,7 @@ impl FastRead for NumOrStr {
             slot.numeric = false;
             Str::fast_read_into(s, &mut slot.text)
         } else {
-            let n = s.u64()?;
-            // Twenty digits at most: always inline.
-            slot.text = Str::new_inline(itoa::Buffer::new().format(n));
+            slot.text = int_text(s.u64()?);
             slot.numeric = true;
             Ok(())
         }
@@ -179,7 +175,7 @@ impl FastRead for NumOrStr {
 
     #[inline(never)]
     fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
-        Self::fast_read_into(s, slot.insert(Self::default()))
+        read_some_in_place(s, slot)
     }
 }
 
@@ -199,8 +195,18 @@ impl schemars::JsonSchema for NumOrStr {
 /// Decimal text of an integer. `itoa` writes it on the stack with 64-bit
 /// arithmetic, and every `i64`/`u64` fits inline in a [`Str`], so this
 /// neither allocates nor goes through `fmt`.
+/// An integer's decimal text, built inline (an `i64` or `u64` has at most
+/// 20 characters) so that it is not moved through `SmolStr::new`'s own
+/// buffer; see the fast path's string reader for why that matters.
+#[inline]
 fn int_text(n: impl itoa::Integer) -> Str {
-    Str::new(itoa::Buffer::new().format(n))
+    let mut buf = itoa::Buffer::new();
+    let text = buf.format(n);
+    if text.len() <= Str::INLINE_CAP {
+        Str::new_inline(text)
+    } else {
+        Str::new(text)
+    }
 }
 
 macro_rules! typed_id {
@@ -243,7 +249,7 @@ macro_rules! typed_id {
         impl FastRead for $name {
             #[inline]
             fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-                NumOrStr::fast_read(s).map(Self)
+                read_whole(s)
             }
 
             #[inline]
@@ -253,7 +259,7 @@ macro_rules! typed_id {
 
             #[inline]
             fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
-                NumOrStr::fast_read_into(s, &mut slot.insert(Self::default()).0)
+                read_some_in_place(s, slot)
             }
         }
 
