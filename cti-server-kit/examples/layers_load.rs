@@ -45,7 +45,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cti_server_kit::layer::PolicyLayer;
+use cti_server_kit::layer::{HeaderPolicy, PolicyLayer};
 use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -66,11 +66,11 @@ const REFERENCE: usize = 4;
 const FLOORS: [(usize, usize); 2] = [(1, 6), (3, 7)];
 
 /// A policy that does nothing: what tower's plumbing costs a
-/// [`PolicyLayer`](cti_server_kit::layer::PolicyLayer) with no logic.
+/// [`PolicyLayer`] with no logic.
 #[derive(Clone)]
 struct Nothing;
 
-impl cti_server_kit::layer::HeaderPolicy for Nothing {
+impl HeaderPolicy for Nothing {
     type Pending = ();
     fn on_request<B>(&self, _request: &mut http::Request<B>) -> Self::Pending {}
     fn on_response(&self, (): Self::Pending, _headers: &mut http::HeaderMap) {}
