@@ -653,6 +653,8 @@ struct HostCsp {
     frame_src: Vec<String>,
     connect_src: Vec<String>,
     script_src: Vec<String>,
+    /// Who may frame the page; `None` is the default, `'self'` only.
+    frame_ancestors: Option<Vec<String>>,
     extra: Vec<(String, Vec<String>)>,
     /// The fresh policy split around the nonce, built on first use.
     template: std::sync::OnceLock<(String, String)>,
@@ -689,6 +691,13 @@ impl HostCsp {
         })
     }
 
+    /// The `frame-ancestors` sources: the configured ones, or `'self'`.
+    fn ancestors(&self) -> Vec<String> {
+        self.frame_ancestors
+            .clone()
+            .unwrap_or_else(|| vec!["'self'".to_owned()])
+    }
+
     fn render_with(&self, nonce: &str) -> String {
         let mut p = Policy::new();
         p.set("default-src", ["'self'"]);
@@ -705,6 +714,7 @@ impl HostCsp {
         p.set("connect-src", connect);
         p.set("object-src", ["'none'"]);
         p.set("base-uri", ["'none'"]);
+        p.set("frame-ancestors", self.ancestors());
         for (name, values) in &self.extra {
             p.set(name, values.iter().cloned());
         }
@@ -724,13 +734,19 @@ impl HostCsp {
 ///
 /// ```text
 /// default-src 'self'; script-src 'self' 'nonce-…'; frame-src <frames>;
-/// connect-src 'self' <sources>; object-src 'none'; base-uri 'none'
+/// connect-src 'self' <sources>; object-src 'none'; base-uri 'none';
+/// frame-ancestors 'self'
 /// ```
+///
+/// A host page carries personal data and buttons that act (dial, dispose),
+/// so by default only its own origin may frame it (no clickjacking);
+/// [`frame_ancestors`](Self::frame_ancestors) names others. Every response
+/// also gets `X-Content-Type-Options: nosniff` unless it has one.
 ///
 /// When the application already sent a CSP, the nonce, the frames and the
 /// connection sources are *added* to the directives that restrict them
-/// (directly or through a fallback such as `default-src`), and nothing
-/// else changes. Note that a nonce turns off `'unsafe-inline'` in
+/// (directly or through a fallback such as `default-src`), a missing
+/// `frame-ancestors` is set as above, and nothing else changes. Note that a nonce turns off `'unsafe-inline'` in
 /// browsers that know nonces: that is the point of a nonce.
 #[derive(Debug, Clone, Default)]
 pub struct HostPageCsp(Arc<HostCsp>);
@@ -793,6 +809,22 @@ impl HostPageCsp {
         self.edit(|c| push_unique(&mut c.script_src, s))
     }
 
+    /// Who may frame the page (CSP `frame-ancestors` sources such as
+    /// `'self'` or `https://crm.example`); `'self'` by default, and
+    /// `'none'` when the list is empty.
+    #[must_use]
+    pub fn frame_ancestors<I, S>(self, sources: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut list: Vec<String> = sources.into_iter().map(Into::into).collect();
+        if list.is_empty() {
+            list.push("'none'".to_owned());
+        }
+        self.edit(|c| c.frame_ancestors = Some(list))
+    }
+
     /// Adds another directive to the policy sent when the application
     /// sent none (for example `img-src 'self' data:`).
     #[must_use]
@@ -846,12 +878,17 @@ impl HeaderPolicy for HostPageCsp {
     }
 
     fn on_response(&self, pending: Self::Pending, headers: &mut HeaderMap) {
+        headers
+            .entry(http::header::X_CONTENT_TYPE_OPTIONS)
+            .or_insert(HeaderValue::from_static("nosniff"));
         let Some(nonce) = pending else {
             // Fail closed: without a nonce no script may run.
             headers.remove(CONTENT_SECURITY_POLICY);
             headers.insert(
                 CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("script-src 'none'; object-src 'none'; base-uri 'none'"),
+                HeaderValue::from_static(
+                    "script-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                ),
             );
             return;
         };
@@ -878,6 +915,9 @@ impl HeaderPolicy for HostPageCsp {
                 let mut connect = vec!["'self'".to_owned()];
                 connect.extend(c.connect_src.iter().cloned());
                 p.add_sources("connect-src", connect);
+                if p.get("frame-ancestors").is_none() {
+                    p.set("frame-ancestors", c.ancestors());
+                }
             },
         );
     }

@@ -2,6 +2,7 @@
 
 pub mod ameyo;
 pub mod bridge;
+pub mod csrf;
 pub mod ccai;
 pub mod csp;
 pub mod harden;
@@ -12,6 +13,7 @@ pub mod page;
 #[cfg(feature = "preflight")]
 pub mod preflight;
 mod secret;
+pub mod serve;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
