@@ -201,7 +201,10 @@ pub(crate) fn from_browser(headers: &HeaderMap) -> bool {
 /// # Errors
 ///
 /// A 403 `cross_site` refusal.
-pub(crate) fn check_origin(headers: &HeaderMap, allowed: &OriginAllowlist) -> Result<(), Rejection> {
+pub(crate) fn check_origin(
+    headers: &HeaderMap,
+    allowed: &OriginAllowlist,
+) -> Result<(), Rejection> {
     let refuse = || {
         Rejection::new(
             StatusCode::FORBIDDEN,
@@ -322,8 +325,17 @@ mod tests {
         let g = guard();
         let post = Method::POST;
         // text/plain fetch and a plain form, from an attacker's page.
-        for ct in ["text/plain", "text/plain;charset=UTF-8", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"] {
-            let h = headers(&[("host", "crm.example"), ("origin", "https://evil.example"), ("content-type", ct)]);
+        for ct in [
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "multipart/form-data; boundary=x",
+            "application/x-www-form-urlencoded",
+        ] {
+            let h = headers(&[
+                ("host", "crm.example"),
+                ("origin", "https://evil.example"),
+                ("content-type", ct),
+            ]);
             assert_eq!(code(g.check(&post, &h)), "unsupported_media_type", "{ct}");
         }
         // No content type at all.
@@ -331,13 +343,29 @@ mod tests {
         assert_eq!(code(g.check(&post, &h)), "unsupported_media_type");
         // JSON from another origin (a preflight the guard never granted,
         // or an old browser).
-        let h = headers(&[("host", "crm.example"), ("origin", "https://evil.example"), ("content-type", "application/json")]);
+        let h = headers(&[
+            ("host", "crm.example"),
+            ("origin", "https://evil.example"),
+            ("content-type", "application/json"),
+        ]);
         assert_eq!(code(g.check(&post, &h)), "cross_site");
-        let h = headers(&[("host", "crm.example"), ("origin", "null"), ("content-type", "application/json")]);
+        let h = headers(&[
+            ("host", "crm.example"),
+            ("origin", "null"),
+            ("content-type", "application/json"),
+        ]);
         assert_eq!(code(g.check(&post, &h)), "cross_site");
-        let h = headers(&[("host", "crm.example"), ("sec-fetch-site", "cross-site"), ("content-type", "application/json")]);
+        let h = headers(&[
+            ("host", "crm.example"),
+            ("sec-fetch-site", "cross-site"),
+            ("content-type", "application/json"),
+        ]);
         assert_eq!(code(g.check(&post, &h)), "cross_site");
-        let h = headers(&[("host", "crm.example"), ("sec-fetch-site", "same-site"), ("content-type", "application/json")]);
+        let h = headers(&[
+            ("host", "crm.example"),
+            ("sec-fetch-site", "same-site"),
+            ("content-type", "application/json"),
+        ]);
         assert_eq!(code(g.check(&post, &h)), "cross_site");
     }
 
@@ -345,12 +373,23 @@ mod tests {
     fn own_and_allowed_origins_pass() {
         let g = guard();
         let post = Method::POST;
-        for (host, origin) in [("crm.example", "https://crm.example"), ("127.0.0.1:8080", "http://127.0.0.1:8080")] {
-            let h = headers(&[("host", host), ("origin", origin), ("content-type", "application/json; charset=utf-8"), ("sec-fetch-site", "same-origin")]);
+        for (host, origin) in [
+            ("crm.example", "https://crm.example"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ] {
+            let h = headers(&[
+                ("host", host),
+                ("origin", origin),
+                ("content-type", "application/json; charset=utf-8"),
+                ("sec-fetch-site", "same-origin"),
+            ]);
             assert_eq!(code(g.check(&post, &h)), "ok", "{origin}");
         }
         // curl: no browser signals, JSON.
-        let h = headers(&[("host", "crm.example"), ("content-type", "application/json")]);
+        let h = headers(&[
+            ("host", "crm.example"),
+            ("content-type", "application/json"),
+        ]);
         assert_eq!(code(g.check(&post, &h)), "ok");
         // Reads are not checked for content or origin.
         let h = headers(&[("host", "crm.example"), ("origin", "https://evil.example")]);
@@ -360,7 +399,12 @@ mod tests {
     #[test]
     fn other_hosts_are_refused_for_every_method() {
         let g = guard();
-        for host in ["evil.example", "crm.example.evil.example", "127.0.0.1:8081", ""] {
+        for host in [
+            "evil.example",
+            "crm.example.evil.example",
+            "127.0.0.1:8081",
+            "",
+        ] {
             let h = headers(&[("host", host), ("content-type", "application/json")]);
             assert_eq!(code(g.check(&Method::GET, &h)), "bad_host", "{host}");
             assert_eq!(code(g.check(&Method::POST, &h)), "bad_host", "{host}");
@@ -375,7 +419,11 @@ mod tests {
         let form = "application/x-www-form-urlencoded";
         let h = headers(&[("host", "crm.example"), ("content-type", form)]);
         assert_eq!(code(g.check(&Method::POST, &h)), "ok");
-        let h = headers(&[("host", "crm.example"), ("content-type", form), ("origin", "https://evil.example")]);
+        let h = headers(&[
+            ("host", "crm.example"),
+            ("content-type", form),
+            ("origin", "https://evil.example"),
+        ]);
         assert_eq!(code(g.check(&Method::POST, &h)), "cross_site");
     }
 }

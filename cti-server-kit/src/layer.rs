@@ -655,6 +655,9 @@ struct HostCsp {
     script_src: Vec<String>,
     /// Who may frame the page; `None` is the default, `'self'` only.
     frame_ancestors: Option<Vec<String>>,
+    /// A [`FrameAncestors`] policy beside this one decides framing
+    /// ([`EmbedHeaders`]), so this one leaves `frame-ancestors` alone.
+    ancestors_elsewhere: bool,
     extra: Vec<(String, Vec<String>)>,
     /// The fresh policy split around the nonce, built on first use.
     template: std::sync::OnceLock<(String, String)>,
@@ -714,7 +717,9 @@ impl HostCsp {
         p.set("connect-src", connect);
         p.set("object-src", ["'none'"]);
         p.set("base-uri", ["'none'"]);
-        p.set("frame-ancestors", self.ancestors());
+        if !self.ancestors_elsewhere {
+            p.set("frame-ancestors", self.ancestors());
+        }
         for (name, values) in &self.extra {
             p.set(name, values.iter().cloned());
         }
@@ -915,7 +920,7 @@ impl HeaderPolicy for HostPageCsp {
                 let mut connect = vec!["'self'".to_owned()];
                 connect.extend(c.connect_src.iter().cloned());
                 p.add_sources("connect-src", connect);
-                if p.get("frame-ancestors").is_none() {
+                if !c.ancestors_elsewhere && p.get("frame-ancestors").is_none() {
                     p.set("frame-ancestors", c.ancestors());
                 }
             },
@@ -1253,7 +1258,7 @@ impl EmbedHeaders {
         permissions: PermissionsPolicy,
     ) -> Self {
         Self {
-            csp,
+            csp: csp.edit(|c| c.ancestors_elsewhere = true),
             ancestors,
             permissions,
         }

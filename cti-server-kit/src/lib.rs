@@ -2,9 +2,9 @@
 
 pub mod ameyo;
 pub mod bridge;
-pub mod csrf;
 pub mod ccai;
 pub mod csp;
+pub mod csrf;
 pub mod harden;
 pub mod layer;
 #[cfg(feature = "openapi")]

@@ -500,7 +500,9 @@ impl Server {
                 let mut reg = registry(&shared);
                 if !reg.make_room(limits.max_connections) {
                     drop(reg);
-                    tracing::warn!("connection cap reached with every connection busy; refused one");
+                    tracing::warn!(
+                        "connection cap reached with every connection busy; refused one"
+                    );
                     refuse(stream);
                     continue;
                 }

@@ -290,12 +290,24 @@ impl Rate {
     }
 }
 
-/// Login rate limits, per user id and per client address, counted in a
-/// [`SessionStore`] so that every node behind a load balancer shares the
-/// same counters (fixed windows that start at the first attempt).
+/// Login limits on failed attempts, counted in a [`SessionStore`] so
+/// that every node behind a load balancer shares the same counters (fixed
+/// windows that start at the first failure).
 ///
-/// Every login attempt counts, successful or not. Defaults: 10 per user
-/// per 5 minutes, 60 per address per minute.
+/// Only failures count: a user who signs in correctly uses up nothing.
+/// A lockout falls where the failures come from, so nobody can lock a
+/// real user out from somewhere else:
+///
+/// - `per_user`: failures for one user id **from one client address**
+///   (default 10 per 5 minutes);
+/// - `per_address`: failures from one client address whatever the user id
+///   (default 60 per minute; stops one address trying many users).
+///
+/// While a limit is exceeded the endpoint answers 429 with `Retry-After`
+/// without checking the password. When the server gives no client address
+/// (see [`ClientAddress`]), every such client shares one address, so the
+/// limits still hold (coarsely), and an error is logged once: serve with
+/// [`crate::serve::Server`] or axum's `into_make_service_with_connect_info`.
 #[derive(Clone)]
 pub struct LoginLimits {
     store: Arc<dyn SessionStore>,
@@ -312,6 +324,9 @@ impl fmt::Debug for LoginLimits {
     }
 }
 
+/// Logged once per process: the per-address limit has no addresses.
+static NO_ADDRESS_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl LoginLimits {
     /// The default limits, counted in `store`.
     pub fn new(store: impl SessionStore) -> Self {
@@ -327,48 +342,395 @@ impl LoginLimits {
         }
     }
 
-    /// Sets (or, with `None`, lifts) the per-user limit.
+    /// Sets (or, with `None`, lifts) the limit on one user id's failures
+    /// from one address.
     #[must_use]
     pub fn per_user(mut self, rate: Option<Rate>) -> Self {
         self.per_user = rate;
         self
     }
 
-    /// Sets (or, with `None`, lifts) the per-address limit.
+    /// Sets (or, with `None`, lifts) the limit on one address's failures.
     #[must_use]
     pub fn per_address(mut self, rate: Option<Rate>) -> Self {
         self.per_address = rate;
         self
     }
 
-    /// Counts one attempt against `key`; `Some(wait)` when it is over
-    /// `rate`.
-    async fn hit(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError> {
-        let (count, left) = self.store.incr(key, rate.window).await?;
-        Ok((count > u64::from(rate.attempts)).then_some(left))
+    /// The counter keys (without prefix) and their rates for an attempt.
+    fn keys(&self, user_id: &str, address: Option<IpAddr>) -> Vec<(String, Rate)> {
+        let address = match address {
+            Some(ip) => ip.to_string(),
+            None => {
+                if !NO_ADDRESS_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::error!(
+                        "sso login limits: the server gives no client addresses, so every client shares one; \
+                         serve with cti_server_kit::serve::Server or into_make_service_with_connect_info"
+                    );
+                }
+                "unknown".to_owned()
+            }
+        };
+        let mut keys = Vec::with_capacity(2);
+        if let Some(rate) = self.per_address {
+            keys.push((format!("ip:{address}"), rate));
+        }
+        if let Some(rate) = self.per_user {
+            // Hashed, so user ids do not sit in the store in clear.
+            let who = sha256_hex(&format!("{}\u{0}{address}", user_id.to_lowercase()));
+            keys.push((format!("ua:{who}"), rate));
+        }
+        keys
     }
 
-    /// Counts a login attempt by `user_id` from `address`; `Some(wait)`
-    /// when either limit is exceeded.
-    async fn check(
+    /// `Some(wait)` while `user_id` from `address` is locked out.
+    async fn locked(
         &self,
         user_id: &str,
         address: Option<IpAddr>,
     ) -> Result<Option<Duration>, StoreError> {
-        if let (Some(rate), Some(ip)) = (self.per_address, address) {
-            let key = format!("sso:rl:ip:{ip}");
-            if let Some(wait) = self.hit(&key, rate).await? {
-                return Ok(Some(wait));
-            }
-        }
-        if let Some(rate) = self.per_user {
-            // Hashed, so user ids do not sit in the store in clear.
-            let key = format!("sso:rl:user:{}", sha256_hex(&user_id.to_lowercase()));
-            if let Some(wait) = self.hit(&key, rate).await? {
-                return Ok(Some(wait));
+        let now = unix_ms();
+        for (key, _) in self.keys(user_id, address) {
+            if let Some(v) = self.store.get(&format!("sso:lock:{key}")).await? {
+                let until = std::str::from_utf8(&v.value)
+                    .ok()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if until > now {
+                    return Ok(Some(Duration::from_millis(until - now)));
+                }
             }
         }
         Ok(None)
+    }
+
+    /// Counts a failed login; locks out where a limit is passed.
+    async fn failed(&self, user_id: &str, address: Option<IpAddr>) -> Result<(), StoreError> {
+        for (key, rate) in self.keys(user_id, address) {
+            let (count, left) = self
+                .store
+                .incr(&format!("sso:rl:{key}"), rate.window)
+                .await?;
+            if count >= u64::from(rate.attempts) {
+                let until =
+                    unix_ms().saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+                let lock = format!("sso:lock:{key}");
+                if !self
+                    .store
+                    .insert_new(&lock, Bytes::from(until.to_string()), left)
+                    .await?
+                {
+                    tracing::debug!("sso lockout already in force");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The browser session cookie of a CRM whose agents sign in through
+/// [`SsoEndpoint`]: set on a successful login, cleared at logout, and read
+/// by [`RequireSession`].
+///
+/// It is `HttpOnly` (page scripts never see the session id),
+/// `SameSite=Lax` (cross-site pages cannot post with it; a screen pop
+/// opened from the vendor's application still carries it), `Path=/`, and
+/// `Secure` unless [`secure(false)`](Self::secure) is set for plain-HTTP
+/// development on loopback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct SessionCookie {
+    name: String,
+    secure: bool,
+    max_age: Option<Duration>,
+}
+
+impl SessionCookie {
+    /// A cookie called `name` (letters, digits, `-` and `_`; anything
+    /// else is dropped from the name).
+    pub fn new(name: &str) -> Self {
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect();
+        Self {
+            name: if name.is_empty() {
+                "cti_session".into()
+            } else {
+                name
+            },
+            secure: true,
+            max_age: None,
+        }
+    }
+
+    /// Whether the cookie is `Secure` (sent over HTTPS only); `true` by
+    /// default.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// How long the browser keeps it (by default, until the browser
+    /// closes; the session's own expiry applies either way).
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// The cookie's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn attributes(&self) -> String {
+        let mut a = String::from("; Path=/; HttpOnly; SameSite=Lax");
+        if self.secure {
+            a.push_str("; Secure");
+        }
+        a
+    }
+
+    /// The `Set-Cookie` value that stores `session_id`, or `None` when the
+    /// id is not a valid cookie value.
+    #[must_use]
+    pub fn set_value(&self, session_id: &str) -> Option<HeaderValue> {
+        if session_id.is_empty()
+            || !session_id
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'"' | b'\\'))
+        {
+            return None;
+        }
+        let age = self
+            .max_age
+            .map(|a| format!("; Max-Age={}", a.as_secs()))
+            .unwrap_or_default();
+        HeaderValue::try_from(format!(
+            "{}={session_id}{}{age}",
+            self.name,
+            self.attributes()
+        ))
+        .ok()
+    }
+
+    /// The `Set-Cookie` value that removes the cookie.
+    #[must_use]
+    pub fn clear_value(&self) -> HeaderValue {
+        HeaderValue::try_from(format!("{}={}; Max-Age=0", self.name, self.attributes()))
+            .unwrap_or_else(|_| HeaderValue::from_static("cti_session=; Max-Age=0; Path=/"))
+    }
+
+    /// The session id the request's `Cookie` headers carry, if any.
+    #[must_use]
+    pub fn read<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == self.name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// The signed-in user, put in the request's extensions by
+/// [`RequireSession`]; also an extractor (401 without it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The user id the session belongs to.
+    pub user_id: String,
+    /// A digest of the session id, to bind other state (bridge pages,
+    /// say) to this session without keeping the id itself.
+    pub session_digest: String,
+}
+
+impl fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
+    type Rejection = crate::Rejection;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<SignedIn>()
+            .cloned()
+            .ok_or_else(not_signed_in)
+    }
+}
+
+fn not_signed_in() -> crate::Rejection {
+    crate::Rejection::new(StatusCode::UNAUTHORIZED, "not_signed_in", "sign in first")
+}
+
+/// A layer that resolves the [`SessionCookie`] through an
+/// [`SsoProvider`] and puts [`SignedIn`] in the request's extensions:
+/// requests without a live session get 401 `not_signed_in`, unless the
+/// layer is [`optional`](Self::optional) (for a page that shows a sign-in
+/// form instead).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use axum::{Router, routing::get};
+/// use cti_server_kit::ameyo::sso::{RequireSession, SessionCookie, SignedIn, SsoEndpoint, StaticCredentials, StoreSso};
+/// use cti_server_kit::store::MemoryStore;
+///
+/// let store = MemoryStore::new();
+/// let sso = Arc::new(StoreSso::new(store.clone(), StaticCredentials::new().user("agent", "agent"), Duration::from_secs(3600)));
+/// let cookie = SessionCookie::new("crm_session");
+/// let app: Router = Router::new()
+///     .route("/api/me", get(|who: SignedIn| async move { who.user_id }))
+///     .layer(RequireSession::new(Arc::clone(&sso), cookie.clone()))
+///     .route("/ameyo/sso", SsoEndpoint::new(sso, store).session_cookie(cookie).into_route());
+/// ```
+pub struct RequireSession<P> {
+    provider: Arc<P>,
+    cookie: SessionCookie,
+    optional: bool,
+}
+
+impl<P> Clone for RequireSession<P> {
+    fn clone(&self) -> Self {
+        Self {
+            provider: Arc::clone(&self.provider),
+            cookie: self.cookie.clone(),
+            optional: self.optional,
+        }
+    }
+}
+
+impl<P> fmt::Debug for RequireSession<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireSession")
+            .field("cookie", &self.cookie)
+            .field("optional", &self.optional)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: SsoProvider> RequireSession<P> {
+    /// Requires a live session in `cookie`, resolved by `provider`.
+    pub fn new(provider: Arc<P>, cookie: SessionCookie) -> Self {
+        Self {
+            provider,
+            cookie,
+            optional: false,
+        }
+    }
+
+    /// Lets requests without a session through (without [`SignedIn`]).
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+}
+
+impl<S, P> tower::Layer<S> for RequireSession<P> {
+    type Service = SessionService<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`RequireSession`].
+pub struct SessionService<S, P> {
+    inner: S,
+    layer: RequireSession<P>,
+}
+
+impl<S: Clone, P> Clone for SessionService<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S, P> fmt::Debug for SessionService<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionService")
+            .field("layer", &self.layer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, P, B> tower::Service<http::Request<B>> for SessionService<S, P>
+where
+    S: tower::Service<http::Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send,
+    P: SsoProvider,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The ready service goes with this request; a fresh clone stays.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let id = layer.cookie.read(request.headers()).map(str::to_owned);
+            let user = match &id {
+                Some(id) => match layer.provider.resolve(id).await {
+                    Ok(user) => user,
+                    Err(e) => {
+                        return Ok(failure_response(&e));
+                    }
+                },
+                None => None,
+            };
+            match (user, id) {
+                (Some(user_id), Some(id)) => {
+                    request.extensions_mut().insert(SignedIn {
+                        user_id,
+                        session_digest: sha256_hex(&id),
+                    });
+                }
+                _ if layer.optional => {}
+                _ => {
+                    use axum::response::IntoResponse as _;
+                    return Ok(not_signed_in().into_response());
+                }
+            }
+            inner.call(request).await
+        })
     }
 }
 
@@ -416,6 +778,8 @@ pub struct SsoEndpoint<P> {
     limits: Option<LoginLimits>,
     address: ClientAddress,
     max_body: usize,
+    cookie: Option<SessionCookie>,
+    origins: cti_protocol::origin::OriginAllowlist,
 }
 
 impl<P: fmt::Debug> fmt::Debug for SsoEndpoint<P> {
@@ -425,6 +789,8 @@ impl<P: fmt::Debug> fmt::Debug for SsoEndpoint<P> {
             .field("limits", &self.limits)
             .field("address", &self.address)
             .field("max_body", &self.max_body)
+            .field("cookie", &self.cookie)
+            .field("origins", &self.origins)
             .finish()
     }
 }
@@ -443,7 +809,25 @@ impl<P: SsoProvider> SsoEndpoint<P> {
             limits: Some(LoginLimits::new(limits_store)),
             address: ClientAddress::default(),
             max_body: 16 * 1024,
+            cookie: None,
+            origins: cti_protocol::origin::OriginAllowlist::new(),
         }
+    }
+
+    /// Also signs the browser in: a successful login sets `cookie` and a
+    /// logout clears it (see [`SessionCookie`], [`RequireSession`]).
+    pub fn session_cookie(mut self, cookie: SessionCookie) -> Self {
+        self.cookie = Some(cookie);
+        self
+    }
+
+    /// Browser origins, besides the endpoint's own, whose pages may post
+    /// here. Ameyo's server sends no `Origin` and is not affected; a
+    /// request from a browser (with `Origin` or `Sec-Fetch-Site`) from any
+    /// other site gets 403, and must send JSON or a form.
+    pub fn browser_origins(mut self, origins: cti_protocol::origin::OriginAllowlist) -> Self {
+        self.origins = origins;
+        self
     }
 
     /// Replaces (or, with `None`, removes) the login limits.
@@ -600,6 +984,25 @@ async fn handle<P: SsoProvider>(
 
 async fn respond<P: SsoProvider>(this: &SsoEndpoint<P>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if crate::csrf::from_browser(&parts.headers) {
+        // A browser's request: from this site only, and never a body a
+        // cross-site form or simple fetch could send unnoticed.
+        if crate::csrf::check_origin(&parts.headers, &this.origins).is_err() {
+            return failed(
+                StatusCode::FORBIDDEN,
+                "requests from other sites are refused",
+            );
+        }
+        if !matches!(
+            crate::csrf::media_type(&parts.headers).as_deref(),
+            Some("application/json" | "application/x-www-form-urlencoded")
+        ) {
+            return failed(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send application/json or application/x-www-form-urlencoded",
+            );
+        }
+    }
     let body: Bytes = match axum::body::to_bytes(Body::new(body), this.max_body).await {
         Ok(b) => b,
         Err(_) => {
@@ -618,16 +1021,16 @@ async fn respond<P: SsoProvider>(this: &SsoEndpoint<P>, request: Request) -> Res
     };
     match request {
         SsoRequest::Login { user_id, password } => {
+            let address = this.address.of(&parts.headers, &parts.extensions);
             if let Some(limits) = &this.limits {
-                let address = this.address.of(&parts.headers, &parts.extensions);
-                match limits.check(&user_id, address).await {
+                match limits.locked(&user_id, address).await {
                     Ok(None) => {}
                     Ok(Some(wait)) => {
-                        tracing::warn!("sso login rate limit reached");
+                        tracing::warn!("sso login refused while locked out");
                         let secs = wait.as_secs().max(1);
                         let mut r = failed(
                             StatusCode::TOO_MANY_REQUESTS,
-                            format!("too many login attempts; try again in {secs} s"),
+                            format!("too many failed logins; try again in {secs} s"),
                         );
                         r.headers_mut()
                             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -638,18 +1041,45 @@ async fn respond<P: SsoProvider>(this: &SsoEndpoint<P>, request: Request) -> Res
             }
             let password = SecretString::from(password.expose().to_owned());
             match this.provider.login(&user_id, &password).await {
-                Ok(session) => answer(
-                    StatusCode::OK,
-                    &SsoResponse::logged_in(session.expose_secret(), "logged in"),
-                ),
-                Err(e) => failure_response(&e),
+                Ok(session) => {
+                    let mut r = answer(
+                        StatusCode::OK,
+                        &SsoResponse::logged_in(session.expose_secret(), "logged in"),
+                    );
+                    if let Some(cookie) = &this.cookie {
+                        match cookie.set_value(session.expose_secret()) {
+                            Some(v) => {
+                                r.headers_mut().append(header::SET_COOKIE, v);
+                            }
+                            None => tracing::error!("the session id is not a valid cookie value"),
+                        }
+                    }
+                    r
+                }
+                Err(e) => {
+                    if e == SsoFailure::InvalidCredentials {
+                        if let Some(limits) = &this.limits {
+                            if let Err(e) = limits.failed(&user_id, address).await {
+                                return failure_response(&SsoFailure::from(e));
+                            }
+                        }
+                    }
+                    failure_response(&e)
+                }
             }
         }
         SsoRequest::Logout { crm_session_id } => {
-            match this.provider.logout(crm_session_id.expose()).await {
+            let mut r = match this.provider.logout(crm_session_id.expose()).await {
                 Ok(()) => answer(StatusCode::OK, &SsoResponse::ok()),
                 Err(e) => failure_response(&e),
+            };
+            if let Some(cookie) = &this.cookie {
+                if cookie.read(&parts.headers) == Some(crm_session_id.expose()) {
+                    r.headers_mut()
+                        .append(header::SET_COOKIE, cookie.clear_value());
+                }
             }
+            r
         }
         _ => failed(StatusCode::BAD_REQUEST, "unsupported command"),
     }

@@ -175,13 +175,18 @@ async fn sso_brute_force_is_rate_limited_per_user_and_per_address() {
             .body(Body::from(body))
             .unwrap_or_else(|e| panic!("{e}"))
     };
+    // Successes use up nothing: the real user signs in again and again.
+    for _ in 0..10 {
+        let (s, _, _) = send(&app, attempt("agent", "agent", "198.51.100.7")).await;
+        assert_eq!(s, StatusCode::OK);
+    }
     for _ in 0..3 {
         let (s, _, _) = send(&app, attempt("agent", "guess", "198.51.100.1")).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    // The fourth try for this user is refused, even with the right
-    // password and from another address.
-    let (s, h, b) = send(&app, attempt("agent", "agent", "198.51.100.2")).await;
+    // The attacker's fourth try for this user is refused, even with the
+    // right password: the password is not even checked.
+    let (s, h, b) = send(&app, attempt("agent", "agent", "198.51.100.1")).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = h
         .get("retry-after")
@@ -190,7 +195,11 @@ async fn sso_brute_force_is_rate_limited_per_user_and_per_address() {
         .unwrap_or(0);
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(json_of(&b)["status"], "failed");
-    // Per address: 198.51.100.1 has used 3 of 5; two more users, then refused.
+    // The real user, from elsewhere, is not locked out.
+    let (s, _, _) = send(&app, attempt("agent", "agent", "198.51.100.2")).await;
+    assert_eq!(s, StatusCode::OK);
+    // Per address: 198.51.100.1 has failed 3 of 5; two more users, then
+    // every user from there is refused.
     for user in ["u1", "u2"] {
         let (s, _, _) = send(&app, attempt(user, "x", "198.51.100.1")).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -200,6 +209,129 @@ async fn sso_brute_force_is_rate_limited_per_user_and_per_address() {
     // Another user from a fresh address still gets in.
     let (s, _, _) = send(&app, attempt("admin4", "admin", "198.51.100.3")).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sso_limits_hold_without_client_addresses() {
+    // No ConnectInfo, no forwarded header: the per-address limit still
+    // applies, to every such client together.
+    let limits = LoginLimits::new(MemoryStore::new())
+        .per_user(None)
+        .per_address(Some(Rate::new(4, Duration::from_secs(60))));
+    let app = Router::new().route(
+        "/ameyo/sso",
+        SsoEndpoint::new(sso_provider(Duration::from_secs(60)), MemoryStore::new())
+            .limits(Some(limits))
+            .into_route(),
+    );
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let body =
+            json!({"command": "login", "userId": format!("user{n}"), "password": "x"}).to_string();
+        let (s, _, _) = send(&app, post("/ameyo/sso", "application/json", body)).await;
+        statuses.push(s.as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
+}
+
+#[tokio::test]
+async fn sso_refuses_browser_requests_from_other_sites_and_plain_text() {
+    let app = sso_app(sso_provider(Duration::from_secs(60)), None);
+    let login = r#"{"password":"agent","userId":"agent","command":"login"}"#;
+    let browser = |origin: &str, content_type: &str| {
+        Request::post("/ameyo/sso")
+            .header("host", "crm.example")
+            .header("origin", origin)
+            .header("content-type", content_type)
+            .body(Body::from(login))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (s, _, b) = send(&app, browser("https://evil.example", "application/json")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(json_of(&b)["status"], "failed");
+    let (s, _, _) = send(&app, browser("https://crm.example", "text/plain")).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, _, _) = send(&app, browser("https://crm.example", "application/json")).await;
+    assert_eq!(s, StatusCode::OK);
+    // Ameyo's own server sends no Origin; its plain bodies still work.
+    let (s, _, _) = send(&app, post("/ameyo/sso", "text/plain", login)).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sso_login_sets_an_http_only_session_cookie_that_gates_routes() {
+    use cti_server_kit::ameyo::sso::{RequireSession, SessionCookie, SignedIn};
+    let store = MemoryStore::new();
+    let provider = Arc::new(StoreSso::new(
+        store.clone(),
+        StaticCredentials::new().user("agent", "agent"),
+        Duration::from_secs(60),
+    ));
+    let cookie = SessionCookie::new("crm_session").secure(false);
+    let app = Router::new()
+        .route("/api/me", get(|who: SignedIn| async move { who.user_id }))
+        .layer(RequireSession::new(Arc::clone(&provider), cookie.clone()))
+        .route(
+            "/ameyo/sso",
+            SsoEndpoint::new(Arc::clone(&provider), store)
+                .session_cookie(cookie)
+                .into_route(),
+        );
+    let (s, _, b) = send(
+        &app,
+        Request::get("/api/me")
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(json_of(&b)["error"], "not_signed_in");
+    let login = r#"{"password":"agent","userId":"agent","command":"login"}"#;
+    let (s, h, b) = send(&app, post("/ameyo/sso", "application/json", login)).await;
+    assert_eq!(s, StatusCode::OK);
+    let set = h
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(set.starts_with("crm_session="), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    let sid = json_of(&b)["crmSessionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(set.contains(&sid));
+    let me = |cookie: String| {
+        Request::get("/api/me")
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (s, _, b) = send(&app, me(format!("other=1; crm_session={sid}"))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b, "agent");
+    let (s, _, _) = send(&app, me("crm_session=forged".into())).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Logout ends the session and clears the cookie.
+    let logout = Request::post("/ameyo/sso")
+        .header("content-type", "application/json")
+        .header("cookie", format!("crm_session={sid}"))
+        .body(Body::from(
+            json!({"command": "logout", "crmSessionId": sid}).to_string(),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (s, h, _) = send(&app, logout).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h.get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("Max-Age=0"))
+    );
+    let (s, _, _) = send(&app, me(format!("crm_session={sid}"))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

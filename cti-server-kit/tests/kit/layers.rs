@@ -320,8 +320,9 @@ async fn host_page_csp_leaves_unrestricted_directives_open() {
         .layer(HostPageCsp::new().frame_origin(&zoom).layer());
     let h = headers_of(app).await;
     // Nothing restricted scripts or frames: adding a directive would
-    // *restrict* them, so the policy is left as it was.
-    assert_eq!(csp_values(&h), ["img-src 'self'"]);
+    // *restrict* them, so those are left as they were. Framing of the
+    // page itself is restricted on purpose (clickjacking).
+    assert_eq!(csp_values(&h), ["img-src 'self'; frame-ancestors 'self'"]);
 }
 
 #[tokio::test]
