@@ -13,5 +13,6 @@ mod media;
 mod openapi;
 #[cfg(feature = "preflight")]
 mod preflight;
+mod serve;
 mod services;
 mod store;
