@@ -205,6 +205,9 @@ pub struct BridgeBuilder {
     identify: Option<Arc<IdentifyFn>>,
     answer_timeout: Duration,
     page_ttl: Duration,
+    pending_ttl: Duration,
+    max_pages_per_session: usize,
+    max_anonymous_pages: u64,
     lease: Duration,
     max_message_bytes: usize,
     node_id: Option<String>,
@@ -265,11 +268,40 @@ impl BridgeBuilder {
         self
     }
 
-    /// How long a page token lives without a connection (default 12 h;
+    /// How long a page lives once its socket has connected (default 12 h;
     /// each connection renews it).
     #[must_use]
     pub fn page_ttl(mut self, ttl: Duration) -> Self {
         self.page_ttl = ttl;
+        self
+    }
+
+    /// How long a freshly issued page waits for its socket before it is
+    /// forgotten (default 2 minutes): a page load that never connects
+    /// costs the store almost nothing.
+    #[must_use]
+    pub fn pending_ttl(mut self, ttl: Duration) -> Self {
+        self.pending_ttl = ttl;
+        self
+    }
+
+    /// The most pages one session keeps (default 8): issuing another
+    /// forgets that session's oldest page, whose socket then fails to
+    /// reconnect.
+    #[must_use]
+    pub fn max_pages_per_session(mut self, pages: usize) -> Self {
+        self.max_pages_per_session = pages.max(1);
+        self
+    }
+
+    /// The most pages issued without a session in each
+    /// [`pending_ttl`](Self::pending_ttl) window, across all nodes
+    /// (default 10,000); beyond it a page load gets 429. With
+    /// [`identify`](Self::identify) set, serve pages to signed-in users
+    /// only and anonymous loads never reach this.
+    #[must_use]
+    pub fn max_anonymous_pages(mut self, pages: u64) -> Self {
+        self.max_anonymous_pages = pages;
         self
     }
 
@@ -311,6 +343,9 @@ impl BridgeBuilder {
             identify: self.identify,
             answer_timeout: self.answer_timeout,
             page_ttl: self.page_ttl,
+            pending_ttl: self.pending_ttl,
+            max_pages_per_session: self.max_pages_per_session,
+            max_anonymous_pages: self.max_anonymous_pages,
             lease: self.lease,
             max_message_bytes: self.max_message_bytes,
             local: Mutex::new(HashMap::new()),
@@ -357,6 +392,9 @@ pub enum BridgeError {
     /// The operating system's random generator failed.
     #[error("no randomness: {0}")]
     Random(String),
+    /// Too many pages were issued without a session; try again later.
+    #[error("too many pages without a session; try again later")]
+    TooManyPages,
 }
 
 impl IntoResponse for BridgeError {
@@ -365,6 +403,7 @@ impl IntoResponse for BridgeError {
             Self::NoSuchPage => (StatusCode::NOT_FOUND, "no_such_page"),
             Self::NotConnected => (StatusCode::CONFLICT, "not_connected"),
             Self::Protocol(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_command"),
+            Self::TooManyPages => (StatusCode::TOO_MANY_REQUESTS, "too_many_pages"),
             Self::Config(_) | Self::Store(_) | Self::Random(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "bridge_error")
             }
@@ -434,6 +473,9 @@ struct Inner {
     identify: Option<Arc<IdentifyFn>>,
     answer_timeout: Duration,
     page_ttl: Duration,
+    pending_ttl: Duration,
+    max_pages_per_session: usize,
+    max_anonymous_pages: u64,
     lease: Duration,
     max_message_bytes: usize,
     local: Mutex<HashMap<String, (u64, mpsc::UnboundedSender<Outbound>)>>,
@@ -496,6 +538,9 @@ impl Bridge {
             identify: None,
             answer_timeout: Duration::from_secs(2),
             page_ttl: Duration::from_secs(12 * 3600),
+            pending_ttl: Duration::from_secs(120),
+            max_pages_per_session: 8,
+            max_anonymous_pages: 10_000,
             lease: Duration::from_secs(60),
             max_message_bytes: 1 << 20,
             node_id: None,
@@ -531,6 +576,16 @@ impl Bridge {
                 "the frame's origin is opaque; commands could not be pinned".into(),
             ));
         }
+        if session.is_none() {
+            let (issued, _) = self
+                .inner
+                .store
+                .incr("bridge:anonymous-pages", self.inner.pending_ttl)
+                .await?;
+            if issued > self.inner.max_anonymous_pages {
+                return Err(BridgeError::TooManyPages);
+            }
+        }
         let page_id = random_id(16)?;
         let secret = random_id(32)?;
         let record = PageRecord {
@@ -545,10 +600,17 @@ impl Bridge {
         let inserted = self
             .inner
             .store
-            .insert_new(&page_key(&page_id), Bytes::from(bytes), self.inner.page_ttl)
+            .insert_new(
+                &page_key(&page_id),
+                Bytes::from(bytes),
+                self.inner.pending_ttl,
+            )
             .await?;
         if !inserted {
             return Err(BridgeError::Random("page id collision".into()));
+        }
+        if let Some(session) = session {
+            self.keep_session_pages(session, &page_id).await?;
         }
         Ok(PageGrant {
             token: SecretString::from(format!("{page_id}.{secret}")),
@@ -556,6 +618,41 @@ impl Bridge {
             vendor,
             frame_origin: frame_origin.clone(),
         })
+    }
+
+    /// Adds `page_id` to its session's pages, forgetting the oldest
+    /// beyond the cap.
+    async fn keep_session_pages(&self, session: &str, page_id: &str) -> Result<(), BridgeError> {
+        let key = format!("bridge:session:{}", sha256_hex(session));
+        let cap = self.inner.max_pages_per_session;
+        let mut dropped = Vec::new();
+        let kept = update_json::<Vec<String>, (), _>(
+            &*self.inner.store,
+            &key,
+            self.inner.page_ttl,
+            |current| {
+                let mut pages = current.unwrap_or_default();
+                pages.retain(|p| p != page_id);
+                pages.push(page_id.to_owned());
+                let over = pages.len().saturating_sub(cap);
+                dropped = pages.drain(..over).collect();
+                Ok(Some(pages))
+            },
+        )
+        .await?;
+        if kept.is_ok() {
+            for old in dropped {
+                let key = page_key(&old);
+                if let Some(v) = self.inner.store.get(&key).await? {
+                    let _ = self
+                        .inner
+                        .store
+                        .swap(&key, v.version, None, self.inner.page_ttl)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sends `command` to a page, wherever it is connected: directly when

@@ -680,3 +680,88 @@ static_assertions::assert_impl_all!(Bridge: Send, Sync, Clone, std::fmt::Debug);
 static_assertions::assert_impl_all!(cti_server_kit::store::MemoryStore: Send, Sync, Clone, std::fmt::Debug);
 static_assertions::assert_impl_all!(cti_server_kit::layer::EmbedHeaders: Send, Sync, Clone, std::fmt::Debug);
 static_assertions::assert_impl_all!(PageGrant: Send, Sync, Clone, std::fmt::Debug);
+
+struct Quiet;
+
+impl EventHandler for Quiet {
+    async fn on_event(&self, _: &PageContext, _: CtiEvent) -> Reply {
+        Reply::none()
+    }
+}
+
+#[tokio::test]
+async fn pages_are_bounded_per_session_anonymously_and_in_time() -> Res {
+    let host = Origin::parse(HOST)?;
+    let frame_origin = Origin::parse("https://zoom.us")?;
+    let bridge = Bridge::builder(Quiet)
+        .host_origins(OriginAllowlist::parse([HOST])?)
+        .max_pages_per_session(3)
+        .max_anonymous_pages(50)
+        .pending_ttl(Duration::from_millis(300))
+        .build()
+        .await?;
+    let _ = host;
+    let dial = Command::Dial {
+        number: "+14155550100".into(),
+        immediately: true,
+        contact: None,
+    };
+    // Per session: the fourth page forgets the first.
+    let mut pages = Vec::new();
+    for _ in 0..5 {
+        pages.push(
+            bridge
+                .issue_page(Vendor::Zoom, &frame_origin, Some("session-a"))
+                .await?,
+        );
+    }
+    for (n, g) in pages.iter().enumerate() {
+        let outcome = bridge.send(&g.page_id, &dial).await;
+        if n < 2 {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(cti_server_kit::bridge::BridgeError::NoSuchPage)
+                ),
+                "page {n}: {outcome:?}"
+            );
+        } else {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(cti_server_kit::bridge::BridgeError::NotConnected)
+                ),
+                "page {n}: {outcome:?}"
+            );
+        }
+    }
+    // Another session keeps its own pages.
+    let other = bridge
+        .issue_page(Vendor::Zoom, &frame_origin, Some("session-b"))
+        .await?;
+    assert!(matches!(
+        bridge.send(&other.page_id, &dial).await,
+        Err(cti_server_kit::bridge::BridgeError::NotConnected)
+    ));
+    // Anonymous pages: 50 per window, then 429.
+    for _ in 0..50 {
+        bridge.issue_page(Vendor::Zoom, &frame_origin, None).await?;
+    }
+    let refused = bridge.issue_page(Vendor::Zoom, &frame_origin, None).await;
+    assert!(
+        matches!(
+            refused,
+            Err(cti_server_kit::bridge::BridgeError::TooManyPages)
+        ),
+        "{refused:?}"
+    );
+    // A page whose socket never connects is forgotten after the pending
+    // time, and the anonymous window opens again.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(matches!(
+        bridge.send(&other.page_id, &dial).await,
+        Err(cti_server_kit::bridge::BridgeError::NoSuchPage)
+    ));
+    bridge.issue_page(Vendor::Zoom, &frame_origin, None).await?;
+    Ok(())
+}

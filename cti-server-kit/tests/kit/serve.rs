@@ -30,7 +30,9 @@ async fn start(limits: Limits) -> SocketAddr {
 
 /// One plain request on a fresh connection; the whole answer.
 async fn get_once(addr: SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -62,7 +64,9 @@ async fn slow_clients_are_closed_and_health_answers_meanwhile() {
     .await;
     let mut held = Vec::new();
     for n in 0..90 {
-        let mut s = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         match n % 3 {
             // Sends nothing.
             0 => {}
@@ -79,16 +83,27 @@ async fn slow_clients_are_closed_and_health_answers_meanwhile() {
     // Health answers while they hang.
     let answer = get_once(addr, "/healthz").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("x-content-type-options: nosniff"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-content-type-options: nosniff"),
+        "{answer}"
+    );
     // Every one of them is closed within the timeout (and some slack).
     let waits = futures_util::future::join_all(
-        held.into_iter().map(|s| closed_within(s, Duration::from_secs(10))),
+        held.into_iter()
+            .map(|s| closed_within(s, Duration::from_secs(10))),
     )
     .await;
     let open = waits.iter().filter(|w| w.is_none()).count();
-    assert_eq!(open, 0, "{open} of 90 slow connections were still open after 10 s");
+    assert_eq!(
+        open, 0,
+        "{open} of 90 slow connections were still open after 10 s"
+    );
     // A client trickling its head one byte at a time gains nothing.
-    let mut s = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let start = Instant::now();
     let mut closed = false;
     for b in b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter().cycle().take(400) {
@@ -105,14 +120,22 @@ async fn slow_clients_are_closed_and_health_answers_meanwhile() {
         closed = closed_within(s, Duration::from_secs(2)).await.is_some();
     }
     assert!(closed, "a trickling head was not cut off");
-    assert!(start.elapsed() < Duration::from_secs(6), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_connections_are_closed() {
     let addr = start(Limits::new().header_timeout(Duration::from_millis(500))).await;
-    let mut s = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap_or_else(|e| panic!("{e}"));
+    let mut s = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut buf = [0u8; 512];
     let n = s.read(&mut buf).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
@@ -130,7 +153,11 @@ async fn the_cap_sheds_idle_connections_so_health_gets_in() {
     .await;
     let mut held = Vec::new();
     for _ in 0..64 {
-        held.push(TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}")));
+        held.push(
+            TcpStream::connect(addr)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     for _ in 0..5 {
@@ -139,7 +166,8 @@ async fn the_cap_sheds_idle_connections_so_health_gets_in() {
     }
     // At most the cap stays open: the rest were shed.
     let waits = futures_util::future::join_all(
-        held.into_iter().map(|s| closed_within(s, Duration::from_millis(1500))),
+        held.into_iter()
+            .map(|s| closed_within(s, Duration::from_millis(1500))),
     )
     .await;
     let open = waits.iter().filter(|w| w.is_none()).count();
@@ -150,5 +178,8 @@ async fn the_cap_sheds_idle_connections_so_health_gets_in() {
 async fn requests_carry_the_peer_address() {
     let addr = start(Limits::new()).await;
     let answer = get_once(addr, "/peer").await;
-    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("127.0.0.1"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("127.0.0.1"),
+        "{answer}"
+    );
 }
