@@ -87,6 +87,17 @@ impl Redirect {
     }
 }
 
+/// The `/embed` parameters the parser reads (lower-cased); each may
+/// appear once.
+const KNOWN: [&str; 6] = [
+    "name",
+    "phone",
+    "refid",
+    "source",
+    "callingcode",
+    "redirect",
+];
+
 /// A Streem `/embed` invite URL.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
@@ -283,9 +294,21 @@ impl EmbedUrl {
             )));
         }
         let mut out = Self::new(&parsed.origin().ascii_serialization())?;
+        let mut seen: Vec<String> = Vec::new();
         for (raw_key, raw_value) in raw_pairs(parsed.query().unwrap_or("")) {
             let key = decode(raw_key, Plus::Space)?;
             let lower = key.to_ascii_lowercase();
+            if KNOWN.contains(&lower.as_str()) {
+                // One reader taking the first copy and another the last
+                // (or the exact-case one) is how allowlists get bypassed.
+                if seen.contains(&lower) {
+                    return Err(url_error(format!(
+                        "`{}` is given more than once",
+                        truncate(&key, 40)
+                    )));
+                }
+                seen.push(lower.clone());
+            }
             let plus = if matches!(lower.as_str(), "phone" | "callingcode") {
                 Plus::Literal
             } else {
@@ -304,7 +327,10 @@ impl EmbedUrl {
         }
         if let Some(fragment) = parsed.fragment() {
             for (k, v) in raw_pairs(fragment) {
-                if k == "token" {
+                if k.eq_ignore_ascii_case("token") {
+                    if out.sso_token.is_some() {
+                        return Err(url_error("`token` is given more than once"));
+                    }
                     out.sso_token = Some(SecretText::new(decode(v, Plus::Literal)?));
                 }
             }
@@ -408,11 +434,16 @@ impl StreemsUrl {
         if parsed.path().trim_end_matches('/') != "/streems" {
             return Err(url_error("not a Streem `/streems` URL"));
         }
-        let ref_id = raw_pairs(parsed.query().unwrap_or(""))
-            .find(|(k, _)| k.eq_ignore_ascii_case("refId"))
+        let mut ref_ids = raw_pairs(parsed.query().unwrap_or(""))
+            .filter(|(k, _)| decode(k, Plus::Space).is_ok_and(|k| k.eq_ignore_ascii_case("refId")));
+        let ref_id = ref_ids
+            .next()
             .map(|(_, v)| decode(v, Plus::Space))
             .transpose()?
             .ok_or_else(|| url_error("a `/streems` URL needs `refId`"))?;
+        if ref_ids.next().is_some() {
+            return Err(url_error("`refId` is given more than once"));
+        }
         Self::new(&parsed.origin().ascii_serialization(), ref_id)
     }
 }
@@ -420,6 +451,33 @@ impl StreemsUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_or_case_variant_parameters_are_refused() {
+        let allow = crate::origin::vendor::streem();
+        let ok = "https%3A%2F%2Facme.streempro.app%2Fstreems%3FrefId%3D1";
+        let evil = "https%3A%2F%2Fevil.example%2F";
+        for query in [
+            format!("redirect={evil}&redirect={ok}"),
+            format!("redirect={ok}&redirect={evil}"),
+            format!("redirect={evil}&Redirect={ok}"),
+            format!("REDIRECT={ok}&redirect={evil}"),
+            format!("re%64irect={evil}&redirect={ok}"),
+            "refId=1&refid=2".to_owned(),
+            "phone=1&Phone=2".to_owned(),
+        ] {
+            let url = format!("https://acme.streempro.app/embed?{query}");
+            let err = EmbedUrl::parse_checked(&url, &allow).unwrap_err();
+            assert!(err.to_string().contains("more than once"), "{query}: {err}");
+            assert!(EmbedUrl::parse(&url).is_err(), "{query}");
+        }
+        assert!(
+            EmbedUrl::parse("https://acme.streempro.app/embed?refId=1#token=a&TOKEN=b").is_err()
+        );
+        assert!(StreemsUrl::parse("https://acme.streempro.app/streems?refId=1&REFID=2").is_err());
+        // Unknown parameters may repeat: nothing reads them.
+        assert!(EmbedUrl::parse("https://acme.streempro.app/embed?utm=1&utm=2&refId=3").is_ok());
+    }
 
     #[test]
     fn nested_call_log_redirect_does_not_leak() {
