@@ -217,6 +217,35 @@ impl Format {
 /// file name (so `.` and `/` never reach the file system as themselves).
 const NAME: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
+/// The lock that lets one thread at a time encode the file at `path`
+/// (shared by every [`Recordings`] of the process; freed when unused).
+fn transcode_gate(path: &Path) -> std::sync::Arc<std::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock, Weak};
+    static GATES: OnceLock<Mutex<HashMap<PathBuf, Weak<Mutex<()>>>>> = OnceLock::new();
+    let mut gates = GATES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(gate) = gates.get(path).and_then(Weak::upgrade) {
+        return gate;
+    }
+    gates.retain(|_, g| g.strong_count() > 0);
+    let gate = Arc::new(Mutex::new(()));
+    gates.insert(path.to_owned(), Arc::downgrade(&gate));
+    gate
+}
+
+/// A temporary name beside `path` that no other writer in any process
+/// uses: `{path}.{pid}-{n}.part`.
+fn unique_part(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut part = path.to_owned().into_os_string();
+    part.push(format!(".{}-{n}.part", std::process::id()));
+    PathBuf::from(part)
+}
+
 /// A directory of recordings (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct Recordings {
@@ -349,6 +378,15 @@ impl Recordings {
             Format::Wav => Ok(Some(wav)),
             Format::Mp3 => {
                 let mp3 = self.path(id, Format::Mp3)?;
+                if mp3.is_file() {
+                    return Ok(Some(mp3));
+                }
+                // One encoding per recording at a time: the others wait
+                // for it and then find the finished file.
+                let gate = transcode_gate(&mp3);
+                let _turn = gate
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if !mp3.is_file() {
                     transcode_to_mp3(&wav, &mp3, &Mp3Options::default())?;
                 }
@@ -850,8 +888,9 @@ pub fn transcode_to_mp3(
 }
 
 /// Encodes the WAV file `wav` as MP3 into `mp3`, streaming (a fixed
-/// buffer, whatever the length), through `mp3.part` renamed at the end.
-/// Returns the input's measures.
+/// buffer, whatever the length), through a temporary file of its own
+/// beside `mp3` renamed at the end (removed on failure), so concurrent
+/// encodings of one file never mix. Returns the input's measures.
 ///
 /// # Errors
 ///
@@ -863,9 +902,7 @@ pub fn transcode_to_mp3(
     mp3: &Path,
     options: &Mp3Options,
 ) -> Result<AudioInfo, RecordingError> {
-    use std::io::Write as _;
-
-    use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, InterleavedPcm, MonoPcm, Quality};
+    use mp3lame_encoder::{Bitrate, Builder, Quality};
 
     let enc = |what: &str, e: &dyn fmt::Display| RecordingError::Encode(format!("{what}: {e}"));
     let mut reader = hound::WavReader::open(wav).map_err(wav_err(wav))?;
@@ -950,9 +987,38 @@ pub fn transcode_to_mp3(
         .build()
         .map_err(|e| enc("setup", &format_args!("{e:?}")))?;
 
-    let mut part = mp3.to_owned().into_os_string();
-    part.push(".part");
-    let part = PathBuf::from(part);
+    let part = unique_part(mp3);
+    let result = encode_into(&mut encoder, &mut reader, channels, wav, &part).and_then(|total| {
+        std::fs::rename(&part, mp3).map_err(io_err(&part))?;
+        Ok(total)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    let total = result?;
+    Ok(AudioInfo::new(
+        spec.sample_rate,
+        spec.channels,
+        total / u64::from(spec.channels),
+    ))
+}
+
+/// Encodes every sample of `reader` into the new file `part`; the number
+/// of samples read.
+#[cfg(feature = "mp3")]
+fn encode_into<R: std::io::Read>(
+    encoder: &mut mp3lame_encoder::Encoder,
+    reader: &mut hound::WavReader<R>,
+    channels: u8,
+    wav: &Path,
+    part: &Path,
+) -> Result<u64, RecordingError> {
+    use std::io::Write as _;
+
+    use mp3lame_encoder::{FlushNoGap, InterleavedPcm, MonoPcm};
+    let enc =
+        |what: &str, detail: &dyn fmt::Display| RecordingError::Encode(format!("{what}: {detail}"));
+    let part = part.to_owned();
     let file = File::create(&part).map_err(io_err(&part))?;
     let mut out_file = BufWriter::with_capacity(64 * 1024, file);
     // About a second of 8 kHz mono per round.
@@ -992,12 +1058,7 @@ pub fn transcode_to_mp3(
         })?
         .sync_all()
         .map_err(io_err(&part))?;
-    std::fs::rename(&part, mp3).map_err(io_err(&part))?;
-    Ok(AudioInfo::new(
-        spec.sample_rate,
-        spec.channels,
-        total / u64::from(spec.channels),
-    ))
+    Ok(total)
 }
 
 /// Recordings tied to interactions: feed it each interaction's changes

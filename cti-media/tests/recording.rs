@@ -111,6 +111,48 @@ fn mp3_round_trip_keeps_rate_channels_and_duration() {
     }
 }
 
+#[cfg(feature = "mp3")]
+#[test]
+fn concurrent_first_mp3_requests_all_get_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let recordings = Recordings::open(dir.path()).unwrap();
+    let spec = AudioSpec::NARROWBAND;
+    write_all(&recordings, "busy", spec, &tone(spec, 20.0), 160);
+    // Sixteen requests for an MP3 nobody has made yet, all at once.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let bodies: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (recordings, barrier) = (recordings.clone(), std::sync::Arc::clone(&barrier));
+                scope.spawn(move || {
+                    barrier.wait();
+                    let path = recordings.find(&id("busy"), Format::Mp3).unwrap().unwrap();
+                    std::fs::read(path).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(!bodies[0].is_empty());
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "the downloads differ"
+    );
+    let info = cti_media::recording::probe_bytes(bodies[0].clone(), Some(Format::Mp3)).unwrap();
+    assert!(
+        info.duration >= Duration::from_secs(19),
+        "{:?}",
+        info.duration
+    );
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 #[cfg(not(feature = "mp3"))]
 #[test]
 fn mp3_needs_the_feature() {
