@@ -238,6 +238,7 @@ fn transcode_gate(path: &Path) -> std::sync::Arc<std::sync::Mutex<()>> {
 
 /// A temporary name beside `path` that no other writer in any process
 /// uses: `{path}.{pid}-{n}.part`.
+#[cfg(feature = "mp3")]
 fn unique_part(path: &Path) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

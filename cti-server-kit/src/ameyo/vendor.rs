@@ -521,7 +521,7 @@ impl<B: CtiBackend> AmeyoRoutes<B> {
         let pending = serde_json::to_vec(&Replay::Pending).unwrap_or_default();
         match self
             .replays
-            .insert_new(&key, pending.into(), self.replay_ttl)
+            .insert_new(&key, pending.into(), PENDING_TTL.min(self.replay_ttl))
             .await
         {
             Ok(true) => {}
@@ -549,6 +549,12 @@ impl<B: CtiBackend> AmeyoRoutes<B> {
             }
             Err(e) => return failure(&VendorFailure::Unavailable(e.to_string())),
         }
+        // If this request is cancelled (the client went away, a timeout
+        // layer fired) before an answer is recorded, free the requestId.
+        let mut guard = ReleasePending {
+            replays: Arc::clone(&self.replays),
+            key: Some(key.clone()),
+        };
         let outcome = work.await;
         let (status, body) = match &outcome {
             Ok(()) => (StatusCode::OK, AmeyoResult::success()),
@@ -570,10 +576,42 @@ impl<B: CtiBackend> AmeyoRoutes<B> {
                 .swap(&key, v.version, record, self.replay_ttl)
                 .await;
         }
+        guard.key = None;
         match outcome {
             Err(e @ VendorFailure::Unavailable(_)) => failure(&e),
             _ => reply(status, &body),
         }
+    }
+}
+
+/// The longest a `requestId` stays "in progress" (a process that died
+/// mid-request frees it after this).
+const PENDING_TTL: Duration = Duration::from_secs(300);
+
+/// Deletes a still-pending replay entry when its request is dropped
+/// before finishing.
+struct ReleasePending {
+    replays: Arc<dyn SessionStore>,
+    key: Option<String>,
+}
+
+impl Drop for ReleasePending {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let replays = Arc::clone(&self.replays);
+        runtime.spawn(async move {
+            if let Ok(Some(v)) = replays.get(&key).await {
+                if matches!(
+                    serde_json::from_slice::<Replay>(&v.value),
+                    Ok(Replay::Pending)
+                ) {
+                    let _ = replays.swap(&key, v.version, None, PENDING_TTL).await;
+                }
+            }
+        });
     }
 }
 

@@ -586,6 +586,11 @@ impl CtiBackend for Switch {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match r.disposition_code_name.as_str() {
             "sale" | "callback" => Ok(()),
+            // Hangs, for cancellation tests.
+            "slow" => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(())
+            }
             _ => Err(VendorFailure::DispositionNotInPlan),
         }
     }
@@ -825,6 +830,41 @@ async fn vendor_request_ids_make_retries_safe() {
     assert_eq!(switch.calls.load(Ordering::SeqCst), 2);
     let _ = send(&app, dispose("sale", "req-3")).await;
     assert_eq!(switch.calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_cancelled_request_frees_its_request_id() {
+    let switch = Arc::new(Switch::default());
+    let app = vendor_app(Arc::clone(&switch));
+    let dispose = |disposition: &str| {
+        Request::post("/ameyorestapi/voice/disposeCallForUser")
+            .header("content-type", "application/json")
+            .header("authorization", "12345abc")
+            .body(Body::from(
+                serde_json::to_string(&DisposeCallForUserRequest::new(
+                    "agent",
+                    disposition,
+                    "req-x",
+                ))
+                .unwrap_or_default(),
+            ))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // The client gives up (the handler future is dropped mid-flight).
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(100), send(&app, dispose("slow"))).await;
+    assert!(gave_up.is_err());
+    // The requestId is not stuck "in progress": a retry runs.
+    let mut retried = StatusCode::CONFLICT;
+    for _ in 0..50 {
+        retried = send(&app, dispose("sale")).await.0;
+        if retried != StatusCode::CONFLICT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(retried, StatusCode::OK);
+    assert_eq!(switch.calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
