@@ -141,6 +141,10 @@ pub enum SimError {
     /// The simulator was configured wrongly.
     #[error("simulator configuration: {0}")]
     Config(String),
+    /// A limit was reached (interactions held, scripts running); try
+    /// again later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl SimError {
@@ -158,6 +162,9 @@ impl SimError {
                 "config",
                 self.to_string(),
             ),
+            Self::Busy(_) => {
+                Rejection::new(StatusCode::TOO_MANY_REQUESTS, "busy", self.to_string())
+            }
         }
     }
 }
@@ -329,6 +336,8 @@ pub struct SimulatorBuilder {
     config: EngineConfig,
     ameyo_pop: Option<String>,
     ccai_lookup: Option<UrlTemplate>,
+    max_interactions: usize,
+    max_running_scripts: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -384,6 +393,22 @@ impl SimulatorBuilder {
     #[must_use]
     pub fn recordings(mut self, recordings: Recordings) -> Self {
         self.recordings = Some(recordings);
+        self
+    }
+
+    /// The most interactions the simulator holds, finished ones included
+    /// (default 10,000); beyond it an inbound call gets 429.
+    #[must_use]
+    pub fn max_interactions(mut self, n: usize) -> Self {
+        self.max_interactions = n;
+        self
+    }
+
+    /// The most scripts running at once (default 16); beyond it a script
+    /// gets 429.
+    #[must_use]
+    pub fn max_running_scripts(mut self, n: usize) -> Self {
+        self.max_running_scripts = n;
         self
     }
 
@@ -517,6 +542,9 @@ impl SimulatorBuilder {
             api_token: self.api_token,
             ameyo_pop: self.ameyo_pop,
             ccai_lookup: self.ccai_lookup,
+            max_interactions: self.max_interactions,
+            max_running_scripts: self.max_running_scripts,
+            running_scripts: Arc::new(AtomicUsize::new(0)),
         });
         let mut backend = EngineBackend::new(engine.clone());
         if !self.dispositions.is_empty() {
@@ -554,6 +582,18 @@ struct Inner {
     api_token: Option<SecretString>,
     ameyo_pop: Option<String>,
     ccai_lookup: Option<UrlTemplate>,
+    max_interactions: usize,
+    max_running_scripts: usize,
+    running_scripts: Arc<AtomicUsize>,
+}
+
+/// Counts a running script while alive.
+struct ScriptSlot(Arc<AtomicUsize>);
+
+impl Drop for ScriptSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A frame for the phones: for one dialect's phones, or for all.
@@ -634,6 +674,8 @@ impl Simulator {
             config: EngineConfig::default(),
             ameyo_pop: None,
             ccai_lookup: None,
+            max_interactions: 10_000,
+            max_running_scripts: 16,
         }
     }
 
@@ -702,6 +744,12 @@ impl Simulator {
                 inbound.channel
             )));
         }
+        if self.inner.engine.len() >= self.inner.max_interactions {
+            return Err(SimError::Busy(format!(
+                "the simulator holds {} interactions, its limit; restart it to ring more",
+                self.inner.max_interactions
+            )));
+        }
         let mut party = Party::address(from);
         if let Some(name) = inbound.name.as_deref().filter(|n| !n.is_empty()) {
             party.name = Some(name.chars().take(256).collect::<String>().into());
@@ -729,11 +777,22 @@ impl Simulator {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] for a script out of limits (nothing runs).
+    /// [`SimError::Invalid`] for a script out of limits (nothing runs);
+    /// [`SimError::Busy`] when too many scripts are running.
     pub fn run_script(&self, script: Script) -> Result<(), SimError> {
         script.check()?;
+        let running = &self.inner.running_scripts;
+        if running.fetch_add(1, Ordering::Relaxed) >= self.inner.max_running_scripts {
+            running.fetch_sub(1, Ordering::Relaxed);
+            return Err(SimError::Busy(format!(
+                "{} scripts are running, the limit; try again when one ends",
+                self.inner.max_running_scripts
+            )));
+        }
+        let slot = ScriptSlot(Arc::clone(running));
         let sim = self.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             for (n, step) in script.steps.into_iter().enumerate() {
                 tokio::time::sleep(Duration::from_millis(step.after_ms)).await;
                 let done = match (&step.inbound, &step.action) {
