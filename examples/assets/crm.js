@@ -128,6 +128,7 @@
   const poll = async () => {
     try {
       const r = await fetch('/api/state?since=' + since, { cache: 'no-store' });
+      if (r.status === 401) { window.location.assign('/'); return; }
       const state = await r.json();
       if (!contactsDrawn) { drawContacts(state.contacts); contactsDrawn = true; }
       drawPop(state);
@@ -157,19 +158,8 @@
   });
   $('sso').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const userId = $('sso-user').value;
-    try {
-      const r = await fetch('/ameyo/sso', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ command: 'login', userId, password: $('sso-pass').value }),
-      });
-      const json = await r.json().catch(() => ({}));
-      const ok = r.ok && json.crmSessionId;
-      $('sso-state').textContent = ok ? 'Signed in as ' + userId : 'Sign-in refused';
-      $('sso-state').dataset.ok = ok ? 'yes' : 'no';
-    } catch (e) { $('sso-state').textContent = 'Sign-in failed'; }
-    $('sso-pass').value = '';
+    try { await post('/api/sign-out', {}); } catch (_) { /* signed out anyway */ }
+    window.location.assign('/');
   });
   poll();
 })();

@@ -40,10 +40,15 @@ use cti_protocol::model::{
 };
 use cti_protocol::origin::{Origin, OriginAllowlist};
 use cti_server_kit::ameyo::params::Customer;
-use cti_server_kit::ameyo::sso::{SsoEndpoint, StaticCredentials, StoreSso};
+use cti_server_kit::ameyo::sso::{
+    RequireSession, SessionCookie, SignedIn, SsoEndpoint, StaticCredentials, StoreSso,
+};
 use cti_server_kit::bridge::{Bridge, EventHandler, PageContext, Reply};
+use cti_server_kit::csrf::{Bodies, CsrfGuard};
+use cti_server_kit::harden::Hardening;
 use cti_server_kit::layer::HostPageCsp;
 use cti_server_kit::page::HostPage;
+use cti_server_kit::serve::Server;
 use cti_server_kit::simulator::Simulator;
 use cti_server_kit::store::MemoryStore;
 use http::StatusCode;
@@ -53,6 +58,8 @@ use serde_json::{Value, json};
 
 /// The CRM page's script.
 const CRM_JS: &str = include_str!("../assets/crm.js");
+/// The sign-in page's script.
+const SIGNIN_JS: &str = include_str!("../assets/signin.js");
 /// The CRM page's style sheet.
 const CRM_CSS: &str = include_str!("../assets/crm.css");
 /// The REST token the simulator's Ameyo routes take.
@@ -73,6 +80,9 @@ pub struct DemoConfig {
     pub sim_addr: SocketAddr,
     /// The dialect `GET /` embeds when none is asked for.
     pub vendor: Vendor,
+    /// The token the simulator's scripting API (`/sim/api/*`) requires
+    /// as `Authorization: Bearer …`; a random one when `None`.
+    pub sim_token: Option<String>,
 }
 
 impl Default for DemoConfig {
@@ -81,9 +91,17 @@ impl Default for DemoConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             sim_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             vendor: Vendor::Zoom,
+            sim_token: None,
         }
     }
 }
+
+/// The session cookie of the CRM.
+const SESSION_COOKIE: &str = "acme_crm_session";
+/// Calls kept in the call log (the oldest finished ones go first).
+const CALL_LOG: usize = 500;
+/// Calls the state API sends.
+const CALLS_SHOWN: usize = 100;
 
 /// A failure to start the demo.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +119,13 @@ fn config_error(e: impl std::fmt::Display) -> DemoError {
     DemoError::Config(e.to_string())
 }
 
+/// 128 random bits, as hex.
+fn random_token() -> Result<String, DemoError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(config_error)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A running demo: both origins serve until it is dropped with the
 /// runtime.
 #[derive(Debug)]
@@ -111,6 +136,8 @@ pub struct Demo {
     pub sim_url: String,
     /// The simulator, for scripting calls from Rust.
     pub sim: Simulator,
+    /// The token of the simulator's scripting API.
+    pub sim_token: String,
     /// The CRM's state.
     pub crm: Arc<Crm>,
     _recordings: tempfile::TempDir,
@@ -247,18 +274,47 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Digits only, for matching numbers however they are written.
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+/// A phone number as E.164 (`+` and 8 to 15 digits), from the ways
+/// softphones write them: spaces, dashes, dots and brackets between
+/// digits, `00` for `+`, and North American numbers without the `+1` (the
+/// demo's home region). Anything else (letters, `&`, `=`, a second `+`)
+/// is no phone number.
+#[must_use]
+pub fn e164(text: &str) -> Option<String> {
+    let text = text.trim();
+    let mut digits = String::with_capacity(text.len());
+    let mut plus = false;
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => plus = true,
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    let international = if plus {
+        digits
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_owned()
+    } else if digits.len() == 10 {
+        format!("1{digits}")
+    } else if digits.len() == 11 && digits.starts_with('1') {
+        digits
+    } else {
+        return None;
+    };
+    ((8..=15).contains(&international.len()) && !international.starts_with('0'))
+        .then(|| format!("+{international}"))
 }
 
-/// The contact whose phone or e-mail matches `address`.
+/// The contact whose phone (compared as whole E.164 numbers) or e-mail
+/// matches `address`.
 #[must_use]
 pub fn find_contact(address: &str) -> Option<&'static Contact> {
-    let d = digits(address);
+    let number = e164(address);
     CONTACTS.iter().find(|c| {
         c.email.eq_ignore_ascii_case(address.trim())
-            || (d.len() >= 7 && digits(c.phone).ends_with(&d[d.len().saturating_sub(10)..]))
+            || number.as_deref().is_some_and(|n| n == c.phone)
     })
 }
 
@@ -315,6 +371,18 @@ impl Crm {
         let at = match book.calls.iter().position(|c| c.id == id) {
             Some(at) => at,
             None => {
+                if book.calls.len() >= CALL_LOG {
+                    // Forget the oldest finished call.
+                    if let Some(old) = book
+                        .calls
+                        .iter()
+                        .position(|c| c.state == "completed" || c.state == "not_connected")
+                    {
+                        book.calls.remove(old);
+                    } else {
+                        book.calls.remove(0);
+                    }
+                }
                 book.calls.push(CallEntry {
                     id: id.to_owned(),
                     vendor: vendor.name().to_owned(),
@@ -438,7 +506,7 @@ impl Crm {
         json!({
             "current": current,
             "contact": contact,
-            "calls": book.calls.iter().rev().filter(|c| c.state == "completed" || c.state == "not_connected").collect::<Vec<_>>(),
+            "calls": book.calls.iter().rev().filter(|c| c.state == "completed" || c.state == "not_connected").take(CALLS_SHOWN).collect::<Vec<_>>(),
             "events": events,
             "pages": book.pages.keys().map(|v| v.name()).collect::<Vec<_>>(),
         })
@@ -575,7 +643,12 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
 
     let dir = tempfile::tempdir()?;
     let recordings = cti_media::recording::Recordings::open(dir.path()).map_err(config_error)?;
+    let sim_token = match config.sim_token {
+        Some(t) if !t.trim().is_empty() => t,
+        _ => random_token()?,
+    };
     let sim = Simulator::builder(hosts.clone())
+        .api_token(&sim_token)
         .recordings(recordings)
         .ameyo_token(AMEYO_TOKEN)
         .ameyo_hash_key("acme-crm", AMEYO_HASH_KEY)
@@ -604,7 +677,14 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         origin: crm_origin.to_string(),
     });
     let bridge = Bridge::builder(Handler(Arc::clone(&crm)))
-        .host_origins(hosts)
+        .host_origins(hosts.clone())
+        // Pages belong to the session that loaded them; only signed-in
+        // agents get pages at all.
+        .identify(|head| {
+            head.extensions
+                .get::<SignedIn>()
+                .map(|s| s.session_digest.clone())
+        })
         .build()
         .await
         .map_err(config_error)?;
@@ -624,42 +704,82 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
             .script("/static/crm.js");
         pages.insert(vendor, Arc::new(page));
     }
+    let store = MemoryStore::new();
+    let sso_provider = Arc::new(StoreSso::new(
+        store.clone(),
+        StaticCredentials::new().user("agent", "agent"),
+        Duration::from_secs(8 * 3600),
+    ));
     let csp = HostPageCsp::new()
         .frame_origin(&sim_origin)
         .directive("style-src", ["'self'"]);
     let app_state = AppState {
+        sso: Arc::clone(&sso_provider),
+        cookie: SessionCookie::new(SESSION_COOKIE).secure(false),
         crm: Arc::clone(&crm),
         bridge: bridge.clone(),
         pages: Arc::new(pages),
         default_vendor: config.vendor,
         sim_url: sim_url.clone(),
     };
-    let store = MemoryStore::new();
-    let users = StaticCredentials::new().user("agent", "agent");
-    let sso = StoreSso::new(store.clone(), users, Duration::from_secs(8 * 3600));
-    let crm_app = Router::new()
-        .route("/", get(crm_page))
-        .layer(csp.layer())
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/static/crm.js", get(crm_js))
-        .route("/static/crm.css", get(crm_css))
+    let sso = sso_provider;
+    // Plain HTTP on loopback: a `Secure` cookie would not be kept.
+    let cookie = SessionCookie::new(SESSION_COOKIE).secure(false);
+    let crm_host = crm_addr.to_string();
+    // Personal data and actions: a live session, JSON from this origin.
+    let api = Router::new()
         .route("/api/state", get(api_state))
         .route("/api/contacts/{id}/dial", post(api_dial))
         .route("/api/notes", post(api_note))
         .route("/api/dispose", post(api_dispose))
+        .route("/api/sign-out", post(api_sign_out))
         .route("/api/calls/{id}/voicelog", get(api_voicelog))
         .route("/ameyo/customer", get(ameyo_customer))
+        .layer(CsrfGuard::new(hosts.clone()).layer())
+        .layer(RequireSession::new(Arc::clone(&sso), cookie.clone()));
+    // The page: the CRM for a signed-in agent, a sign-in form otherwise.
+    let pages = Router::new()
+        .route("/", get(crm_page))
+        .layer(csp.layer())
+        .layer(RequireSession::new(Arc::clone(&sso), cookie.clone()).optional());
+    let crm_app = Router::new()
+        .merge(pages)
+        .merge(api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/crm.js", get(crm_js))
+        .route("/static/signin.js", get(signin_js))
+        .route("/static/crm.css", get(crm_css))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(app_state)
-        .route("/ameyo/sso", SsoEndpoint::new(sso, store).into_route())
-        .nest("/cti", bridge.router());
+        .route(
+            "/ameyo/sso",
+            SsoEndpoint::new(Arc::clone(&sso), store)
+                .session_cookie(cookie.clone())
+                .into_route(),
+        )
+        .merge(
+            Router::new()
+                .nest("/cti", bridge.router())
+                .layer(RequireSession::new(Arc::clone(&sso), cookie.clone()).optional()),
+        )
+        // Every route: only the CRM's own Host (no DNS rebinding), and no
+        // state change from another site.
+        .layer(
+            CsrfGuard::new(hosts)
+                .hosts([crm_host])
+                .bodies(Bodies::JsonOrForm)
+                .layer(),
+        )
+        .layer(Hardening::new().body_limit(64 * 1024).layer());
     let sim_app = sim.router();
-    tokio::spawn(async move { axum::serve(crm_listener, crm_app).await });
-    tokio::spawn(async move { axum::serve(sim_listener, sim_app).await });
+    tokio::spawn(Server::new(crm_listener, crm_app).run());
+    tokio::spawn(Server::new(sim_listener, sim_app).run());
     Ok(Demo {
         crm_url,
         sim_url,
         sim,
+        sim_token,
         crm,
         _recordings: dir,
     })
@@ -675,6 +795,8 @@ impl EventHandler for Handler {
 
 #[derive(Clone)]
 struct AppState {
+    sso: Arc<StoreSso<StaticCredentials>>,
+    cookie: SessionCookie,
     crm: Arc<Crm>,
     bridge: Bridge,
     pages: Arc<HashMap<Vendor, Arc<HostPage>>>,
@@ -683,6 +805,7 @@ struct AppState {
 }
 
 fn body_html(vendor: Vendor, sim_url: &str) -> String {
+    // The sign-in state is filled in per request (see `crm_page`).
     let tab = |v: Vendor, label: &str| {
         let on = if v == vendor { " class=\"on\"" } else { "" };
         format!(
@@ -697,10 +820,8 @@ fn body_html(vendor: Vendor, sim_url: &str) -> String {
         .collect();
     format!(
         "<header class=\"top\"><strong>Acme CRM</strong><nav id=\"vendors\">{}{}{}</nav>\
-         <form id=\"sso\"><span id=\"sso-state\">Not signed in</span>\
-         <input id=\"sso-user\" placeholder=\"user\" autocomplete=\"username\" value=\"agent\">\
-         <input id=\"sso-pass\" type=\"password\" placeholder=\"password\" autocomplete=\"current-password\">\
-         <button type=\"submit\">Sign in (Ameyo SSO)</button></form></header>\n\
+         <form id=\"sso\"><span id=\"sso-state\" data-ok=\"yes\">Signed in as {{USER}}</span>\
+         <button type=\"submit\" id=\"sign-out\">Sign out</button></form></header>\n\
          <main class=\"crm\" data-vendor=\"{}\" data-sim=\"{}\">\
          <section id=\"contacts\"><h2>Contacts</h2><ul id=\"contact-list\"></ul></section>\
          <section id=\"pop\"><h2>Screen pop</h2><div id=\"pop-empty\">No call</div>\
@@ -764,10 +885,78 @@ async fn crm_page(
             }
         },
     };
+    let Some(user) = request
+        .extensions()
+        .get::<SignedIn>()
+        .map(|s| s.user_id.clone())
+    else {
+        // No page, no softphone and nothing stored until the agent signs in.
+        return (
+            [(CACHE_CONTROL, "no-store")],
+            axum::response::Html(signin_html()),
+        )
+            .into_response();
+    };
     match app.pages.get(&vendor) {
-        Some(page) => app.bridge.serve_page(page, request).await,
+        Some(page) => {
+            let response = app.bridge.serve_page(page, request).await;
+            let (parts, body) = response.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, 4 << 20).await else {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "page",
+                    "the page could not be rendered",
+                );
+            };
+            let html = String::from_utf8_lossy(&bytes).replace("{USER}", &escape_attr(&user));
+            let mut parts = parts;
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(html))
+        }
         None => error(StatusCode::NOT_FOUND, "not_found", "no page"),
     }
+}
+
+/// The sign-in page: the form only.
+fn signin_html() -> String {
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+     <title>Acme CRM: sign in</title><link rel=\"stylesheet\" href=\"/static/crm.css\"></head>\
+     <body><header class=\"top\"><strong>Acme CRM</strong>\
+     <form id=\"sso\"><span id=\"sso-state\">Not signed in</span>\
+     <input id=\"sso-user\" placeholder=\"user\" autocomplete=\"username\" value=\"agent\">\
+     <input id=\"sso-pass\" type=\"password\" placeholder=\"password\" autocomplete=\"current-password\">\
+     <button type=\"submit\">Sign in (Ameyo SSO)</button></form></header>\
+     <main class=\"signin\"><p>Sign in to see contacts, calls and the softphone \
+     (demo user <code>agent</code>, password <code>agent</code>).</p></main>\
+     <script src=\"/static/signin.js\"></script></body></html>"
+        .to_owned()
+}
+
+async fn signin_js() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        SIGNIN_JS,
+    )
+        .into_response()
+}
+
+/// Ends the session in the cookie and clears the cookie.
+async fn api_sign_out(State(app): State<AppState>, headers: http::HeaderMap) -> Response {
+    use cti_server_kit::ameyo::sso::SsoProvider as _;
+    if let Some(id) = app.cookie.read(&headers) {
+        if let Err(e) = app.sso.logout(id).await {
+            tracing::info!(error = %e, "sign-out of an unknown session");
+        }
+    }
+    (
+        [(http::header::SET_COOKIE, app.cookie.clear_value())],
+        axum::Json(json!({"signed_out": true})),
+    )
+        .into_response()
 }
 
 async fn crm_js() -> Response {

@@ -189,7 +189,13 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
     )
     .await?;
     let pop = pop.as_str().ok_or("no pop link")?;
-    let answer = http.get(pop).send().await?;
+    // A screen pop shows personal data: only with the agent's session.
+    assert_eq!(http.get(pop).send().await?.status(), 401, "{pop}");
+    let answer = http
+        .get(pop)
+        .header("cookie", session_cookie(client).await?)
+        .send()
+        .await?;
     assert_eq!(answer.status(), 303, "{pop}");
     let location = answer
         .headers()
@@ -267,11 +273,22 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
     assert_eq!(row[5], "Wants the yearly plan");
     assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
     let id = row[0].as_str().ok_or("no id")?;
+    // The recordings are behind the session: without it, 401.
+    let anonymous = http
+        .get(format!(
+            "{}/api/calls/{id}/voicelog?format=wav",
+            demo.crm_url
+        ))
+        .send()
+        .await?;
+    assert_eq!(anonymous.status(), 401);
+    let session = session_cookie(client).await?;
     let wav = http
         .get(format!(
             "{}/api/calls/{id}/voicelog?format=wav",
             demo.crm_url
         ))
+        .header("cookie", &session)
         .send()
         .await?;
     assert_eq!(wav.status(), 200);
@@ -286,6 +303,7 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
             "{}/api/calls/{id}/voicelog?format=mp3",
             demo.crm_url
         ))
+        .header("cookie", &session)
         .send()
         .await?
         .bytes()
@@ -384,11 +402,13 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         vendor,
+        sim_token: None,
     })
     .await?;
     client
         .goto(&format!("{}/?vendor={}", demo.crm_url, vendor.name()))
         .await?;
+    sign_in(client).await?;
     until(
         client,
         "the bridge",
@@ -463,25 +483,8 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
 /// The SSO sign-in (a wrong password refused, then `agent`/`agent`), and
 /// a contact's Streem invite opened on the simulator.
 async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
-    js(
+    let state = js(
         client,
-        "document.getElementById('sso-pass').value = 'wrong'; document.querySelector('#sso button').click(); return true;",
-    )
-    .await?;
-    until(
-        client,
-        "the refused sign-in",
-        "return document.getElementById('sso-state').dataset.ok === 'no';",
-    )
-    .await?;
-    js(
-        client,
-        "document.getElementById('sso-pass').value = 'agent'; document.querySelector('#sso button').click(); return true;",
-    )
-    .await?;
-    let state = until(
-        client,
-        "the sign-in",
         "const s = document.getElementById('sso-state'); return s.dataset.ok === 'yes' ? s.textContent : null;",
     )
     .await?;
@@ -521,6 +524,53 @@ async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
     Ok(())
 }
 
+/// Signs in on the sign-in page the CRM shows first: a wrong password is
+/// refused, `agent`/`agent` reloads the page as the CRM.
+async fn sign_in(client: &Client) -> Res {
+    until(
+        client,
+        "the sign-in form",
+        "return document.getElementById('sso-pass') ? true : null;",
+    )
+    .await?;
+    // Nothing of the CRM shows before signing in.
+    let leaked = js(
+        client,
+        "return !!document.getElementById('contact-list') || !!document.querySelector('iframe');",
+    )
+    .await?;
+    assert_eq!(leaked, false, "the CRM showed before sign-in");
+    js(
+        client,
+        "document.getElementById('sso-pass').value = 'wrong'; document.querySelector('#sso button').click(); return true;",
+    )
+    .await?;
+    until(
+        client,
+        "the refused sign-in",
+        "return document.getElementById('sso-state').dataset.ok === 'no';",
+    )
+    .await?;
+    js(
+        client,
+        "document.getElementById('sso-pass').value = 'agent'; document.querySelector('#sso button').click(); return true;",
+    )
+    .await?;
+    until(
+        client,
+        "the CRM after sign-in",
+        "return document.getElementById('contact-list') && document.getElementById('sso-state').dataset.ok === 'yes' ? true : null;",
+    )
+    .await?;
+    Ok(())
+}
+
+/// The session cookie, for requests made outside the browser.
+async fn session_cookie(client: &Client) -> Res<String> {
+    let cookie = client.get_named_cookie("acme_crm_session").await?;
+    Ok(format!("{}={}", cookie.name(), cookie.value()))
+}
+
 fn demo_ref(demo: &Demo) -> &Demo {
     demo
 }
@@ -531,6 +581,7 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         vendor: Vendor::Zoom,
+        sim_token: None,
     })
     .await?;
     // An attacker's page on a third origin: it frames the phone, and opens
@@ -571,6 +622,7 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
 
     // 2. The CRM with its phone; a call rings.
     client.goto(&format!("{crm}/?vendor=zoom")).await?;
+    sign_in(client).await?;
     until(
         client,
         "the bridge",

@@ -1,7 +1,7 @@
 //! `crm-demo`: a small CRM with an embedded softphone, all on loopback.
 //!
 //! ```text
-//! crm-demo [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--vendor zoom|leaddesk|ccai]
+//! crm-demo [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8081] [--vendor zoom|leaddesk|ccai] [--sim-token TOKEN]
 //! crm-demo --headless-scenario builtin|FILE
 //! ```
 //!
@@ -39,6 +39,11 @@ struct Args {
     /// The dialect the CRM page embeds first (switch in the page).
     #[arg(long, value_enum, default_value = "zoom")]
     vendor: Dialect,
+    /// The token the simulator's scripting API requires
+    /// (`Authorization: Bearer TOKEN`); a random one, printed at start,
+    /// when not given.
+    #[arg(long, value_name = "TOKEN")]
+    sim_token: Option<String>,
     /// Run a scripted day with no browser and print a JSON summary:
     /// `builtin` or a scenario file.
     #[arg(long, value_name = "builtin|FILE")]
@@ -110,6 +115,7 @@ fn main() -> ExitCode {
             addr: args.addr,
             sim_addr: args.sim_addr,
             vendor,
+            sim_token: args.sim_token.clone(),
         };
         let demo = match start(config).await {
             Ok(d) => d,
@@ -120,7 +126,8 @@ fn main() -> ExitCode {
         };
         println!("CRM:       {}/", demo.crm_url);
         println!("simulator: {}/ (phones at /zoom/, /leaddesk/, /ccai/)", demo.sim_url);
-        println!("Ring the agent: curl -X POST {}/sim/api/inbound -H 'content-type: application/json' -d '{{\"from\":\"+14155550101\"}}'", demo.sim_url);
+        println!("Simulator API token: {}", demo.sim_token);
+        println!("Ring the agent: curl -X POST {}/sim/api/inbound -H 'authorization: Bearer {}' -H 'content-type: application/json' -d '{{\"from\":\"+14155550101\"}}'", demo.sim_url, demo.sim_token);
         println!("Sign in with agent / agent. Stop with Ctrl-C.");
         let _ = tokio::signal::ctrl_c().await;
         ExitCode::SUCCESS
