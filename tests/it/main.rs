@@ -11,6 +11,7 @@ mod client_generic;
 mod client_properties;
 mod client_sso;
 mod client_voicelog;
+mod demo_attacks;
 mod fixtures;
 mod hostile;
 mod log_capture;

@@ -1,0 +1,286 @@
+//! The attacks found against the CRM demo, replayed over loopback: each
+//! must now fail.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cti_examples::crm::{DemoConfig, e164, find_contact, start};
+use cti_protocol::Vendor;
+use serde_json::json;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+async fn demo() -> cti_examples::crm::Demo {
+    start(DemoConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        vendor: Vendor::Zoom,
+        sim_token: Some("test-sim-token".into()),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Signs in as the demo agent; the `Cookie` header to send.
+async fn sign_in(crm: &str) -> String {
+    let r = http()
+        .post(format!("{crm}/ameyo/sso"))
+        .json(&json!({"command": "login", "userId": "agent", "password": "agent"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    set.split(';').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_and_actions_need_the_session() {
+    let d = demo().await;
+    let c = http();
+    for path in [
+        "/api/state",
+        "/ameyo/customer?sessionId=s&campaignId=1&crtObjectId=c&userCrtObjectId=u&userId=agent&phone=%2B14155550101",
+        "/api/calls/x/voicelog",
+    ] {
+        let r = c
+            .get(format!("{}{path}", d.crm_url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    for path in ["/api/notes", "/api/dispose", "/api/contacts/003A1/dial"] {
+        let r = c
+            .post(format!("{}{path}", d.crm_url))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    // The anonymous page is a sign-in form: no contacts, no softphone, no
+    // bridge page stored for it.
+    let page = c
+        .get(format!("{}/", d.crm_url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    let html = page.text().await.unwrap_or_default();
+    assert!(
+        html.contains("sso-pass") && !html.contains("<iframe") && !html.contains("data-token"),
+        "{html}"
+    );
+    assert!(headers.get("x-content-type-options").is_some());
+    // Signed in, the state answers; after sign-out it does not.
+    let cookie = sign_in(&d.crm_url).await;
+    let ok = c
+        .get(format!("{}/api/state", d.crm_url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.status(), 200);
+    let out = c
+        .post(format!("{}/api/sign-out", d.crm_url))
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status(), 200);
+    let after = c
+        .get(format!("{}/api/state", d.crm_url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(after.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_posts_and_other_hosts_are_refused() {
+    let d = demo().await;
+    let cookie = sign_in(&d.crm_url).await;
+    let c = http();
+    let evil = "http://evil.example:9999";
+    // A text/plain fetch and a plain form from another site, with the
+    // agent's cookie (as a browser would attach it to a Lax-less cookie).
+    for (ct, body) in [
+        ("text/plain;charset=UTF-8", r#"{"text":"pwned"}"#),
+        ("application/x-www-form-urlencoded", "text=pwned"),
+        ("multipart/form-data; boundary=x", "--x--"),
+    ] {
+        for path in ["/api/notes", "/api/dispose", "/api/contacts/003A1/dial"] {
+            let r = c
+                .post(format!("{}{path}", d.crm_url))
+                .header("cookie", &cookie)
+                .header("origin", evil)
+                .header("sec-fetch-site", "cross-site")
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(r.status().as_u16(), 403 | 415),
+                "{path} {ct}: {}",
+                r.status()
+            );
+        }
+    }
+    // JSON from another origin.
+    let r = c
+        .post(format!("{}/api/notes", d.crm_url))
+        .header("cookie", &cookie)
+        .header("origin", evil)
+        .json(&json!({"text": "pwned"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+    // SSO as text/plain from a page.
+    let r = c
+        .post(format!("{}/ameyo/sso", d.crm_url))
+        .header("origin", evil)
+        .header("content-type", "text/plain")
+        .body(r#"{"command":"login","userId":"agent","password":"agent"}"#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(r.status().as_u16(), 403 | 415), "{}", r.status());
+    // DNS rebinding: the CRM's address under another name.
+    let port = d.crm_url.rsplit(':').next().unwrap_or_default();
+    let r = c
+        .get(format!("{}/api/state", d.crm_url))
+        .header("host", format!("rebind.evil.example:{port}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 421);
+    // The page may only be framed by itself.
+    let page = c
+        .get(format!("{}/", d.crm_url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_api_needs_its_token() {
+    let d = demo().await;
+    let c = http();
+    let ring = json!({"from": "+14155550101"});
+    let r = c
+        .post(format!("{}/sim/api/inbound", d.sim_url))
+        .json(&ring)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+    let r = c
+        .post(format!("{}/sim/api/script", d.sim_url))
+        .json(&json!({"steps": [{"after_ms": 0, "inbound": {"from": "+14155550101"}}]}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+    let r = c
+        .post(format!("{}/sim/api/inbound", d.sim_url))
+        .bearer_auth(&d.sim_token)
+        .json(&ring)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_do_not_hold_the_demo() {
+    let d = demo().await;
+    let addr: SocketAddr = d
+        .crm_url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut held = Vec::new();
+    for _ in 0..50 {
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        held.push(s);
+    }
+    let r = http()
+        .get(format!("{}/healthz", d.crm_url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    // Closed within the header timeout (10 s) and some slack.
+    for mut s in held {
+        let mut buf = [0u8; 256];
+        let closed = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "a half-sent request was still open after 15 s"
+        );
+    }
+}
+
+#[test]
+fn contacts_match_whole_numbers_only() {
+    assert_eq!(find_contact("+14155550101").map(|c| c.id), Some("003A1"));
+    assert_eq!(
+        find_contact("+1 (415) 555-0101").map(|c| c.id),
+        Some("003A1")
+    );
+    assert_eq!(find_contact("4155550101").map(|c| c.id), Some("003A1"));
+    assert_eq!(find_contact("0014155550101").map(|c| c.id), Some("003A1"));
+    assert_eq!(
+        find_contact("ada@engines.example").map(|c| c.id),
+        Some("003A1")
+    );
+    // A number smuggling another one, or a longer number ending in it.
+    assert!(find_contact("+19005550000&phone=%2B14155550101").is_none());
+    assert!(find_contact("+4414155550101").is_none());
+    assert!(find_contact("5550101").is_none());
+    assert_eq!(e164("+44 20 7555 0103").as_deref(), Some("+442075550103"));
+    assert_eq!(e164("++14155550101"), None);
+}
