@@ -947,10 +947,10 @@ async fn signin_js() -> Response {
 /// Ends the session in the cookie and clears the cookie.
 async fn api_sign_out(State(app): State<AppState>, headers: http::HeaderMap) -> Response {
     use cti_server_kit::ameyo::sso::SsoProvider as _;
-    if let Some(id) = app.cookie.read(&headers) {
-        if let Err(e) = app.sso.logout(id).await {
-            tracing::info!(error = %e, "sign-out of an unknown session");
-        }
+    if let Some(id) = app.cookie.read(&headers)
+        && let Err(e) = app.sso.logout(id).await
+    {
+        tracing::info!(error = %e, "sign-out of an unknown session");
     }
     (
         [(http::header::SET_COOKIE, app.cookie.clear_value())],

@@ -1057,12 +1057,11 @@ async fn respond<P: SsoProvider>(this: &SsoEndpoint<P>, request: Request) -> Res
                     r
                 }
                 Err(e) => {
-                    if e == SsoFailure::InvalidCredentials {
-                        if let Some(limits) = &this.limits {
-                            if let Err(e) = limits.failed(&user_id, address).await {
-                                return failure_response(&SsoFailure::from(e));
-                            }
-                        }
+                    if e == SsoFailure::InvalidCredentials
+                        && let Some(limits) = &this.limits
+                        && let Err(e) = limits.failed(&user_id, address).await
+                    {
+                        return failure_response(&SsoFailure::from(e));
                     }
                     failure_response(&e)
                 }
@@ -1073,11 +1072,11 @@ async fn respond<P: SsoProvider>(this: &SsoEndpoint<P>, request: Request) -> Res
                 Ok(()) => answer(StatusCode::OK, &SsoResponse::ok()),
                 Err(e) => failure_response(&e),
             };
-            if let Some(cookie) = &this.cookie {
-                if cookie.read(&parts.headers) == Some(crm_session_id.expose()) {
-                    r.headers_mut()
-                        .append(header::SET_COOKIE, cookie.clear_value());
-                }
+            if let Some(cookie) = &this.cookie
+                && cookie.read(&parts.headers) == Some(crm_session_id.expose())
+            {
+                r.headers_mut()
+                    .append(header::SET_COOKIE, cookie.clear_value());
             }
             r
         }

@@ -603,13 +603,13 @@ impl Drop for ReleasePending {
         };
         let replays = Arc::clone(&self.replays);
         runtime.spawn(async move {
-            if let Ok(Some(v)) = replays.get(&key).await {
-                if matches!(
+            if let Ok(Some(v)) = replays.get(&key).await
+                && matches!(
                     serde_json::from_slice::<Replay>(&v.value),
                     Ok(Replay::Pending)
-                ) {
-                    let _ = replays.swap(&key, v.version, None, PENDING_TTL).await;
-                }
+                )
+            {
+                let _ = replays.swap(&key, v.version, None, PENDING_TTL).await;
             }
         });
     }
