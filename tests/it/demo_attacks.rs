@@ -284,3 +284,45 @@ fn contacts_match_whole_numbers_only() {
     assert_eq!(e164("+44 20 7555 0103").as_deref(), Some("+442075550103"));
     assert_eq!(e164("++14155550101"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_anonymous_page_loads_store_nothing() {
+    let d = demo().await;
+    let c = http();
+    let url = format!("{}/", d.crm_url);
+    // 20,000 loads, 16 at a time: each is the sign-in form, none carries
+    // a bridge page token (so none left a record behind).
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (c, url) = (c.clone(), url.clone());
+        tasks.spawn(async move {
+            let mut issued = 0usize;
+            for _ in 0..1250 {
+                let r = c.get(&url).send().await.unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(r.status(), 200);
+                let html = r.text().await.unwrap_or_default();
+                if html.contains("data-token") {
+                    issued += 1;
+                }
+            }
+            issued
+        });
+    }
+    let mut issued = 0;
+    while let Some(n) = tasks.join_next().await {
+        issued += n.unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(issued, 0, "anonymous loads were issued bridge pages");
+    // The signed-in page still gets its one page.
+    let cookie = sign_in(&d.crm_url).await;
+    let html = c
+        .get(&url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(html.contains("data-token"), "{html}");
+}
