@@ -873,16 +873,7 @@ fn rejected(status: StatusCode, message: impl Into<String>) -> Box<Response> {
 
 /// Reads the request from a JSON body or the form field `request=`.
 fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Box<Response>> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let content_type = crate::csrf::media_type(headers);
     let form = match content_type.as_deref() {
         Some("application/json") => false,
         Some("application/x-www-form-urlencoded") => true,

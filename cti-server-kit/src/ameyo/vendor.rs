@@ -615,26 +615,13 @@ impl Drop for ReleasePending {
     }
 }
 
-fn content_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-}
-
 /// Reads a JSON body into `T`, with clear 4xx answers.
 async fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     max: usize,
 ) -> Result<T, Refusal> {
-    match content_type(headers).as_deref() {
+    match crate::csrf::media_type(headers).as_deref() {
         Some("application/json") => {}
         _ => {
             return Err(refusal(
@@ -818,7 +805,7 @@ async fn command<B: CtiBackend>(
             Ok(b) => b,
             Err(r) => return *r,
         };
-        match content_type(&parts.headers).as_deref() {
+        match crate::csrf::media_type(&parts.headers).as_deref() {
             _ if bytes.is_empty() => query_data,
             Some("application/json") => match std::str::from_utf8(&bytes) {
                 Ok(s) => Some(s.to_owned()),
