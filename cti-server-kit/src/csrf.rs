@@ -60,7 +60,7 @@ pub enum Bodies {
     JsonOrForm,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Config {
     origins: OriginAllowlist,
     hosts: Vec<String>,
@@ -84,17 +84,7 @@ impl CsrfGuard {
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        if let Some(c) = Arc::get_mut(&mut self.0) {
-            f(c);
-        } else {
-            let mut c = Config {
-                origins: self.0.origins.clone(),
-                hosts: self.0.hosts.clone(),
-                bodies: self.0.bodies,
-            };
-            f(&mut c);
-            self.0 = Arc::new(c);
-        }
+        f(Arc::make_mut(&mut self.0));
         self
     }
 

@@ -131,6 +131,7 @@
       if (r.status === 401) { window.location.assign('/'); return; }
       const state = await r.json();
       if (!contactsDrawn) { drawContacts(state.contacts); contactsDrawn = true; }
+      $('sso-state').textContent = 'Signed in as ' + state.user;
       drawPop(state);
       drawCalls(state.calls);
       drawEvents(state.events);

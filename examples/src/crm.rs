@@ -805,7 +805,6 @@ struct AppState {
 }
 
 fn body_html(vendor: Vendor, sim_url: &str) -> String {
-    // The sign-in state is filled in per request (see `crm_page`).
     let tab = |v: Vendor, label: &str| {
         let on = if v == vendor { " class=\"on\"" } else { "" };
         format!(
@@ -820,7 +819,7 @@ fn body_html(vendor: Vendor, sim_url: &str) -> String {
         .collect();
     format!(
         "<header class=\"top\"><strong>Acme CRM</strong><nav id=\"vendors\">{}{}{}</nav>\
-         <form id=\"sso\"><span id=\"sso-state\" data-ok=\"yes\">Signed in as {{USER}}</span>\
+         <form id=\"sso\"><span id=\"sso-state\" data-ok=\"yes\">Signed in</span>\
          <button type=\"submit\" id=\"sign-out\">Sign out</button></form></header>\n\
          <main class=\"crm\" data-vendor=\"{}\" data-sim=\"{}\">\
          <section id=\"contacts\"><h2>Contacts</h2><ul id=\"contact-list\"></ul></section>\
@@ -885,34 +884,16 @@ async fn crm_page(
             }
         },
     };
-    let Some(user) = request
-        .extensions()
-        .get::<SignedIn>()
-        .map(|s| s.user_id.clone())
-    else {
+    if request.extensions().get::<SignedIn>().is_none() {
         // No page, no softphone and nothing stored until the agent signs in.
         return (
             [(CACHE_CONTROL, "no-store")],
             axum::response::Html(signin_html()),
         )
             .into_response();
-    };
+    }
     match app.pages.get(&vendor) {
-        Some(page) => {
-            let response = app.bridge.serve_page(page, request).await;
-            let (parts, body) = response.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, 4 << 20).await else {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "page",
-                    "the page could not be rendered",
-                );
-            };
-            let html = String::from_utf8_lossy(&bytes).replace("{USER}", &escape_attr(&user));
-            let mut parts = parts;
-            parts.headers.remove(http::header::CONTENT_LENGTH);
-            Response::from_parts(parts, axum::body::Body::from(html))
-        }
+        Some(page) => app.bridge.serve_page(page, request).await,
         None => error(StatusCode::NOT_FOUND, "not_found", "no page"),
     }
 }
@@ -987,9 +968,14 @@ struct StateQuery {
     since: u64,
 }
 
-async fn api_state(State(app): State<AppState>, Query(q): Query<StateQuery>) -> Response {
+async fn api_state(
+    State(app): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<StateQuery>,
+) -> Response {
     let mut v = app.crm.snapshot(q.since);
     if let Value::Object(map) = &mut v {
+        map.insert("user".into(), json!(who.user_id));
         map.insert("contacts".into(), json!(CONTACTS));
         map.insert("sim".into(), json!(app.sim_url));
     }

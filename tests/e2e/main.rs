@@ -483,9 +483,10 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
 /// The SSO sign-in (a wrong password refused, then `agent`/`agent`), and
 /// a contact's Streem invite opened on the simulator.
 async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
-    let state = js(
+    let state = until(
         client,
-        "const s = document.getElementById('sso-state'); return s.dataset.ok === 'yes' ? s.textContent : null;",
+        "the signed-in user",
+        "const s = document.getElementById('sso-state'); return s.dataset.ok === 'yes' && s.textContent.includes(' as ') ? s.textContent : null;",
     )
     .await?;
     assert_eq!(state, "Signed in as agent");
