@@ -13,7 +13,8 @@
 //!   by Ameyo's API for CCAI);
 //! - a screenshot of the page, saved under `target/e2e-screenshots/`.
 //!
-//! And the origin attacks: a page on another origin cannot frame the
+//! And the origin attacks: a page on another origin can frame neither the
+//! CRM (its frame-ancestors policy) nor the
 //! phone (and its socket refuses that host), and messages posted by a
 //! window of another origin reach neither the CRM's bridge nor the phone.
 //!
@@ -594,13 +595,27 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
          <iframe id=f src=\"{sim}/leaddesk/\"></iframe>\
          <iframe id=z src=\"{sim}/zoom/?origin={crm}\"></iframe>"
     );
-    let evil = axum::Router::new().route(
-        "/",
-        get(move || {
-            let page = evil_page.clone();
-            async move { Html(page) }
-        }),
+    // A page framing the CRM (clickjacking) beside a control frame of a
+    // CRM route that sets no framing policy.
+    let framing_page = format!(
+        "<!doctype html><meta charset=utf-8><title>clickjack</title>\
+         <iframe id=crm src=\"{crm}/\"></iframe><iframe id=control src=\"{crm}/healthz\"></iframe>"
     );
+    let evil = axum::Router::new()
+        .route(
+            "/",
+            get(move || {
+                let page = evil_page.clone();
+                async move { Html(page) }
+            }),
+        )
+        .route(
+            "/frames",
+            get(move || {
+                let page = framing_page.clone();
+                async move { Html(page) }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let evil_url = format!("http://localhost:{}", listener.local_addr()?.port());
     tokio::spawn(async move { axum::serve(listener, evil).await });
@@ -620,6 +635,28 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
         .send()
         .await?;
     assert_eq!(refused.status(), 403);
+
+    // 1b. Chromium refuses to render the CRM page inside that origin's
+    //     frame (frame-ancestors 'self'), while the control frame renders.
+    client.goto(&format!("{evil_url}/frames")).await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    client.enter_frame(1).await?;
+    let control = js(client, "return document.body ? document.body.textContent : '';").await;
+    client.enter_parent_frame().await?;
+    assert_eq!(control?, "ok", "the control frame should render");
+    client.enter_frame(0).await?;
+    let framed = js(
+        client,
+        "return [location.href, !!document.getElementById('sso'), document.title];",
+    )
+    .await;
+    client.enter_parent_frame().await?;
+    let framed = framed?;
+    assert_eq!(framed[1], false, "the CRM rendered inside another origin's frame: {framed}");
+    assert!(
+        !framed[0].as_str().unwrap_or_default().starts_with(&crm),
+        "the framed document is the CRM's: {framed}"
+    );
 
     // 2. The CRM with its phone; a call rings.
     client.goto(&format!("{crm}/?vendor=zoom")).await?;
