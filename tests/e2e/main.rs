@@ -641,7 +641,11 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
     client.goto(&format!("{evil_url}/frames")).await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     client.enter_frame(1).await?;
-    let control = js(client, "return document.body ? document.body.textContent : '';").await;
+    let control = js(
+        client,
+        "return document.body ? document.body.textContent : '';",
+    )
+    .await;
     client.enter_parent_frame().await?;
     assert_eq!(control?, "ok", "the control frame should render");
     client.enter_frame(0).await?;
@@ -652,7 +656,10 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
     .await;
     client.enter_parent_frame().await?;
     let framed = framed?;
-    assert_eq!(framed[1], false, "the CRM rendered inside another origin's frame: {framed}");
+    assert_eq!(
+        framed[1], false,
+        "the CRM rendered inside another origin's frame: {framed}"
+    );
     assert!(
         !framed[0].as_str().unwrap_or_default().starts_with(&crm),
         "the framed document is the CRM's: {framed}"

@@ -364,12 +364,7 @@ impl AsyncWrite for Verify {
 }
 
 fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    crate::status_kib("VmHWM")
 }
 
 const BIG: u64 = 200 * 1024 * 1024;

@@ -20,3 +20,14 @@ mod schemas;
 mod server_kit_logs;
 mod simulator;
 mod templates;
+
+/// A size this process reports in `/proc/self/status`, in KiB: `VmRSS`
+/// (resident now) or `VmHWM` (peak resident).
+pub(crate) fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
