@@ -242,3 +242,88 @@ async fn voice_logs_come_from_the_recordings() {
         assert!(!text.contains("root:"), "{crt:?}");
     }
 }
+
+/// Sixteen clients asking at once for an MP3 nobody has made yet all get
+/// the whole, identical file (before, they raced on one temporary file:
+/// 503s, empty and truncated bodies).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_mp3_downloads_are_identical() {
+    use cti_media::interaction::InteractionId;
+    use cti_media::recording::{AudioSpec, Format, Recordings};
+    use cti_protocol::ameyo::api::VoiceLogFormat;
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let recordings = Recordings::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let write = |id: &InteractionId, seconds: u32| {
+        let mut w = recordings
+            .create(id, AudioSpec::NARROWBAND)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tone: Vec<i16> = (0..8000 * seconds)
+            .map(|n| {
+                (f64::sin(f64::from(n) / 8000.0 * 440.0 * std::f64::consts::TAU) * 9000.0) as i16
+            })
+            .collect();
+        w.write(&tone).unwrap_or_else(|e| panic!("{e}"));
+        w.finish().unwrap_or_else(|e| panic!("{e}"));
+    };
+    let crt = InteractionId::new("d865-68dbb572-vce-99");
+    write(&crt, 600);
+
+    let engine = Engine::new(EngineConfig::default(), SystemClock);
+    let backend = EngineBackend::new(engine).recordings(recordings.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let app: axum::Router = AmeyoRoutes::new(
+        backend,
+        VendorAuth::new().rest_token("tok").open_voice_logs(true),
+        MemoryStore::new(),
+    )
+    .into_router();
+    tokio::spawn(cti_server_kit::serve::Server::new(listener, app).run());
+    // Plain requests, no retries or resumes: what each client gets first.
+    let http = reqwest::Client::new();
+    let data = serde_json::to_string(&cti_protocol::ameyo::api::VoiceLogRequest::new(
+        crt.as_str(),
+        VoiceLogFormat::Mp3,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let downloads = futures_util::future::join_all((0..16).map(|_| {
+        let request = http
+            .get(format!("{url}/ameyowebaccess/command"))
+            .query(&[("command", "downloadVoiceLog"), ("data", data.as_str())])
+            .send();
+        async move {
+            let r = request.await.map_err(|e| e.to_string())?;
+            let status = r.status();
+            let body = r.bytes().await.map_err(|e| e.to_string())?;
+            if status == reqwest::StatusCode::OK {
+                Ok(body.to_vec())
+            } else {
+                Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+            }
+        }
+    }))
+    .await;
+    let bodies: Vec<Vec<u8>> = downloads
+        .into_iter()
+        .enumerate()
+        .map(|(n, d)| d.unwrap_or_else(|e| panic!("download {n}: {e}")))
+        .collect();
+    assert!(!bodies[0].is_empty());
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "the downloads differ"
+    );
+    let info = cti_media::recording::probe_bytes(bodies[0].clone(), Some(Format::Mp3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        info.duration >= std::time::Duration::from_secs(599),
+        "{:?}",
+        info.duration
+    );
+}
