@@ -156,17 +156,17 @@ pub fn session_metadata(interaction: &Interaction, info: &SessionInfo) -> Sessio
     let created = time(times.offered);
     let updated = time(times.last);
     if is_chat(interaction.channel()) {
-        let mut chat = ChatMetadata::default()
-            .id(info.session_id)
-            .lang(info.lang.clone())
-            .chat_type(Some(kind.clone()))
-            .session_type(Some(kind.clone()))
-            .session_type_v2(Some(kind))
-            .status(Some(Str::new_static(status)))
-            .sub_status(sub_status.map(Str::new_static))
-            .created_at(created)
-            .assigned_at(time(times.connected))
-            .agent_info(info.agent.clone());
+        let mut chat = ChatMetadata::default();
+        chat.id = info.session_id;
+        chat.lang.clone_from(&info.lang);
+        chat.chat_type = Some(kind.clone());
+        chat.session_type = Some(kind.clone());
+        chat.session_type_v2 = Some(kind);
+        chat.status = Some(Str::new_static(status));
+        chat.sub_status = sub_status.map(Str::new_static);
+        chat.created_at = created;
+        chat.assigned_at = time(times.connected);
+        chat.agent_info.clone_from(&info.agent);
         if let Some(at) = time(times.ended) {
             chat.extra
                 .insert("ends_at".into(), serde_json::json!(at.as_str()));
@@ -178,25 +178,25 @@ pub fn session_metadata(interaction: &Interaction, info: &SessionInfo) -> Sessio
         SessionMetadata::Chat(Box::new(chat))
     } else {
         let wait_until = times.connected.or(times.ended);
-        let mut call = CallMetadata::default()
-            .id(info.session_id)
-            .lang(info.lang.clone())
-            .call_type(Some(kind.clone()))
-            .session_type(Some(kind.clone()))
-            .session_type_v2(Some(kind))
-            .status(Some(Str::new_static(status)))
-            .sub_status(sub_status.map(Str::new_static))
-            .created_at(created.clone())
-            .queued_at(created)
-            .assigned_at(time(times.connected))
-            .connected_at(time(times.connected))
-            .ends_at(time(times.ended))
-            .updated_at(updated)
-            .wait_duration(seconds(times.offered, wait_until))
-            .call_duration(seconds(times.connected, times.ended))
-            .hold_duration(info.hold_seconds)
-            .rating(info.rating)
-            .agent_info(info.agent.clone());
+        let mut call = CallMetadata::default();
+        call.id = info.session_id;
+        call.lang.clone_from(&info.lang);
+        call.call_type = Some(kind.clone());
+        call.session_type = Some(kind.clone());
+        call.session_type_v2 = Some(kind);
+        call.status = Some(Str::new_static(status));
+        call.sub_status = sub_status.map(Str::new_static);
+        call.created_at.clone_from(&created);
+        call.queued_at = created;
+        call.assigned_at = time(times.connected);
+        call.connected_at = time(times.connected);
+        call.ends_at = time(times.ended);
+        call.updated_at = updated;
+        call.wait_duration = seconds(times.offered, wait_until);
+        call.call_duration = seconds(times.connected, times.ended);
+        call.hold_duration = info.hold_seconds;
+        call.rating = info.rating;
+        call.agent_info.clone_from(&info.agent);
         if let Some(reason) = fail_reason {
             call.extra
                 .insert("fail_reason".into(), serde_json::json!(reason.as_str()));

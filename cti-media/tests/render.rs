@@ -12,13 +12,14 @@ use std::time::Duration;
 use cti_media::clock::ManualClock;
 use cti_media::engine::{AgentId, Engine, EngineConfig, EngineEvent, QueueId};
 use cti_media::interaction::{Interaction, Op};
-use cti_media::render::{AgentProfile, Dialect, Moment, Renderer};
+use cti_media::render::{AgentProfile, Moment, Renderer};
+use cti_protocol::Vendor;
 use cti_protocol::model::{Channel, Direction, EventKind, Party};
 use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-fn renderer(dialect: Dialect) -> Renderer {
+fn renderer(dialect: Vendor) -> Renderer {
     let mut agent = AgentProfile::default();
     agent.id = Some("1001".into());
     agent.name = Some("Ada Lovelace".into());
@@ -59,7 +60,7 @@ fn drain(
 /// Three sessions: an inbound call with notes, a recording, hold and a
 /// disposition; an inbound chat that nobody disposes (forced); and an
 /// outbound call that is not answered. Returns every message posted.
-fn script(dialect: Dialect) -> Vec<Value> {
+fn script(dialect: Vendor) -> Vec<Value> {
     let clock = ManualClock::starting_at(Timestamp::from_second(1_800_000_000).unwrap());
     let engine = Engine::new(EngineConfig::default(), clock.clone());
     let r = renderer(dialect);
@@ -147,7 +148,7 @@ fn script(dialect: Dialect) -> Vec<Value> {
     out
 }
 
-fn fixture(dialect: Dialect, name: &str) {
+fn fixture(dialect: Vendor, name: &str) {
     let got = Value::Array(script(dialect));
     let path = format!(
         "{}/tests/fixtures/render/{name}.json",
@@ -166,17 +167,17 @@ fn fixture(dialect: Dialect, name: &str) {
 
 #[test]
 fn zoom_fixture() {
-    fixture(Dialect::Zoom, "zoom");
+    fixture(Vendor::Zoom, "zoom");
 }
 
 #[test]
 fn leaddesk_fixture() {
-    fixture(Dialect::LeadDesk, "leaddesk");
+    fixture(Vendor::LeadDesk, "leaddesk");
 }
 
 #[test]
 fn ccai_fixture() {
-    fixture(Dialect::Ccai, "ccai");
+    fixture(Vendor::Ccai, "ccai");
 }
 
 fn types(messages: &[Value]) -> Vec<&str> {
@@ -193,7 +194,7 @@ fn types(messages: &[Value]) -> Vec<&str> {
 
 #[test]
 fn zoom_wrap_up_order_and_call_log() {
-    let messages = script(Dialect::Zoom);
+    let messages = script(Vendor::Zoom);
     let t = types(&messages);
     let ended = t.iter().position(|t| *t == "zcc-call-ended").unwrap();
     // The agent's status (occupied, in wrap-up) may come between.
@@ -246,7 +247,7 @@ fn zoom_wrap_up_order_and_call_log() {
 
 #[test]
 fn leaddesk_sequence() {
-    let messages = script(Dialect::LeadDesk);
+    let messages = script(Vendor::LeadDesk);
     assert_eq!(
         types(&messages),
         [
@@ -273,7 +274,7 @@ fn leaddesk_sequence() {
 
 #[test]
 fn ccai_sequence() {
-    let messages = script(Dialect::Ccai);
+    let messages = script(Vendor::Ccai);
     assert_eq!(
         types(&messages),
         [
@@ -299,7 +300,7 @@ fn neutral_events_carry_their_messages() {
         Party::address("+14155552671"),
         t,
     );
-    for dialect in [Dialect::Zoom, Dialect::LeadDesk] {
+    for dialect in [Vendor::Zoom, Vendor::LeadDesk] {
         let events = renderer(dialect).events(&call, &Moment::Ringing).unwrap();
         assert_eq!(events.len(), 1);
         assert!(
@@ -309,7 +310,7 @@ fn neutral_events_carry_their_messages() {
         );
     }
     let changes = call.apply(Op::Answer, t).unwrap();
-    for dialect in [Dialect::Zoom, Dialect::LeadDesk, Dialect::Ccai] {
+    for dialect in [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai] {
         let events = renderer(dialect)
             .events(&call, &Moment::Changed(&changes))
             .unwrap();
@@ -322,7 +323,7 @@ fn neutral_events_carry_their_messages() {
     }
     // Holds and mutes are not posted by any of them.
     let changes = call.apply(Op::Hold, t).unwrap();
-    for dialect in [Dialect::Zoom, Dialect::LeadDesk, Dialect::Ccai] {
+    for dialect in [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai] {
         assert!(
             renderer(dialect)
                 .render(&call, &Moment::Changed(&changes))

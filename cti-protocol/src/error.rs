@@ -70,19 +70,35 @@ impl fmt::Display for ErrorKind {
 /// # Examples
 ///
 /// ```
-/// use cti_protocol::{zoom::ZoomEvent, ErrorKind};
+/// use cti_protocol::{decode, ErrorKind, Vendor};
 ///
-/// let err = ZoomEvent::decode(r#"{"type":"zcc-resize","data":{"widthInPixels":"wide"}}"#)
-///     .unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::Payload);
-/// assert!(err.to_string().contains("widthInPixels"));
+/// let err = decode(Vendor::Zoom, r#"{"data":{"widthInPixels":"wide"}}"#).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Envelope);
+/// assert!(err.to_string().contains("`type`"));
+///
+/// // A syntax error keeps serde_json's error as its source.
+/// let err = decode(Vendor::Zoom, "{oops").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Syntax);
+/// assert!(std::error::Error::source(&err).is_some());
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: Box<str>,
     message_type: Option<Box<str>>,
+    source: Option<std::sync::Arc<serde_json::Error>>,
 }
+
+impl PartialEq for Error {
+    /// Compares kind, message and message type; the source is not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.message_type == other.message_type
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
@@ -90,6 +106,7 @@ impl Error {
             kind,
             message: message.into().into_boxed_str(),
             message_type: None,
+            source: None,
         }
     }
 
@@ -98,7 +115,7 @@ impl Error {
         self
     }
 
-    pub(crate) fn from_json(err: &serde_json::Error) -> Self {
+    pub(crate) fn from_json(err: serde_json::Error) -> Self {
         use serde_json::error::Category;
         let text = err.to_string();
         let kind = match err.classify() {
@@ -111,7 +128,9 @@ impl Error {
             }
             Category::Data => ErrorKind::Payload,
         };
-        Self::new(kind, text)
+        let mut e = Self::new(kind, text);
+        e.source = Some(std::sync::Arc::new(err));
+        e
     }
 
     /// What kind of error this is.
@@ -147,7 +166,13 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

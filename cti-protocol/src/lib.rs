@@ -3,17 +3,17 @@
 
 pub mod ameyo;
 pub mod ccai;
+pub mod dialect;
 pub mod embed;
 pub mod endpoint;
 mod error;
-mod fast;
 pub mod leaddesk;
+pub mod message;
 pub mod types;
-mod wire;
 pub mod zoom;
 
 pub use error::{Error, ErrorKind, Result};
-pub use wire::{Extra, UnknownAction, UnknownMessage};
+pub use message::{Body, UnreadableField, VendorMessage};
 pub mod model;
 pub mod origin;
 pub mod phone;
@@ -98,49 +98,29 @@ impl std::str::FromStr for Vendor {
 /// let msg = decode(Vendor::LeadDesk, r#"{"action":"logout"}"#)?;
 /// assert_eq!(msg.wire_type(), "logout");
 /// assert!(msg.is_known());
+/// // A known message with a field of an unexpected type is still that
+/// // message; the field is named, and the raw JSON keeps its value.
+/// let msg = decode(Vendor::LeadDesk, r#"{"action":"disconnected","callEnd":""}"#)?;
+/// assert!(msg.is_known());
+/// assert_eq!(msg.unreadable()[0].path, "callEnd");
 /// # Ok::<(), cti_protocol::Error>(())
 /// ```
 ///
 /// # Errors
 ///
-/// See [`ErrorKind`]: syntax, envelope and payload errors name what is
-/// wrong. Unknown message types are not errors. A vendor without a
-/// postMessage dialect (Ameyo, Streem) is [`ErrorKind::Unsupported`].
-pub fn decode(vendor: Vendor, json: &str) -> Result<model::VendorMessage> {
+/// Only a message that is not JSON, is not an object, or has no string
+/// type tag (`type`, `action`) is an error ([`ErrorKind::Syntax`],
+/// [`ErrorKind::Envelope`]). Unknown message types and unreadable fields
+/// are not errors. A vendor without a postMessage dialect (Ameyo, Streem)
+/// is [`ErrorKind::Unsupported`].
+pub fn decode(vendor: Vendor, json: &str) -> Result<VendorMessage> {
     match vendor {
-        Vendor::Zoom => zoom::ZoomMessage::decode(json).map(model::VendorMessage::Zoom),
-        Vendor::LeadDesk => leaddesk::TalkMessage::decode(json).map(model::VendorMessage::LeadDesk),
-        Vendor::Ccai => model::decode_ccai(json),
+        Vendor::Zoom => zoom::decode(json),
+        Vendor::LeadDesk => leaddesk::decode(json),
+        Vendor::Ccai => ccai::decode(json),
         Vendor::Ameyo | Vendor::Streem => Err(Error::new(
             ErrorKind::Unsupported,
             format!("{vendor} has no postMessage dialect"),
         )),
-    }
-}
-
-/// Hooks for this crate's own test and fuzz suites. Not part of the API:
-/// anything here may change or vanish in any release.
-#[doc(hidden)]
-pub mod __private {
-    use crate::{Error, ErrorKind, Result, Vendor, model, wire};
-
-    /// [`decode`](crate::decode) with the fast path turned off: serde_json
-    /// alone. The fast path must give exactly this answer whenever it
-    /// gives one.
-    ///
-    /// # Errors
-    ///
-    /// As [`decode`](crate::decode).
-    pub fn decode_without_fast_path(vendor: Vendor, json: &str) -> Result<model::VendorMessage> {
-        match vendor {
-            Vendor::Zoom => wire::decode_envelope_serde(json).map(model::VendorMessage::Zoom),
-            Vendor::LeadDesk => wire::decode_action_serde(json).map(model::VendorMessage::LeadDesk),
-            Vendor::Ccai => crate::ccai::decode_form_with(json, wire::decode_envelope_serde)
-                .map(|(e, f)| model::VendorMessage::Ccai(e, f)),
-            Vendor::Ameyo | Vendor::Streem => Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("{vendor} has no postMessage dialect"),
-            )),
-        }
     }
 }

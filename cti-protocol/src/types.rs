@@ -8,7 +8,6 @@ use jiff::civil::DateTime;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::fast::{Bail, Fast, FastRead, Scan, read_some_in_place, read_whole};
 use crate::{Error, ErrorKind};
 
 /// The string type of wire fields and neutral events: strings up to 23
@@ -155,30 +154,6 @@ impl<'de> Deserialize<'de> for NumOrStr {
     }
 }
 
-/// Read in place, as [`Str`] is (see its reader).
-impl FastRead for NumOrStr {
-    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        read_whole(s)
-    }
-
-    #[inline(never)]
-    fn fast_read_into(s: &mut Scan<'_>, slot: &mut Self) -> Fast<()> {
-        if s.peek() == Some(b'"') {
-            slot.numeric = false;
-            Str::fast_read_into(s, &mut slot.text)
-        } else {
-            slot.text = int_text(s.u64()?);
-            slot.numeric = true;
-            Ok(())
-        }
-    }
-
-    #[inline(never)]
-    fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
-        read_some_in_place(s, slot)
-    }
-}
-
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for NumOrStr {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -192,21 +167,9 @@ impl schemars::JsonSchema for NumOrStr {
     }
 }
 
-/// Decimal text of an integer. `itoa` writes it on the stack with 64-bit
-/// arithmetic, and every `i64`/`u64` fits inline in a [`Str`], so this
-/// neither allocates nor goes through `fmt`.
-/// An integer's decimal text, built inline (an `i64` or `u64` has at most
-/// 20 characters) so that it is not moved through `SmolStr::new`'s own
-/// buffer; see the fast path's string reader for why that matters.
-#[inline]
-fn int_text(n: impl itoa::Integer) -> Str {
-    let mut buf = itoa::Buffer::new();
-    let text = buf.format(n);
-    if text.len() <= Str::INLINE_CAP {
-        Str::new_inline(text)
-    } else {
-        Str::new(text)
-    }
+/// An integer's decimal text (inline in a [`Str`]: at most 20 bytes).
+fn int_text(n: impl fmt::Display) -> Str {
+    smol_str::format_smolstr!("{n}")
 }
 
 macro_rules! typed_id {
@@ -246,22 +209,6 @@ macro_rules! typed_id {
             }
         }
 
-        impl FastRead for $name {
-            #[inline]
-            fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-                read_whole(s)
-            }
-
-            #[inline]
-            fn fast_read_into(s: &mut Scan<'_>, slot: &mut Self) -> Fast<()> {
-                NumOrStr::fast_read_into(s, &mut slot.0)
-            }
-
-            #[inline]
-            fn fast_read_some(s: &mut Scan<'_>, slot: &mut Option<Self>) -> Fast<()> {
-                read_some_in_place(s, slot)
-            }
-        }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -336,12 +283,6 @@ typed_id! {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "number"))]
 pub struct EpochMillis(pub i64);
 
-impl FastRead for EpochMillis {
-    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        i64::fast_read(s).map(Self)
-    }
-}
-
 impl EpochMillis {
     /// The instant, or `None` when it is outside the range `jiff` supports.
     #[must_use]
@@ -356,16 +297,21 @@ impl EpochMillis {
     }
 }
 
-/// A date-time sent as text: an ISO 8601 / RFC 3339 string, or `""` when
-/// there is none (Zoom's `callStartTime` for a call never answered).
+/// A date-time as a softphone sent it: an ISO 8601 / RFC 3339 string,
+/// `yyyy-mm-dd hh:mm:ss` (read as UTC), epoch milliseconds as a JSON
+/// number, or `""` when there is none (Zoom's `callStartTime` for a call
+/// never answered).
 ///
-/// The text is kept exactly; [`IsoTime::at`] gives the parsed instant when
-/// the text is a valid RFC 3339 time.
+/// Zoom's bundle builds `callStartTime` as a JavaScript `Date` (an ISO
+/// string once serialised) while its CRM sample describes milliseconds;
+/// both are read. The value is kept as sent (a number stays a number);
+/// [`IsoTime::at`] gives the instant when it is a valid time.
 #[derive(Clone, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string | number"))]
 pub struct IsoTime {
     text: Str,
     at: Option<Timestamp>,
+    millis: bool,
 }
 
 impl IsoTime {
@@ -380,19 +326,40 @@ impl IsoTime {
     #[must_use]
     pub fn from_timestamp(ts: Timestamp) -> Self {
         let text = smol_str::format_smolstr!("{}", ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"));
-        Self { text, at: Some(ts) }
+        Self {
+            text,
+            at: Some(ts),
+            millis: false,
+        }
     }
 
-    /// Keeps `text` and parses it when it is a valid RFC 3339 time.
+    /// Epoch milliseconds, encoded as a JSON number.
+    #[must_use]
+    pub fn from_millis(ms: i64) -> Self {
+        Self {
+            text: int_text(ms),
+            at: Timestamp::from_millisecond(ms).ok(),
+            millis: true,
+        }
+    }
+
+    /// Keeps `text` and parses it when it is an RFC 3339 time or
+    /// `yyyy-mm-dd hh:mm:ss` (taken as UTC).
     #[must_use]
     pub fn parse(text: impl Into<Str>) -> Self {
         let text = text.into();
         let at = if text.is_empty() {
             None
         } else {
-            text.parse::<Timestamp>().ok()
+            text.parse::<Timestamp>().ok().or_else(|| {
+                parse_talk_time(&text).and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp()))
+            })
         };
-        Self { text, at }
+        Self {
+            text,
+            at,
+            millis: false,
+        }
     }
 
     /// The text as sent.
@@ -422,21 +389,25 @@ impl fmt::Debug for IsoTime {
 
 impl Serialize for IsoTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
-    }
-}
-
-impl FastRead for IsoTime {
-    #[inline(never)]
-    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        Str::fast_read(s).map(Self::parse)
+        match self.text.parse::<i64>() {
+            Ok(ms) if self.millis => s.serialize_i64(ms),
+            _ => s.serialize_str(&self.text),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for IsoTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = Str::deserialize(d)?;
-        Ok(Self::parse(text))
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(Str),
+            Millis(i64),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Text(t) => Self::parse(t),
+            Form::Millis(ms) => Self::from_millis(ms),
+        })
     }
 }
 
@@ -450,8 +421,8 @@ impl schemars::JsonSchema for IsoTime {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "type": "string",
-            "description": "An RFC 3339 date-time, or the empty string."
+            "type": ["string", "integer"],
+            "description": "An RFC 3339 date-time, `yyyy-mm-dd hh:mm:ss`, epoch milliseconds, or the empty string."
         })
     }
 }
@@ -461,11 +432,15 @@ impl schemars::JsonSchema for IsoTime {
 /// softphone produced — `"NaN:NaN"` for a call that never connected, or
 /// `""`. The text is kept exactly; [`ClockDuration::seconds`] gives the
 /// length when the text is a valid clock.
+///
+/// Zoom's CRM sample describes `callDuration` as milliseconds; a JSON
+/// number is read that way and written back as the same number.
 #[derive(Clone, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string | number"))]
 pub struct ClockDuration {
     text: Str,
     seconds: Option<u64>,
+    millis: bool,
 }
 
 impl ClockDuration {
@@ -474,7 +449,21 @@ impl ClockDuration {
     pub fn parse(text: impl Into<Str>) -> Self {
         let text = text.into();
         let seconds = parse_clock(&text);
-        Self { text, seconds }
+        Self {
+            text,
+            seconds,
+            millis: false,
+        }
+    }
+
+    /// A length in milliseconds, encoded as a JSON number.
+    #[must_use]
+    pub fn from_millis(ms: u64) -> Self {
+        Self {
+            text: int_text(ms),
+            seconds: Some(ms / 1000),
+            millis: true,
+        }
     }
 
     /// Zoom's `m:ss` form of a length in seconds.
@@ -483,6 +472,7 @@ impl ClockDuration {
         Self {
             text: smol_str::format_smolstr!("{}:{:02}", seconds / 60, seconds % 60),
             seconds: Some(seconds),
+            millis: false,
         }
     }
 
@@ -498,6 +488,7 @@ impl ClockDuration {
         Self {
             text,
             seconds: Some(seconds),
+            millis: false,
         }
     }
 
@@ -540,19 +531,25 @@ impl fmt::Debug for ClockDuration {
 
 impl Serialize for ClockDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
-    }
-}
-
-impl FastRead for ClockDuration {
-    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        Str::fast_read(s).map(Self::parse)
+        match self.text.parse::<u64>() {
+            Ok(ms) if self.millis => s.serialize_u64(ms),
+            _ => s.serialize_str(&self.text),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for ClockDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self::parse(Str::deserialize(d)?))
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(Str),
+            Millis(u64),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Text(t) => Self::parse(t),
+            Form::Millis(ms) => Self::from_millis(ms),
+        })
     }
 }
 
@@ -566,8 +563,8 @@ impl schemars::JsonSchema for ClockDuration {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "type": "string",
-            "description": "A clock duration such as `4:07` or `00:01:30`; may be `NaN:NaN` or empty."
+            "type": ["string", "integer"],
+            "description": "A clock duration such as `4:07` or `00:01:30` (may be `NaN:NaN` or empty), or milliseconds."
         })
     }
 }
@@ -641,62 +638,8 @@ pub(crate) fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
+/// Reads `yyyy-mm-dd hh:mm:ss`, leniently (see [`TalkTime`]).
 fn parse_talk_time(text: &str) -> Option<DateTime> {
-    if let Some(at) = canonical_talk_time(text.as_bytes()) {
-        return Some(at);
-    }
-    lenient_talk_time(text)
-}
-
-/// The form LeadDesk documents and nearly always sends,
-/// `yyyy-mm-dd hh:mm:ss`, read by byte position. The general reader below
-/// gives the same answer for it, about ten times slower.
-fn canonical_talk_time(b: &[u8]) -> Option<DateTime> {
-    let &[
-        y0,
-        y1,
-        y2,
-        y3,
-        b'-',
-        m0,
-        m1,
-        b'-',
-        d0,
-        d1,
-        b' ',
-        h0,
-        h1,
-        b':',
-        i0,
-        i1,
-        b':',
-        s0,
-        s1,
-    ] = b
-    else {
-        return None;
-    };
-    fn two(hi: u8, lo: u8) -> Option<i8> {
-        if hi.is_ascii_digit() && lo.is_ascii_digit() {
-            i8::try_from((hi - b'0') * 10 + (lo - b'0')).ok()
-        } else {
-            None
-        }
-    }
-    let year = i16::from(two(y0, y1)?) * 100 + i16::from(two(y2, y3)?);
-    DateTime::new(
-        year,
-        two(m0, m1)?,
-        two(d0, d1)?,
-        two(h0, h1)?,
-        two(i0, i1)?,
-        two(s0, s1)?,
-        0,
-    )
-    .ok()
-}
-
-fn lenient_talk_time(text: &str) -> Option<DateTime> {
     let t = text.trim();
     if t.len() > 40 {
         return None;
@@ -752,13 +695,6 @@ impl fmt::Debug for TalkTime {
 impl Serialize for TalkTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text)
-    }
-}
-
-impl FastRead for TalkTime {
-    #[inline(never)]
-    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        Self::parse(Str::fast_read(s)?).map_err(|_| Bail)
     }
 }
 
@@ -846,12 +782,6 @@ impl Serialize for SecretText {
     }
 }
 
-impl FastRead for SecretText {
-    fn fast_read(s: &mut Scan<'_>) -> Fast<Self> {
-        String::fast_read(s).map(Self::new)
-    }
-}
-
 impl<'de> Deserialize<'de> for SecretText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Self::new(String::deserialize(d)?))
@@ -912,42 +842,6 @@ mod tests {
                 TalkTime::parse(bad).unwrap_err().kind(),
                 ErrorKind::Format,
                 "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn canonical_talk_times_read_as_the_lenient_reader_reads_them() {
-        for text in [
-            "2024-03-05 14:07:09",
-            "1999-12-31 23:59:59",
-            "2024-02-29 00:00:00",
-            "2023-02-29 00:00:00",
-            "2024-13-01 00:00:00",
-            "2024-01-01 24:00:00",
-            "0000-01-01 00:00:00",
-            "2024-1a-01 00:00:00",
-            "2024-03-05T14:07:09",
-        ] {
-            assert_eq!(
-                canonical_talk_time(text.as_bytes()).or_else(|| lenient_talk_time(text)),
-                lenient_talk_time(text),
-                "{text}"
-            );
-        }
-        assert!(canonical_talk_time(b"2024-03-05 14:07:09").is_some());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn canonical_reader_agrees_with_the_lenient_one(
-            y in 0u16..10000, mo in 0u8..100, d in 0u8..100,
-            h in 0u8..100, mi in 0u8..100, se in 0u8..100,
-        ) {
-            let text = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{se:02}");
-            proptest::prop_assert_eq!(
-                canonical_talk_time(text.as_bytes()),
-                lenient_talk_time(&text)
             );
         }
     }

@@ -14,8 +14,8 @@
 //! CCAI documents only the first keys of the record; the rest (transfers,
 //! participants, queue and handle durations, smart actions, …) are not
 //! published at key level. Unknown keys are kept in `extra` and written
-//! back, so a record decoded and re-encoded is equal to the input (key
-//! order aside), explicit `null`s included.
+//! back, so a record decoded and re-encoded is equal to the input, key
+//! order and `null` members of modelled keys aside (those are left out).
 //!
 //! # Examples
 //!
@@ -37,41 +37,64 @@
 use serde::{Deserialize, Serialize};
 
 use crate::types::{IsoTime, NumOrStr, Str};
-use crate::wire::wire_struct;
 use crate::{Error, ErrorKind};
 
-wire_struct! {
-    /// A human agent in `agent_info`.
-    pub struct HumanAgent {
-        /// The agent's id.
-        "id" => id: opt NumOrStr,
-        /// Display name.
-        "name" => name: opt Str,
-        /// Avatar image URL.
-        "avatar_url" => avatar_url: opt Str,
-        /// E-mail address (what tells a human agent apart).
-        "email" => email: opt Str,
-        /// First name.
-        "first_name" => first_name: opt Str,
-        /// Last name.
-        "last_name" => last_name: opt Str,
-        /// The agent's number.
-        "agent_number" => agent_number: opt NumOrStr,
-    }
+/// A human agent in `agent_info`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HumanAgent {
+    /// The agent's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<NumOrStr>,
+    /// Display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Str>,
+    /// Avatar image URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<Str>,
+    /// E-mail address (what tells a human agent apart).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Str>,
+    /// First name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Str>,
+    /// Last name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<Str>,
+    /// The agent's number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_number: Option<NumOrStr>,
+    /// Members this version does not model, kept as sent.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-wire_struct! {
-    /// A virtual agent in `agent_info`.
-    pub struct VirtualAgent {
-        /// The virtual agent's id.
-        "id" => id: opt NumOrStr,
-        /// Display name.
-        "name" => name: opt Str,
-        /// Avatar image URL.
-        "avatar_url" => avatar_url: opt Str,
-        /// The virtual agent's alias (what tells a virtual agent apart).
-        "va_alias" => va_alias: req Str,
-    }
+/// A virtual agent in `agent_info`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VirtualAgent {
+    /// The virtual agent's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<NumOrStr>,
+    /// Display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Str>,
+    /// Avatar image URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<Str>,
+    /// The virtual agent's alias (what tells a virtual agent apart).
+    pub va_alias: Str,
+    /// Members this version does not model, kept as sent.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `agent_info`: a human or a virtual agent, told apart by `va_alias`
@@ -87,12 +110,6 @@ pub enum AgentInfo {
     Virtual(VirtualAgent),
     /// A human agent.
     Human(HumanAgent),
-}
-
-impl crate::fast::FastRead for AgentInfo {
-    fn fast_read(s: &mut crate::fast::Scan<'_>) -> crate::fast::Fast<Self> {
-        s.serde()
-    }
 }
 
 impl<'de> Deserialize<'de> for AgentInfo {
@@ -135,78 +152,119 @@ impl<'de> Deserialize<'de> for AgentInfo {
     }
 }
 
-wire_struct! {
-    /// A call's session metadata (`ujet-metadata/call-{id}.json`).
-    pub struct CallMetadata {
-        /// The call id.
-        "id" => id: req u64,
-        /// Language code (`en`, `es`, …).
-        "lang" => lang: opt Str,
-        /// The legacy session type (`Voice Inbound (App)`, `Voice Outbound`, …).
-        "call_type" => call_type: opt Str,
-        /// Deprecated: the same as `call_type`.
-        "session_type" => session_type: opt Str,
-        /// The current session type vocabulary.
-        "session_type_v2" => session_type_v2: opt Str,
-        /// `scheduled`, `queued`, `connected`, `finished`, `failed` or
-        /// `deflected` (an open string).
-        "status" => status: opt Str,
-        /// `waiting_for_agent`, `in_queue`, `connected_with_agent` (note
-        /// the camel case: chats spell it `sub_status`).
-        "subStatus" => sub_status: opt Str,
-        /// When the session was created.
-        "created_at" => created_at: opt IsoTime,
-        /// When it entered the queue.
-        "queued_at" => queued_at: opt IsoTime,
-        /// When it was assigned to an agent.
-        "assigned_at" => assigned_at: opt IsoTime,
-        /// When the agent connected.
-        "connected_at" => connected_at: opt IsoTime,
-        /// When it ended (`ends_at`, not `ended_at`).
-        "ends_at" => ends_at: opt IsoTime,
-        /// When a scheduled call is due.
-        "scheduled_at" => scheduled_at: opt IsoTime,
-        /// When the record last changed.
-        "updated_at" => updated_at: opt IsoTime,
-        /// Seconds waited before an agent answered.
-        "wait_duration" => wait_duration: opt u64,
-        /// Seconds connected.
-        "call_duration" => call_duration: opt u64,
-        /// Seconds on hold (may be `null`).
-        "hold_duration" => hold_duration: opt u64,
-        /// The customer's rating.
-        "rating" => rating: opt i64,
-        /// Who handled it.
-        "agent_info" => agent_info: opt AgentInfo,
-    }
+/// A call's session metadata (`ujet-metadata/call-{id}.json`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallMetadata {
+    /// The call id.
+    pub id: u64,
+    /// Language code (`en`, `es`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Str>,
+    /// The legacy session type (`Voice Inbound (App)`, `Voice Outbound`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_type: Option<Str>,
+    /// Deprecated: the same as `call_type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_type: Option<Str>,
+    /// The current session type vocabulary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_type_v2: Option<Str>,
+    /// `scheduled`, `queued`, `connected`, `finished`, `failed` or
+    /// `deflected` (an open string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Str>,
+    /// `waiting_for_agent`, `in_queue`, `connected_with_agent` (note
+    /// the camel case: chats spell it `sub_status`).
+    #[serde(rename = "subStatus", skip_serializing_if = "Option::is_none")]
+    pub sub_status: Option<Str>,
+    /// When the session was created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<IsoTime>,
+    /// When it entered the queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<IsoTime>,
+    /// When it was assigned to an agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_at: Option<IsoTime>,
+    /// When the agent connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected_at: Option<IsoTime>,
+    /// When it ended (`ends_at`, not `ended_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<IsoTime>,
+    /// When a scheduled call is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_at: Option<IsoTime>,
+    /// When the record last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<IsoTime>,
+    /// Seconds waited before an agent answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_duration: Option<u64>,
+    /// Seconds connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_duration: Option<u64>,
+    /// Seconds on hold (may be `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_duration: Option<u64>,
+    /// The customer's rating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<i64>,
+    /// Who handled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_info: Option<AgentInfo>,
+    /// Members this version does not model, kept as sent.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-wire_struct! {
-    /// A chat's session metadata (`ujet-metadata/chat-{id}.json`).
-    pub struct ChatMetadata {
-        /// The chat id.
-        "id" => id: req u64,
-        /// Language code.
-        "lang" => lang: opt Str,
-        /// The legacy session type (`Messaging Inbound (Web Chat)`,
-        /// `Messaging (SMS)`, …).
-        "chat_type" => chat_type: opt Str,
-        /// Deprecated: the same as `chat_type`.
-        "session_type" => session_type: opt Str,
-        /// The current session type vocabulary.
-        "session_type_v2" => session_type_v2: opt Str,
-        /// `queued`, `assigned`, `finished`, `no_response`, `canceled` or
-        /// `failed` (an open string).
-        "status" => status: opt Str,
-        /// The sub-status (snake case here: calls spell it `subStatus`).
-        "sub_status" => sub_status: opt Str,
-        /// When the session was created.
-        "created_at" => created_at: opt IsoTime,
-        /// When it was assigned to an agent.
-        "assigned_at" => assigned_at: opt IsoTime,
-        /// Who handled it.
-        "agent_info" => agent_info: opt AgentInfo,
-    }
+/// A chat's session metadata (`ujet-metadata/chat-{id}.json`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChatMetadata {
+    /// The chat id.
+    pub id: u64,
+    /// Language code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Str>,
+    /// The legacy session type (`Messaging Inbound (Web Chat)`,
+    /// `Messaging (SMS)`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_type: Option<Str>,
+    /// Deprecated: the same as `chat_type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_type: Option<Str>,
+    /// The current session type vocabulary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_type_v2: Option<Str>,
+    /// `queued`, `assigned`, `finished`, `no_response`, `canceled` or
+    /// `failed` (an open string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Str>,
+    /// The sub-status (snake case here: calls spell it `subStatus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_status: Option<Str>,
+    /// When the session was created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<IsoTime>,
+    /// When it was assigned to an agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_at: Option<IsoTime>,
+    /// Who handled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_info: Option<AgentInfo>,
+    /// Members this version does not model, kept as sent.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A call's or a chat's metadata record.
@@ -231,7 +289,7 @@ impl SessionMetadata {
     /// not an unsigned integer, a field of the wrong type, …).
     pub fn decode(json: &str) -> crate::Result<Self> {
         let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::from_json(&e))?;
+            serde_json::from_str(json).map_err(Error::from_json)?;
         let Some(map) = value.as_object() else {
             return Err(Error::new(
                 ErrorKind::Payload,
@@ -272,7 +330,7 @@ impl CallMetadata {
     ///
     /// As [`SessionMetadata::decode`].
     pub fn decode(json: &str) -> crate::Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::from_json(&e))
+        serde_json::from_str(json).map_err(Error::from_json)
     }
 }
 
@@ -283,6 +341,6 @@ impl ChatMetadata {
     ///
     /// As [`SessionMetadata::decode`].
     pub fn decode(json: &str) -> crate::Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::from_json(&e))
+        serde_json::from_str(json).map_err(Error::from_json)
     }
 }

@@ -1,0 +1,632 @@
+//! A decoded vendor message: the typed message beside the exact JSON it
+//! came from, and the fields that could not be read.
+//!
+//! Decoding never throws a known message away because one field has an
+//! unexpected type. The message is first decoded strictly, with the
+//! vendor's plain serde types. Only when that fails is each field tried on
+//! its own: the ones that cannot be read are left out of the typed
+//! message (their typed value is absent, or its default), listed in
+//! [`VendorMessage::unreadable`], and still present in
+//! [`VendorMessage::raw`]. Re-encoding and forwarding use the raw text, so
+//! they are byte-faithful by construction.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::de::{self, DeserializeOwned};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::ccai::AdapterEvent;
+use crate::leaddesk::TalkMessage;
+use crate::types::Str;
+use crate::zoom::ZoomMessage;
+use crate::{Error, ErrorKind, Result, Vendor};
+
+/// How a message was posted: as a JSON object, or as a JSON string
+/// holding one (`postMessage(JSON.stringify(msg))`, which CCAI's adapters
+/// do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WireForm {
+    /// A JSON object.
+    #[default]
+    Object,
+    /// A JSON string holding the object's text.
+    JsonString,
+}
+
+/// The JSON type a value was sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JsonType {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool,
+    /// A number.
+    Number,
+    /// A string.
+    String,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+}
+
+impl JsonType {
+    fn of(v: &Value) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Bool(_) => Self::Bool,
+            Value::Number(_) => Self::Number,
+            Value::String(_) => Self::String,
+            Value::Array(_) => Self::Array,
+            Value::Object(_) => Self::Object,
+        }
+    }
+}
+
+/// A field of a known message that could not be read as its modelled
+/// type. Its value is still in the message's raw JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UnreadableField {
+    /// Where the field is, relative to the message's payload:
+    /// `objectRecord.callDuration`, `notes[1]`. The empty string means
+    /// the payload as a whole.
+    pub path: String,
+    /// The JSON type it was sent as.
+    pub found: JsonType,
+}
+
+impl fmt::Display for UnreadableField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(payload)"
+        } else {
+            &self.path
+        };
+        write!(f, "{path} (a {:?})", self.found)
+    }
+}
+
+/// The typed part of a [`VendorMessage`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Body {
+    /// Zoom Smart Embed, either direction.
+    Zoom(ZoomMessage),
+    /// LeadDesk Talk, either direction.
+    LeadDesk(TalkMessage),
+    /// A CCAI agent adapter event.
+    Ccai(AdapterEvent),
+    /// A message type this version does not know. Its type string is
+    /// [`VendorMessage::wire_type`] and its JSON is [`VendorMessage::raw`].
+    Unknown,
+}
+
+/// One decoded postMessage payload: the typed [`Body`], the exact JSON it
+/// came from, and the fields that could not be read.
+///
+/// # Examples
+///
+/// ```
+/// use cti_protocol::{decode, Vendor};
+///
+/// // `callDuration` as a number (milliseconds) instead of "m:ss".
+/// let json = r#"{"type":"zcc-phone-call-log","data":{"objectRecord":{"callDuration":true,"from":"+14155550100"}}}"#;
+/// let msg = decode(Vendor::Zoom, json)?;
+/// assert!(msg.is_known());
+/// assert_eq!(msg.raw().get(), json);
+/// assert_eq!(msg.unreadable()[0].path, "objectRecord.callDuration");
+/// # Ok::<(), cti_protocol::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct VendorMessage {
+    vendor: Vendor,
+    kind: Str,
+    body: Body,
+    raw: Box<RawValue>,
+    form: WireForm,
+    unreadable: Vec<UnreadableField>,
+}
+
+impl fmt::Debug for VendorMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The raw text is left out: it may hold tokens the typed body
+        // keeps redacted.
+        f.debug_struct("VendorMessage")
+            .field("vendor", &self.vendor)
+            .field("kind", &self.kind)
+            .field("body", &self.body)
+            .field("form", &self.form)
+            .field("unreadable", &self.unreadable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for VendorMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.vendor == other.vendor
+            && self.kind == other.kind
+            && self.body == other.body
+            && self.raw.get() == other.raw.get()
+            && self.form == other.form
+            && self.unreadable == other.unreadable
+    }
+}
+
+impl VendorMessage {
+    pub(crate) fn new(
+        vendor: Vendor,
+        kind: Str,
+        body: Body,
+        raw: Box<RawValue>,
+        form: WireForm,
+        unreadable: Vec<UnreadableField>,
+    ) -> Self {
+        Self {
+            vendor,
+            kind,
+            body,
+            raw,
+            form,
+            unreadable,
+        }
+    }
+
+    /// The vendor.
+    #[must_use]
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    /// The wire type (`type` or `action`) string.
+    #[must_use]
+    pub fn wire_type(&self) -> &str {
+        &self.kind
+    }
+
+    /// `false` when the type is not in this version's catalogue.
+    #[must_use]
+    pub fn is_known(&self) -> bool {
+        !matches!(self.body, Body::Unknown)
+    }
+
+    /// The typed message.
+    #[must_use]
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The typed message, by value.
+    #[must_use]
+    pub fn into_body(self) -> Body {
+        self.body
+    }
+
+    /// The JSON exactly as it was posted (for a message posted as a JSON
+    /// string, that string).
+    #[must_use]
+    pub fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+
+    /// How the message was posted.
+    #[must_use]
+    pub fn form(&self) -> WireForm {
+        self.form
+    }
+
+    /// The fields of a known message that could not be read as modelled
+    /// (empty when every field was read).
+    #[must_use]
+    pub fn unreadable(&self) -> &[UnreadableField] {
+        &self.unreadable
+    }
+
+    /// The message's JSON text as posted.
+    #[must_use]
+    pub fn encode(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// The message as a JSON value; for a message posted as a JSON
+    /// string, the object it held.
+    #[must_use]
+    pub fn to_value(&self) -> Value {
+        let value: Value = serde_json::from_str(self.raw.get()).unwrap_or(Value::Null);
+        match (self.form, value) {
+            (WireForm::JsonString, Value::String(inner)) => {
+                serde_json::from_str(&inner).unwrap_or(Value::Null)
+            }
+            (_, v) => v,
+        }
+    }
+}
+
+/// The layout of a vendor's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `{ "<tag>": kind, "data": payload }` (Zoom, CCAI).
+    Adjacent(&'static str),
+    /// `{ "<tag>": kind, ...fields }` (LeadDesk).
+    Flat(&'static str),
+}
+
+impl Layout {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Adjacent(t) | Self::Flat(t) => t,
+        }
+    }
+}
+
+/// The message's tag, read without decoding the rest.
+pub(crate) fn read_tag<'a>(layout: Layout, json: &'a str) -> Result<Cow<'a, str>> {
+    let map: Map<String, Value> = match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => {
+            return Err(Error::new(
+                ErrorKind::Envelope,
+                format!("a message must be a JSON object with a `{}`", layout.tag()),
+            ));
+        }
+        Err(e) => return Err(Error::from_json(e)),
+    };
+    match map.get(layout.tag()) {
+        Some(Value::String(s)) => Ok(Cow::Owned(s.clone())),
+        Some(_) => Err(Error::new(
+            ErrorKind::Envelope,
+            format!("`{}` must be a string", layout.tag()),
+        )),
+        None => Err(Error::new(
+            ErrorKind::Envelope,
+            format!("the message has no `{}`", layout.tag()),
+        )),
+    }
+}
+
+/// The tag strings a derived, tagged enum knows, read from serde's own
+/// derive: the enum is asked to decode a tag no variant has, and serde
+/// answers with the list of variants it expected.
+pub(crate) fn variant_names<T: DeserializeOwned>(tag: &'static str) -> &'static [&'static str] {
+    #[derive(Debug)]
+    struct Probe(Option<&'static [&'static str]>);
+    impl fmt::Display for Probe {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("probe")
+        }
+    }
+    impl std::error::Error for Probe {}
+    impl de::Error for Probe {
+        fn custom<M: fmt::Display>(_: M) -> Self {
+            Self(None)
+        }
+        fn unknown_variant(_: &str, expected: &'static [&'static str]) -> Self {
+            Self(Some(expected))
+        }
+    }
+    let entries = [(tag, "\u{0}not a message type")];
+    let de = de::value::MapDeserializer::<_, Probe>::new(entries.into_iter());
+    match T::deserialize(de) {
+        Err(Probe(Some(names))) => names,
+        _ => &[],
+    }
+}
+
+/// A lazily read list of variant names, for a `KNOWN_TYPES`-style accessor.
+pub(crate) struct Catalogue(OnceLock<&'static [&'static str]>);
+
+impl Catalogue {
+    pub(crate) const fn new() -> Self {
+        Self(OnceLock::new())
+    }
+
+    pub(crate) fn get<T: DeserializeOwned>(&self, tag: &'static str) -> &'static [&'static str] {
+        self.0.get_or_init(|| variant_names::<T>(tag))
+    }
+}
+
+/// A path inside a payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn path_text(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+/// Every leaf of `v` (scalars, and empty arrays and objects), with its
+/// path.
+fn leaves<'v>(v: &'v Value, here: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, &'v Value)>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                here.push(Step::Key(k.clone()));
+                leaves(child, here, out);
+                here.pop();
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for (i, child) in a.iter().enumerate() {
+                here.push(Step::Index(i));
+                leaves(child, here, out);
+                here.pop();
+            }
+        }
+        _ => out.push((here.clone(), v)),
+    }
+}
+
+/// `v` with only the leaf at `path` left (arrays keep just that element).
+fn only(v: &Value, path: &[Step]) -> Value {
+    match (v, path.split_first()) {
+        (_, None) => v.clone(),
+        (Value::Object(m), Some((Step::Key(k), rest))) => {
+            let mut out = Map::new();
+            if let Some(child) = m.get(k) {
+                out.insert(k.clone(), only(child, rest));
+            }
+            Value::Object(out)
+        }
+        (Value::Array(a), Some((Step::Index(i), rest))) => {
+            Value::Array(a.get(*i).map(|c| only(c, rest)).into_iter().collect())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// `v` without the leaves at `bad`.
+fn without(v: &Value, here: &mut Vec<Step>, bad: &[Vec<Step>]) -> Option<Value> {
+    if bad.iter().any(|b| b == here) {
+        return None;
+    }
+    Some(match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, child) in m {
+                here.push(Step::Key(k.clone()));
+                if let Some(c) = without(child, here, bad) {
+                    out.insert(k.clone(), c);
+                }
+                here.pop();
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => {
+            let mut out = Vec::new();
+            for (i, child) in a.iter().enumerate() {
+                here.push(Step::Index(i));
+                if let Some(c) = without(child, here, bad) {
+                    out.push(c);
+                }
+                here.pop();
+            }
+            Value::Array(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// Builds a whole message around a payload, in the vendor's layout.
+fn wrap(layout: Layout, kind: &str, payload: Value) -> Value {
+    match layout {
+        Layout::Adjacent(tag) => {
+            let mut m = Map::new();
+            m.insert(tag.into(), Value::from(kind));
+            m.insert("data".into(), payload);
+            Value::Object(m)
+        }
+        Layout::Flat(tag) => {
+            let mut m = match payload {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            m.insert(tag.into(), Value::from(kind));
+            Value::Object(m)
+        }
+    }
+}
+
+/// The payload of a whole message: `data` (a missing or `null` one reads
+/// as `{}`), or every member but the tag.
+fn payload_of(layout: Layout, mut message: Map<String, Value>) -> Value {
+    match layout {
+        Layout::Adjacent(_) => match message.remove("data") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(v) => v,
+        },
+        Layout::Flat(tag) => {
+            message.remove(tag);
+            Value::Object(message)
+        }
+    }
+}
+
+/// Decodes a message of a known `kind` that did not decode strictly:
+/// every field that cannot be read on its own is left out and listed.
+pub(crate) fn decode_lenient<T: DeserializeOwned>(
+    layout: Layout,
+    kind: &str,
+    json: &str,
+) -> Result<(T, Vec<UnreadableField>)> {
+    let message = match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(Error::new(ErrorKind::Envelope, "not a JSON object")),
+        Err(e) => return Err(Error::from_json(e)),
+    };
+    let payload = payload_of(layout, message);
+    let reads = |p: Value| T::deserialize(wrap(layout, kind, p));
+    // A missing `data`, or members that simply need the defaults.
+    if let Ok(t) = reads(payload.clone()) {
+        return Ok((t, Vec::new()));
+    }
+    let mut all = Vec::new();
+    leaves(&payload, &mut Vec::new(), &mut all);
+    let bad: Vec<(Vec<Step>, JsonType)> = all
+        .into_iter()
+        .filter(|(path, _)| reads(only(&payload, path)).is_err())
+        .map(|(path, v)| (path, JsonType::of(v)))
+        .collect();
+    let paths: Vec<Vec<Step>> = bad.iter().map(|(p, _)| p.clone()).collect();
+    let report = |bad: &[(Vec<Step>, JsonType)]| {
+        bad.iter()
+            .map(|(p, t)| UnreadableField {
+                path: path_text(p),
+                found: *t,
+            })
+            .collect::<Vec<_>>()
+    };
+    if let Some(rest) = without(&payload, &mut Vec::new(), &paths)
+        && let Ok(t) = reads(rest)
+    {
+        return Ok((t, report(&bad)));
+    }
+    // Fields that read alone but not together: keep the payload's
+    // defaults and report the payload as a whole.
+    match reads(Value::Object(Map::new())) {
+        Ok(t) => Ok((
+            t,
+            vec![UnreadableField {
+                path: String::new(),
+                found: JsonType::of(&payload),
+            }],
+        )),
+        Err(e) => Err(Error::from_json(e).with_message_type(kind)),
+    }
+}
+
+/// Decodes one message of a known-or-unknown kind against a typed enum:
+/// strictly first, leniently when that fails. `Ok(None)` when `kind` is
+/// not one of the enum's.
+pub(crate) fn decode_typed<T: DeserializeOwned>(
+    layout: Layout,
+    known: &[&str],
+    kind: &str,
+    json: &str,
+) -> Result<Option<(T, Vec<UnreadableField>)>> {
+    if !known.contains(&kind) {
+        return Ok(None);
+    }
+    match serde_json::from_str::<T>(json) {
+        Ok(t) => Ok(Some((t, Vec::new()))),
+        Err(_) => decode_lenient(layout, kind, json).map(Some),
+    }
+}
+
+/// The raw text of `json` as a [`RawValue`] (the input is already known
+/// to be JSON).
+pub(crate) fn raw_of(json: &str) -> Result<Box<RawValue>> {
+    RawValue::from_string(json.to_owned()).map_err(Error::from_json)
+}
+
+/// Encodes a typed message (used by the renderers, whose output is then
+/// decoded like anything a frame posts).
+pub(crate) fn to_text<T: Serialize + ?Sized>(v: &T) -> String {
+    // Serialising our own types to a string cannot fail: every map key
+    // is a string and no impl returns an error.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    #[serde(tag = "type", content = "data")]
+    enum Adj {
+        #[serde(rename = "a-b")]
+        Ab(Inner),
+        #[serde(rename = "c")]
+        C(Inner),
+    }
+
+    #[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+    #[serde(default)]
+    struct Inner {
+        x: Option<String>,
+        y: Vec<u32>,
+        z: Option<Nested>,
+    }
+
+    #[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+    #[serde(default)]
+    struct Nested {
+        n: Option<u8>,
+        m: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    #[serde(tag = "action")]
+    enum Flat {
+        #[serde(rename = "go")]
+        Go(Inner),
+    }
+
+    #[test]
+    fn variant_names_come_from_serde() {
+        assert_eq!(variant_names::<Adj>("type"), &["a-b", "c"]);
+        assert_eq!(variant_names::<Flat>("action"), &["go"]);
+    }
+
+    #[test]
+    fn unreadable_fields_are_left_out_and_named() {
+        let json = r#"{"type":"a-b","data":{"x":5,"y":[1,"two",3],"z":{"n":"big","m":"ok"}}}"#;
+        let (t, bad) = decode_lenient::<Adj>(Layout::Adjacent("type"), "a-b", json).unwrap();
+        assert_eq!(
+            t,
+            Adj::Ab(Inner {
+                x: None,
+                y: vec![1, 3],
+                z: Some(Nested {
+                    n: None,
+                    m: Some("ok".into())
+                }),
+            })
+        );
+        let paths: Vec<_> = bad.iter().map(|b| b.path.as_str()).collect();
+        assert_eq!(paths, ["x", "y[1]", "z.n"]);
+        assert_eq!(bad[0].found, JsonType::Number);
+    }
+
+    #[test]
+    fn flat_messages_and_payloads_of_the_wrong_shape() {
+        let (t, bad) =
+            decode_lenient::<Flat>(Layout::Flat("action"), "go", r#"{"action":"go","z":7}"#)
+                .unwrap();
+        assert_eq!(t, Flat::Go(Inner::default()));
+        assert_eq!(bad[0].path, "z");
+        let (t, bad) =
+            decode_lenient::<Adj>(Layout::Adjacent("type"), "c", r#"{"type":"c","data":"x"}"#)
+                .unwrap();
+        assert_eq!(t, Adj::C(Inner::default()));
+        assert_eq!(bad[0].path, "");
+        let (_, bad) =
+            decode_lenient::<Adj>(Layout::Adjacent("type"), "c", r#"{"type":"c"}"#).unwrap();
+        assert!(bad.is_empty());
+    }
+}
