@@ -10,7 +10,7 @@ mod net;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use cti_protocol::Vendor;
 use serde_json::{Value, json};
 
@@ -34,7 +34,8 @@ enum Cmd {
     /// has been read to the end.
     Decode {
         /// The dialect.
-        vendor: Dialect,
+        #[arg(value_parser = dialect, value_name = "zoom|leaddesk|ccai")]
+        vendor: Vendor,
     },
     /// Expand a CCAI lookup-URL template or generic-API parameter.
     ///
@@ -105,8 +106,8 @@ enum Cmd {
     /// raw message beside its vendor-neutral form.
     Demo {
         /// Only this dialect.
-        #[arg(long)]
-        vendor: Option<Dialect>,
+        #[arg(long, value_parser = dialect, value_name = "zoom|leaddesk|ccai")]
+        vendor: Option<Vendor>,
     },
 }
 
@@ -214,21 +215,9 @@ enum UrlCmd {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Dialect {
-    Zoom,
-    Leaddesk,
-    Ccai,
-}
-
-impl From<Dialect> for Vendor {
-    fn from(d: Dialect) -> Self {
-        match d {
-            Dialect::Zoom => Vendor::Zoom,
-            Dialect::Leaddesk => Vendor::LeadDesk,
-            Dialect::Ccai => Vendor::Ccai,
-        }
-    }
+/// A vendor with a postMessage dialect (`zoom`, `leaddesk`, `ccai`).
+fn dialect(name: &str) -> Result<Vendor, String> {
+    Vendor::dialect_named(name).map_err(|e| format!("{e} (use zoom, leaddesk or ccai)"))
 }
 
 /// The longest line `decode` reads; longer lines are answered with an
@@ -238,7 +227,7 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Decode { vendor } => decode(vendor.into(), io::stdin().lock(), io::stdout().lock()),
+        Cmd::Decode { vendor } => decode(vendor, io::stdin().lock(), io::stdout().lock()),
         Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
         Cmd::Ameyo { cmd } => return net::ameyo(cmd),
         Cmd::Sso { cmd } => return net::sso(cmd),
@@ -311,14 +300,22 @@ fn decode_line(vendor: Vendor, line: &[u8]) -> Value {
                 }
                 v
             });
-            json!({
+            let mut out = json!({
                 "ok": true,
                 "vendor": vendor.name(),
                 "type": msg.wire_type(),
                 "known": msg.is_known(),
                 "event": event,
                 "raw": msg.to_value(),
-            })
+            });
+            // Fields of a known message that could not be read as
+            // modelled: the message still decodes, and says which.
+            if !msg.unreadable().is_empty()
+                && let Value::Object(map) = &mut out
+            {
+                map.insert("unreadable".into(), json!(msg.unreadable()));
+            }
+            out
         }
         Err(e) => json!({ "ok": false, "error": e.to_string() }),
     }
@@ -506,18 +503,17 @@ fn expand_template(template: &str, vars: &[String]) -> Value {
     }
 }
 
-const SAMPLES: [(Dialect, &str); 3] = [
-    (Dialect::Zoom, include_str!("../samples/zoom.jsonl")),
-    (Dialect::Leaddesk, include_str!("../samples/leaddesk.jsonl")),
-    (Dialect::Ccai, include_str!("../samples/ccai.jsonl")),
+const SAMPLES: [(Vendor, &str); 3] = [
+    (Vendor::Zoom, include_str!("../samples/zoom.jsonl")),
+    (Vendor::LeadDesk, include_str!("../samples/leaddesk.jsonl")),
+    (Vendor::Ccai, include_str!("../samples/ccai.jsonl")),
 ];
 
-fn demo(only: Option<Dialect>, mut out: impl Write) -> io::Result<()> {
-    for (dialect, sample) in SAMPLES {
-        if only.is_some_and(|o| o != dialect) {
+fn demo(only: Option<Vendor>, mut out: impl Write) -> io::Result<()> {
+    for (vendor, sample) in SAMPLES {
+        if only.is_some_and(|o| o != vendor) {
             continue;
         }
-        let vendor = Vendor::from(dialect);
         writeln!(
             out,
             "== {vendor}: a sample conversation, raw message → neutral event"

@@ -59,6 +59,25 @@ impl Vendor {
     pub fn has_post_message_dialect(self) -> bool {
         matches!(self, Self::Zoom | Self::LeadDesk | Self::Ccai)
     }
+
+    /// The vendors with a postMessage dialect.
+    pub const DIALECTS: [Self; 3] = [Self::Zoom, Self::LeadDesk, Self::Ccai];
+
+    /// A vendor with a postMessage dialect, by name in any case
+    /// (`zoom`, `leaddesk`, `ccai`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Format`] for an unknown name,
+    /// [`ErrorKind::Unsupported`] for a vendor without a dialect.
+    pub fn dialect_named(name: &str) -> Result<Self> {
+        let vendor: Self = name.parse()?;
+        if vendor.has_post_message_dialect() {
+            Ok(vendor)
+        } else {
+            Err(dialect::no_dialect(vendor))
+        }
+    }
 }
 
 impl std::fmt::Display for Vendor {

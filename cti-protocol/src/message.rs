@@ -267,29 +267,38 @@ impl Layout {
     }
 }
 
-/// The message's tag, read without decoding the rest.
+/// The message's tag, read without decoding the rest. A tag given twice
+/// is no recognisable tag: two readers could each pick another one.
 pub(crate) fn read_tag<'a>(layout: Layout, json: &'a str) -> Result<Cow<'a, str>> {
-    let map: Map<String, Value> = match serde_json::from_str::<Value>(json) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return Err(Error::new(
-                ErrorKind::Envelope,
-                format!("a message must be a JSON object with a `{}`", layout.tag()),
-            ));
-        }
-        Err(e) => return Err(Error::from_json(e)),
-    };
-    match map.get(layout.tag()) {
-        Some(Value::String(s)) => Ok(Cow::Owned(s.clone())),
-        Some(_) => Err(Error::new(
-            ErrorKind::Envelope,
-            format!("`{}` must be a string", layout.tag()),
-        )),
-        None => Err(Error::new(
-            ErrorKind::Envelope,
-            format!("the message has no `{}`", layout.tag()),
-        )),
+    #[derive(Deserialize)]
+    struct Type<'a> {
+        #[serde(rename = "type", borrow)]
+        tag: Cow<'a, str>,
     }
+    #[derive(Deserialize)]
+    struct Action<'a> {
+        #[serde(rename = "action", borrow)]
+        tag: Cow<'a, str>,
+    }
+    let read = match layout.tag() {
+        "action" => serde_json::from_str::<Action<'a>>(json).map(|t| t.tag),
+        _ => serde_json::from_str::<Type<'a>>(json).map(|t| t.tag),
+    };
+    let err = match read {
+        Ok(tag) => return Ok(tag),
+        Err(e) => e,
+    };
+    let tag = layout.tag();
+    let why = match serde_json::from_str::<Value>(json) {
+        Err(_) => return Err(Error::from_json(err)),
+        Ok(Value::Object(m)) => match m.get(tag) {
+            None => format!("the message has no `{tag}`"),
+            Some(Value::String(_)) => format!("duplicate `{tag}`: the message's type is ambiguous"),
+            Some(_) => format!("expected `{tag}` to be a string"),
+        },
+        Ok(_) => format!("a message must be a JSON object with a `{tag}`"),
+    };
+    Err(Error::new(ErrorKind::Envelope, why))
 }
 
 /// The tag strings a derived, tagged enum knows, read from serde's own

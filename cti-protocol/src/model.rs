@@ -279,9 +279,10 @@ impl Interaction {
         }
     }
 
+    /// An interaction by id (none when the id is empty) and channel.
     pub(crate) fn with_id(id: impl Into<Str>, channel: Option<Channel>) -> Self {
         Self {
-            id: Some(id.into()),
+            id: Some(id.into()).filter(|id| !id.is_empty()),
             channel,
             ..Self::default()
         }
@@ -363,6 +364,22 @@ pub struct ContactLookup {
     /// The interaction that prompted it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interaction: Option<Box<Interaction>>,
+}
+
+impl ContactLookup {
+    /// A lookup of `query`, answered with `reply_kind`, for `interaction`.
+    #[must_use]
+    pub fn new(
+        query: LookupQuery,
+        reply_kind: ReplyKind,
+        interaction: Option<Box<Interaction>>,
+    ) -> Self {
+        Self {
+            query,
+            reply_kind,
+            interaction,
+        }
+    }
 }
 
 /// What to open in a screen pop.

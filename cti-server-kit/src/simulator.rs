@@ -91,14 +91,17 @@ use cti_media::clock::SystemClock;
 use cti_media::engine::{AgentId, AgentState, Engine, EngineConfig, EngineEvent, QueueId};
 use cti_media::interaction::{Change, Flag, Interaction, InteractionId, Op, State as CallState};
 use cti_media::recording::{AudioSpec, Recorder, Recordings};
-use cti_media::render::{AgentProfile, Dialect, Renderer};
-use cti_protocol::Vendor;
+use cti_media::render::{AgentProfile, Renderer};
 use cti_protocol::ccai::template::{UrlTemplate, Values, Variable};
 use cti_protocol::embed::escape_attr;
-use cti_protocol::leaddesk::TalkCommand;
-use cti_protocol::model::{Channel, Direction, Party, VendorMessage};
+use cti_protocol::leaddesk::{TalkCommand, TalkMessage};
+use cti_protocol::model::{
+    self, AgentRef, Channel, ContactLookup, Direction, EventKind, LookupQuery, Party, ReplyKind,
+    ScreenPopTarget, VendorMessage,
+};
 use cti_protocol::origin::{Origin, OriginAllowlist};
-use cti_protocol::zoom::ZoomCommand;
+use cti_protocol::zoom::{ZoomCommand, ZoomMessage};
+use cti_protocol::{Body, Vendor};
 use futures_util::{SinkExt as _, StreamExt as _};
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN};
 use http::{HeaderMap, StatusCode};
@@ -527,9 +530,9 @@ impl SimulatorBuilder {
             queue,
             host_origins: self.host_origins,
             renderers: [
-                renderer(Dialect::Zoom),
-                renderer(Dialect::LeadDesk),
-                renderer(Dialect::Ccai),
+                renderer(Vendor::Zoom),
+                renderer(Vendor::LeadDesk),
+                renderer(Vendor::Ccai),
             ],
             out,
             recorder,
@@ -599,35 +602,23 @@ impl Drop for ScriptSlot {
 /// A frame for the phones: for one dialect's phones, or for all.
 #[derive(Debug, Clone)]
 struct Outgoing {
-    dialect: Option<Dialect>,
+    dialect: Option<Vendor>,
     text: Arc<str>,
 }
 
-const DIALECTS: [Dialect; 3] = [Dialect::Zoom, Dialect::LeadDesk, Dialect::Ccai];
+const DIALECTS: [Vendor; 3] = Vendor::DIALECTS;
 
-fn index(d: Dialect) -> usize {
+fn index(d: Vendor) -> usize {
     match d {
-        Dialect::LeadDesk => 1,
-        Dialect::Ccai => 2,
+        Vendor::LeadDesk => 1,
+        Vendor::Ccai => 2,
         _ => 0,
     }
 }
 
-fn vendor_of(d: Dialect) -> Vendor {
-    match d {
-        Dialect::LeadDesk => Vendor::LeadDesk,
-        Dialect::Ccai => Vendor::Ccai,
-        _ => Vendor::Zoom,
-    }
-}
-
-fn dialect_named(name: &str) -> Option<Dialect> {
-    match name {
-        "zoom" => Some(Dialect::Zoom),
-        "leaddesk" => Some(Dialect::LeadDesk),
-        "ccai" => Some(Dialect::Ccai),
-        _ => None,
-    }
+/// A vendor with a simulated softphone, by its name.
+fn dialect_named(name: &str) -> Option<Vendor> {
+    Vendor::dialect_named(name).ok()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -699,7 +690,7 @@ impl Simulator {
 
     /// How many phones of `dialect` are connected now.
     #[must_use]
-    pub fn phones(&self, dialect: Dialect) -> usize {
+    pub fn phones(&self, dialect: Vendor) -> usize {
         self.inner.phones[index(dialect)].load(Ordering::Relaxed)
     }
 
@@ -904,7 +895,7 @@ impl Inner {
         }
     }
 
-    fn send(&self, dialect: Option<Dialect>, frame: &Value) {
+    fn send(&self, dialect: Option<Vendor>, frame: &Value) {
         // No receiver is fine: no phone is open.
         let _ = self.out.send(Outgoing {
             dialect,
@@ -912,20 +903,18 @@ impl Inner {
         });
     }
 
-    fn post(&self, dialect: Dialect, message: &VendorMessage) {
+    fn post(&self, dialect: Vendor, message: &VendorMessage) {
         self.send(
             Some(dialect),
             &json!({"t": "post", "msg": message.to_value()}),
         );
     }
 
-    fn post_raw(&self, dialect: Dialect, message: &Value) {
-        // Every message is checked by the dialect's own decoder first.
-        match cti_protocol::decode(vendor_of(dialect), &message.to_string()) {
-            Ok(m) => self.post(dialect, &m),
-            Err(e) => {
-                tracing::error!(error = %e, "the simulator built a message that does not decode")
-            }
+    /// Posts what `dialect`'s softphone would post for neutral events.
+    fn post_events(&self, dialect: Vendor, events: &[EventKind]) {
+        match self.renderers[index(dialect)].render_neutral(events) {
+            Ok(messages) => messages.iter().for_each(|m| self.post(dialect, m)),
+            Err(e) => tracing::error!(error = %e, "render"),
         }
     }
 
@@ -1034,16 +1023,18 @@ impl Inner {
                 .first()
                 .and_then(|p| p.address.as_deref())
                 .unwrap_or("");
-            let channel = if interaction.channel() == Channel::Sms {
-                "sms"
-            } else {
-                "voice"
-            };
-            self.post_raw(
-                Dialect::Zoom,
-                &json!({"type": "zcc-incomingPhone-request", "data": {
-                    "incomingPhoneNumber": number, "engagementId": id.as_str(), "channel": channel,
-                }}),
+            let who = model::Interaction::new(
+                id.as_str(),
+                interaction.channel(),
+                Direction::Inbound,
+            );
+            self.post_events(
+                Vendor::Zoom,
+                &[EventKind::ContactLookupRequested(ContactLookup::new(
+                    LookupQuery::Phone(number.into()),
+                    ReplyKind::IncomingPhone,
+                    Some(Box::new(who)),
+                ))],
             );
         }
         for d in DIALECTS {
@@ -1122,16 +1113,9 @@ impl Inner {
                 return;
             }
         };
-        let id = interaction.id().as_str();
-        let id_value = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
-        let key = if interaction.channel() == Channel::Chat {
-            "chat_id"
-        } else {
-            "call_id"
-        };
-        self.post_raw(
-            Dialect::Ccai,
-            &json!({"type": "CRM_Record_Pop", "data": {"recordUrl": url, key: id_value}}),
+        self.post_events(
+            Vendor::Ccai,
+            &[EventKind::ScreenPop(ScreenPopTarget::Url(url.into()))],
         );
     }
 
@@ -1166,16 +1150,27 @@ impl Inner {
     }
 
     /// What a phone posts when it connects.
-    fn hello(&self, dialect: Dialect, own_origin: &str) {
-        let message = match dialect {
-            Dialect::Zoom => json!({"type": "zcc-init-config-request", "data": {}}),
-            Dialect::LeadDesk => json!({"action": "login", "language": "en", "origin": own_origin}),
-            _ => json!({"type": "Agent_Login", "data": {
-                "agent_id": self.agent_profile.id, "agent_email": self.agent_profile.email,
-            }}),
+    fn hello(&self, dialect: Vendor, own_origin: &str) {
+        let hello = match dialect {
+            Vendor::Zoom => EventKind::ConfigRequested,
+            Vendor::LeadDesk => EventKind::AgentLoggedIn {
+                agent: None,
+                language: Some("en".into()),
+                vendor_origin: Some(own_origin.into()),
+            },
+            _ => {
+                let mut agent = AgentRef::default();
+                agent.id = Some(self.agent_profile.id.as_str().into());
+                agent.email = Some(self.agent_profile.email.as_str().into());
+                EventKind::AgentLoggedIn {
+                    agent: Some(Box::new(agent)),
+                    language: None,
+                    vendor_origin: None,
+                }
+            }
         };
-        self.post_raw(dialect, &message);
-        if dialect == Dialect::Zoom
+        self.post_events(dialect, &[hello]);
+        if dialect == Vendor::Zoom
             && let Some(state) = self.engine.agent_state(&self.agent)
             && let Ok(messages) = self.renderers[0].agent_state(state)
         {
@@ -1185,25 +1180,28 @@ impl Inner {
 
     /// A message the host page posted to a phone. Returns a note for the
     /// phone's log.
-    fn host_message(&self, dialect: Dialect, message: &Value) -> String {
+    fn host_message(&self, dialect: Vendor, message: &Value) -> String {
         // The direction is known, so the message is read as a command
         // (LeadDesk's `call` is both a ringing event and a dial command).
         let text = message.to_string();
-        let (wire, outcome) = match dialect {
-            Dialect::Zoom => match ZoomCommand::decode(&text) {
-                Ok(c) => (c.wire_type().to_owned(), self.zoom_command(c)),
-                Err(e) => return format!("refused: {e}"),
-            },
-            Dialect::LeadDesk => match TalkCommand::decode(&text) {
-                Ok(c) => (c.wire_type().to_owned(), self.talk_command(c)),
-                Err(e) => return format!("refused: {e}"),
-            },
-            _ => (
-                "message".to_owned(),
-                Err(SimError::Invalid(
-                    "the CCAI adapter takes no commands".into(),
-                )),
-            ),
+        let decoded = match dialect {
+            Vendor::LeadDesk => cti_protocol::leaddesk::decode_command(&text),
+            other => cti_protocol::decode(other, &text),
+        };
+        let message = match decoded {
+            Ok(m) => m,
+            Err(e) => return format!("refused: {e}"),
+        };
+        let wire = message.wire_type().to_owned();
+        let outcome = match message.into_body() {
+            Body::Zoom(ZoomMessage::Command(c)) => self.zoom_command(c, &wire),
+            Body::LeadDesk(TalkMessage::Command(c)) => self.talk_command(c, &wire),
+            _ if dialect == Vendor::Ccai => Err(SimError::Invalid(
+                "the CCAI adapter takes no commands".into(),
+            )),
+            _ => Err(SimError::Invalid(format!(
+                "{wire} is not a command the softphone takes"
+            ))),
         };
         match outcome {
             Ok(()) => format!("{wire}: done"),
@@ -1211,7 +1209,7 @@ impl Inner {
         }
     }
 
-    fn zoom_command(&self, command: ZoomCommand) -> Result<(), SimError> {
+    fn zoom_command(&self, command: ZoomCommand, wire: &str) -> Result<(), SimError> {
         match command {
             ZoomCommand::AcceptEngagement(_) => self.act(&Action::Answer),
             ZoomCommand::RejectEngagement(_) => self.act(&Action::Reject),
@@ -1230,9 +1228,13 @@ impl Inner {
                     number: phone.to_owned(),
                 }),
                 None => {
-                    self.post_raw(
-                        Dialect::Zoom,
-                        &json!({"type": "zcc-error", "data": {"errorCode": "no-phone", "errorMessage": "onclicktoact needs a phone"}}),
+                    // The softphone's own answer (PROTOCOLS.md, errors to host).
+                    self.post_events(
+                        Vendor::Zoom,
+                        &[EventKind::Error {
+                            code: Some("no-phone".into()),
+                            message: Some("Phone number is required".into()),
+                        }],
                     );
                     Err(SimError::Invalid("onclicktoact without a phone".into()))
                 }
@@ -1242,11 +1244,7 @@ impl Inner {
                 _ => self.act(&Action::Offline),
             },
             ZoomCommand::SetHold(o) => {
-                let on = o
-                    .to_value()
-                    .ok()
-                    .as_ref()
-                    .and_then(|v| v.pointer("/hold"))
+                let on = o.0.pointer("/hold")
                     .and_then(Value::as_bool);
                 self.act(if on == Some(false) {
                     &Action::Resume
@@ -1255,11 +1253,7 @@ impl Inner {
                 })
             }
             ZoomCommand::SetMute(o) => {
-                let on = o
-                    .to_value()
-                    .ok()
-                    .as_ref()
-                    .and_then(|v| v.pointer("/mute"))
+                let on = o.0.pointer("/mute")
                     .and_then(Value::as_bool);
                 self.act(if on == Some(false) {
                     &Action::Unmute
@@ -1276,14 +1270,13 @@ impl Inner {
                 Ok(())
             }
             ZoomCommand::InitConfigResponse(_) => Ok(()),
-            other => Err(SimError::Invalid(format!(
-                "the simulator does not act on {}",
-                other.wire_type()
+            _ => Err(SimError::Invalid(format!(
+                "the simulator does not act on {wire}"
             ))),
         }
     }
 
-    fn talk_command(&self, command: TalkCommand) -> Result<(), SimError> {
+    fn talk_command(&self, command: TalkCommand, wire: &str) -> Result<(), SimError> {
         match command {
             TalkCommand::Call(d) => {
                 if d.autocall == Some(false) {
@@ -1302,9 +1295,8 @@ impl Inner {
                 &Action::Offline
             }),
             TalkCommand::Reset(_) => Ok(()),
-            other => Err(SimError::Invalid(format!(
-                "the simulator does not act on {}",
-                other.wire_type()
+            _ => Err(SimError::Invalid(format!(
+                "the simulator does not act on {wire}"
             ))),
         }
     }
@@ -1471,10 +1463,10 @@ async fn phone_css() -> Response {
         .into_response()
 }
 
-fn brand(d: Dialect) -> &'static str {
+fn brand(d: Vendor) -> &'static str {
     match d {
-        Dialect::LeadDesk => "LeadDesk Talk",
-        Dialect::Ccai => "CCAI Platform agent adapter",
+        Vendor::LeadDesk => "LeadDesk Talk",
+        Vendor::Ccai => "CCAI Platform agent adapter",
         _ => "Zoom Contact Center",
     }
 }
@@ -1500,14 +1492,14 @@ async fn phone_page(
     // Zoom's callbar needs the host's origin in the URL.
     let origin_param = query.iter().find(|(k, _)| k == "origin").map(|(_, v)| v);
     let required = match (dialect, origin_param) {
-        (Dialect::Zoom, None) => {
+        (Vendor::Zoom, None) => {
             return reject(
                 StatusCode::BAD_REQUEST,
                 "origin_required",
                 "the Zoom phone needs `?origin=<the host page's origin>`",
             );
         }
-        (Dialect::Zoom, Some(o)) => match Origin::parse(o) {
+        (Vendor::Zoom, Some(o)) => match Origin::parse(o) {
             Ok(o) if sim.inner.host_origins.allows(&o) => o.to_string(),
             _ => {
                 return reject(
@@ -1667,7 +1659,7 @@ enum FromPhone {
     Ui { action: Action },
 }
 
-async fn serve_phone(sim: Simulator, dialect: Dialect, own_origin: String, socket: WebSocket) {
+async fn serve_phone(sim: Simulator, dialect: Vendor, own_origin: String, socket: WebSocket) {
     let inner = Arc::clone(&sim.inner);
     let (mut tx, mut rx) = socket.split();
     let mut out = inner.out.subscribe();

@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo run -p cti-examples --example ccai_record_pop`
 
-use cti_protocol::ccai::{AdapterEvent, decode_with_form};
+use cti_protocol::Body;
+use cti_protocol::ccai::{self, AdapterEvent};
 use cti_protocol::origin::{Origin, vendor};
 
 /// What the page does with one `message` event.
@@ -17,12 +18,12 @@ fn on_message(sender: &str, data: &str, crm: &Origin) -> String {
     if !vendor::ccai().allows(&sender) {
         return format!("ignored: {sender} is not a CCAI origin");
     }
-    let event = match decode_with_form(data) {
-        Ok((event, _form)) => event,
+    let message = match ccai::decode(data) {
+        Ok(message) => message,
         Err(e) => return format!("ignored: {e}"),
     };
-    match event {
-        AdapterEvent::CrmRecordPop(pop) => {
+    match message.body() {
+        Body::Ccai(AdapterEvent::CrmRecordPop(pop)) => {
             let target = url::Url::parse(&pop.record_url)
                 .ok()
                 .and_then(|u| Origin::parse(u.origin().ascii_serialization().as_str()).ok());
@@ -31,7 +32,7 @@ fn on_message(sender: &str, data: &str, crm: &Origin) -> String {
                 _ => format!("refused: {} is not on {crm}", pop.record_url),
             }
         }
-        other => format!("not a record pop: {}", other.wire_type()),
+        _ => format!("not a record pop: {}", message.wire_type()),
     }
 }
 

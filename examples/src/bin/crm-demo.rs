@@ -14,16 +14,14 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use cti_examples::crm::{DemoConfig, start};
 use cti_media::scenario::{Scenario, run_measured};
 use cti_protocol::Vendor;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Dialect {
-    Zoom,
-    Leaddesk,
-    Ccai,
+/// A vendor with a postMessage dialect (`zoom`, `leaddesk`, `ccai`).
+fn dialect(name: &str) -> Result<Vendor, String> {
+    Vendor::dialect_named(name).map_err(|e| format!("{e} (use zoom, leaddesk or ccai)"))
 }
 
 /// A small CRM embedding a simulated contact-center softphone.
@@ -37,8 +35,8 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8081")]
     sim_addr: SocketAddr,
     /// The dialect the CRM page embeds first (switch in the page).
-    #[arg(long, value_enum, default_value = "zoom")]
-    vendor: Dialect,
+    #[arg(long, value_parser = dialect, value_name = "zoom|leaddesk|ccai", default_value = "zoom")]
+    vendor: Vendor,
     /// The token the simulator's scripting API requires
     /// (`Authorization: Bearer TOKEN`); a random one, printed at start,
     /// when not given.
@@ -106,11 +104,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let vendor = match args.vendor {
-            Dialect::Zoom => Vendor::Zoom,
-            Dialect::Leaddesk => Vendor::LeadDesk,
-            Dialect::Ccai => Vendor::Ccai,
-        };
+        let vendor = args.vendor;
         let config = DemoConfig {
             addr: args.addr,
             sim_addr: args.sim_addr,
