@@ -40,13 +40,13 @@
 //! assert_eq!(messages[0].wire_type(), "zcc-call-connected");
 //! ```
 
+use cti_protocol::Vendor;
 use cti_protocol::dialect::Softphone;
 use cti_protocol::model::{
-    self, AgentRef, AgentStatus, Completion, CtiEvent, Direction, EventKind, EventTime,
-    Party, QueueRef, VendorMessage,
+    self, AgentRef, AgentStatus, Completion, CtiEvent, Direction, EventKind, EventTime, Party,
+    QueueRef, VendorMessage,
 };
 use cti_protocol::types::Str;
-use cti_protocol::Vendor;
 use jiff::Timestamp;
 
 use crate::engine::{AgentState, EngineEvent};
@@ -153,7 +153,8 @@ impl Renderer {
 
     fn recording_url(&self, i: &Interaction) -> Option<Str> {
         let base = self.recording_base.as_ref()?;
-        i.was_recorded().then(|| Str::new(format!("{base}{}", i.id())))
+        i.was_recorded()
+            .then(|| Str::new(format!("{base}{}", i.id())))
     }
 
     /// The neutral form of the interaction at a moment: the customer on
@@ -211,7 +212,9 @@ impl Renderer {
                 for to in states(changes) {
                     match to {
                         State::Connected => {
-                            out.push(EventKind::InteractionConnected(self.neutral(i, t.connected)));
+                            out.push(EventKind::InteractionConnected(
+                                self.neutral(i, t.connected),
+                            ));
                         }
                         State::Ended => {
                             let mut n = self.neutral(i, t.ended);

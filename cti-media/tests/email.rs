@@ -284,9 +284,9 @@ proptest! {
         chat_record in any::<bool>(),
     ) {
         let record = if chat_record {
-            SessionMetadata::Chat(Box::new(cti_protocol::ccai::metadata::ChatMetadata::default().id(id)))
+            SessionMetadata::Chat(Box::new(cti_protocol::ccai::metadata::ChatMetadata::new(id)))
         } else {
-            SessionMetadata::Call(Box::new(cti_protocol::ccai::metadata::CallMetadata::default().id(id)))
+            SessionMetadata::Call(Box::new(cti_protocol::ccai::metadata::CallMetadata::new(id)))
         };
         let mut t = Transcript::new();
         for l in &lines {

@@ -24,27 +24,27 @@ export type AgentAssistStarted = {
 /**
  * The Agent Assist conversation.
  */
-conversation_id?: NumOrStr | null, 
+conversation_id: NumOrStr | null, 
 /**
  * The queue.
  */
-queue_id?: QueueId | null, 
+queue_id: QueueId | null, 
 /**
  * The agent.
  */
-agent_id?: AgentId | null, 
+agent_id: AgentId | null, 
 /**
  * The session (call or chat).
  */
-session_id?: NumOrStr | null, 
+session_id: NumOrStr | null, 
 /**
  * The queue's language.
  */
-queue_language_id?: string | null, 
+queue_language_id: string | null, 
 /**
  * When, as sent (`"12:45:15"`).
  */
-timestamp?: NumOrStr | null, };
+timestamp: NumOrStr | null, };
 
 /**
  * An agent id (CCAI `agent_id`; Zoom agent ids where sent).
@@ -64,11 +64,11 @@ agent_id: AgentId,
 /**
  * The custom id from the agent's profile.
  */
-agent_custom_id?: string | null, 
+agent_custom_id: string | null, 
 /**
  * The agent's e-mail address.
  */
-agent_email?: string | null, };
+agent_email: string | null, };
 
 /**
  * An agent, by whatever the vendor sent.
@@ -110,15 +110,15 @@ statusCode: NumOrStr,
 /**
  * The parent status for a not-ready sub-reason (`"2"`).
  */
-parentStatusCode?: NumOrStr | null, 
+parentStatusCode: NumOrStr | null, 
 /**
  * `"Ready"`, `"Occupied"`, `"Offline"`, `"Not Ready"`.
  */
-status?: string | null, 
+status: string | null, 
 /**
  * The not-ready sub-reason's name.
  */
-subReason?: string | null, };
+subReason: string | null, };
 
 /**
  * `zcc-call-connected`: a call was answered.
@@ -127,11 +127,11 @@ export type CallConnected = {
 /**
  * When it was answered (absent in some real captures).
  */
-acceptTs?: EpochMillis | null, 
+acceptTs: EpochMillis | null, 
 /**
  * `"inbound"` / `"outbound"` (older builds send `"IN_BOUND"`).
  */
-direction?: string | null, 
+direction: string | null, 
 /**
  * The engagement.
  */
@@ -139,19 +139,19 @@ engagementId: EngagementId,
 /**
  * The caller.
  */
-from?: string | null, 
+from: string | null, 
 /**
  * The queue.
  */
-queueId?: QueueId | null, 
+queueId: QueueId | null, 
 /**
  * The queue's name.
  */
-queueName?: string | null, 
+queueName: string | null, 
 /**
  * The callee.
  */
-to?: string | null, };
+to: string | null, };
 
 /**
  * `New_Call` / `End_Call`: the agent picked up, or a call ended.
@@ -164,27 +164,27 @@ agent_id: AgentId,
 /**
  * The custom id from the agent's profile.
  */
-agent_custom_id?: string | null, 
+agent_custom_id: string | null, 
 /**
  * The agent's e-mail address.
  */
-agent_email?: string | null, 
+agent_email: string | null, 
 /**
  * The queue the call came from.
  */
-queue_id?: QueueId | null, 
+queue_id: QueueId | null, 
 /**
  * The queue's path (`"Support / Billing"`).
  */
-queue_path?: string | null, 
+queue_path: string | null, 
 /**
  * The campaign (campaign calls).
  */
-campaign_id?: CampaignId | null, 
+campaign_id: CampaignId | null, 
 /**
  * The campaign's name.
  */
-campaign_name?: string | null, 
+campaign_name: string | null, 
 /**
  * The call.
  */
@@ -192,31 +192,31 @@ call_id: CallId,
 /**
  * The session type (`"Voice Inbound"`, `"Voice Campaign (UJET)"`, …).
  */
-session_type?: string | null, 
+session_type: string | null, 
 /**
  * The virtual agent involved.
  */
-virtual_agent_id?: NumOrStr | null, 
+virtual_agent_id: NumOrStr | null, 
 /**
  * Variables sent to the virtual agent.
  */
-va_data_parameters?: JsonValue | null, 
+va_data_parameters: JsonValue | null, 
 /**
  * Variables the virtual agent sent back.
  */
-session_variable?: JsonValue | null, 
+session_variable: JsonValue | null, 
 /**
  * Custom SIP headers of the incoming call.
  */
-custom_sip_headers?: JsonValue | null, 
+custom_sip_headers: JsonValue | null, 
 /**
  * Signed custom data from the customer's server.
  */
-custom_data_secured?: JsonValue | null, 
+custom_data_secured: JsonValue | null, 
 /**
  * Unsigned custom data from the customer's web page.
  */
-custom_data_not_secured?: JsonValue | null, };
+custom_data_not_secured: JsonValue | null, };
 
 /**
  * A CCAI call id.
@@ -232,7 +232,7 @@ export type CallLogConfigs = {
 /**
  * Send `zcc-call-recording` after wrap-up for recorded calls.
  */
-autoUpdateCallURL?: boolean | null, };
+autoUpdateCallURL: boolean | null, };
 
 /**
  * The `objectRecord` of a `zcc-phone-call-log`.
@@ -241,55 +241,55 @@ export type CallLogRecord = {
 /**
  * `"inbound"` or `"outbound"`.
  */
-callType?: string | null, 
+callType: string | null, 
 /**
  * The caller.
  */
-from?: string | null, 
+from: string | null, 
 /**
  * The callee.
  */
-to?: string | null, 
+to: string | null, 
 /**
  * Talk time as `m:ss`; `"NaN:NaN"` when the call never connected.
  */
-callDuration?: ClockDuration | null, 
+callDuration: ClockDuration | null, 
 /**
  * When the call was answered, or `""`.
  */
-callStartTime?: IsoTime | null, 
+callStartTime: IsoTime | null, 
 /**
  * When the call ended, or `""`.
  */
-callEndTime?: IsoTime | null, 
+callEndTime: IsoTime | null, 
 /**
  * The queue's name, or `""`.
  */
-callQueue?: string | null, 
+callQueue: string | null, 
 /**
  * The agent's extension.
  */
-agentExtension?: string | null, 
+agentExtension: string | null, 
 /**
  * The agent's name, or `""`.
  */
-agentName?: string | null, 
+agentName: string | null, 
 /**
  * Wrap-up time so far, `HH:MM:SS`, or `""`.
  */
-wrapUpTimeDuration?: ClockDuration | null, 
+wrapUpTimeDuration: ClockDuration | null, 
 /**
  * The agent's notes, oldest first (may contain HTML).
  */
-notes?: Array<string> | null, 
+notes: Array<string> | null, 
 /**
  * The disposition: `""` when skipped, `"-"` when none was set.
  */
-dispositionCode?: string | null, 
+dispositionCode: string | null, 
 /**
  * The engagement type (`"phone"`, `"chat"`, `"sms"`, …).
  */
-type?: string | null, };
+type: string | null, };
 
 /**
  * `zcc-call-recording`: where the call's recording can be fetched.
@@ -311,11 +311,11 @@ export type CallRinging = {
 /**
  * The channel (`"voice"`).
  */
-channel?: string | null, 
+channel: string | null, 
 /**
  * When the engagement was created.
  */
-createTs?: EpochMillis | null, 
+createTs: EpochMillis | null, 
 /**
  * The engagement.
  */
@@ -323,23 +323,23 @@ engagementId: EngagementId,
 /**
  * The caller.
  */
-from?: string | null, 
+from: string | null, 
 /**
  * The queue's name.
  */
-queueName?: string | null, 
+queueName: string | null, 
 /**
  * The callee.
  */
-to?: string | null, 
+to: string | null, 
 /**
  * The call is a conference leg.
  */
-isConference?: boolean | null, 
+isConference: boolean | null, 
 /**
  * The call was transferred to the agent.
  */
-isTransfer?: boolean | null, };
+isTransfer: boolean | null, };
 
 /**
  * A campaign id (CCAI `campaign_id`).
@@ -361,11 +361,11 @@ export type ChannelConfig = {
  * When to screen-pop automatically: `"RINGING"` is documented;
  * other values (`"CONNECTED"`, `"ANSWER"`) are seen in use.
  */
-screenPopEvent?: string | null, 
+screenPopEvent: string | null, 
 /**
  * Call-log options.
  */
-callLogConfigs?: CallLogConfigs | null, };
+callLogConfigs: CallLogConfigs | null, };
 
 /**
  * `New_Chat`, `Active_Chat`, `End_Chat`, `Dismissed_Chat`.
@@ -378,35 +378,35 @@ chat_id: ChatId,
 /**
  * The session type (case varies: `"messaging inbound (web chat)"`).
  */
-session_type?: string | null, 
+session_type: string | null, 
 /**
  * The agent.
  */
-agent_id?: AgentId | null, 
+agent_id: AgentId | null, 
 /**
  * The custom id from the agent's profile.
  */
-agent_custom_id?: string | null, 
+agent_custom_id: string | null, 
 /**
  * The agent's e-mail address.
  */
-agent_email?: string | null, 
+agent_email: string | null, 
 /**
  * The queue the chat came from.
  */
-queue_id?: QueueId | null, 
+queue_id: QueueId | null, 
 /**
  * The queue's path.
  */
-queue_path?: string | null, 
+queue_path: string | null, 
 /**
  * Signed custom data from the customer's server.
  */
-custom_data_secured?: JsonValue | null, 
+custom_data_secured: JsonValue | null, 
 /**
  * Unsigned custom data from the customer's web page.
  */
-custom_data_not_secured?: JsonValue | null, };
+custom_data_not_secured: JsonValue | null, };
 
 /**
  * A CCAI chat id.
@@ -424,23 +424,23 @@ export type ClickToDial = {
 /**
  * The number to dial.
  */
-phone?: string | null, 
+phone: string | null, 
 /**
  * The CRM record's id.
  */
-id?: ContactId | null, 
+id: ContactId | null, 
 /**
  * The contact's name.
  */
-name?: string | null, 
+name: string | null, 
 /**
  * The contact's e-mail address.
  */
-email?: string | null, 
+email: string | null, 
 /**
  * The CRM entity type.
  */
-userEntity?: string | null, };
+userEntity: string | null, };
 
 /**
  * A duration sent as clock text: `m:ss` (Zoom's `callDuration`, unpadded
@@ -448,8 +448,11 @@ userEntity?: string | null, };
  * softphone produced — `"NaN:NaN"` for a call that never connected, or
  * `""`. The text is kept exactly; [`ClockDuration::seconds`] gives the
  * length when the text is a valid clock.
+ *
+ * Zoom's CRM sample describes `callDuration` as milliseconds; a JSON
+ * number is read that way and written back as the same number.
  */
-export type ClockDuration = string;
+export type ClockDuration = string | number;
 
 /**
  * Who took a co-browse action: `agent`, `end_user` (also spelled
@@ -486,15 +489,15 @@ export type CobrowseEvent = {
 /**
  * The agent.
  */
-agent_id?: AgentId | null, 
+agent_id: AgentId | null, 
 /**
  * The call it happens in.
  */
-call_id?: CallId | null, 
+call_id: CallId | null, 
 /**
  * The chat it happens in.
  */
-chat_id?: ChatId | null, 
+chat_id: ChatId | null, 
 /**
  * The co-browse session.
  */
@@ -502,27 +505,27 @@ cobrowse_session_id: string,
 /**
  * Who asked for the session.
  */
-cobrowse_session_requested_by?: CobrowseActor | null, 
+cobrowse_session_requested_by: CobrowseActor | null, 
 /**
  * Who ended the session.
  */
-cobrowse_session_ended_by?: CobrowseActor | null, 
+cobrowse_session_ended_by: CobrowseActor | null, 
 /**
  * Remote control state.
  */
-cobrowse_session_remote_control?: CobrowseState | null, 
+cobrowse_session_remote_control: CobrowseState | null, 
 /**
  * Full-device state.
  */
-cobrowse_session_full_device?: CobrowseState | null, 
+cobrowse_session_full_device: CobrowseState | null, 
 /**
  * Signed custom data.
  */
-custom_data_secured?: JsonValue | null, 
+custom_data_secured: JsonValue | null, 
 /**
  * Unsigned custom data.
  */
-custom_data_not_secured?: JsonValue | null, };
+custom_data_not_secured: JsonValue | null, };
 
 /**
  * The state of a co-browse feature: `off`, `requested`, `rejected`, `on`,
@@ -630,57 +633,58 @@ call: CompletedCall, };
 
 /**
  * The call of a `completed` message. Every field but `id`,
- * `direction` and `answered` may be `null`.
+ * `direction` and `answered` may be `null`, and Talk writes absent
+ * values as `null`, so this type does too.
  */
 export type CompletedCall = { 
 /**
  * Talk's call id.
  */
-id?: TalkCallId | null, 
+id: TalkCallId | null, 
 /**
  * `"in"` or `"out"`.
  */
-direction?: string | null, 
+direction: string | null, 
 /**
  * The called number.
  */
-to?: NumOrStr | null, 
+to: NumOrStr | null, 
 /**
  * The calling number.
  */
-from?: NumOrStr | null, 
+from: NumOrStr | null, 
 /**
  * Whether the call was answered.
  */
-answered?: boolean | null, 
+answered: boolean | null, 
 /**
  * When the call started.
  */
-callStart?: TalkTime | null, 
+callStart: TalkTime | null, 
 /**
  * When talking started.
  */
-talkStart?: TalkTime | null, 
+talkStart: TalkTime | null, 
 /**
  * When the call ended.
  */
-callEnd?: TalkTime | null, 
+callEnd: TalkTime | null, 
 /**
  * The call's length in seconds.
  */
-duration?: number | null, 
+duration: number | null, 
 /**
  * The agent's comment.
  */
-comment?: string | null, 
+comment: string | null, 
 /**
  * The recording's URL.
  */
-recordUrl?: string | null, 
+recordUrl: string | null, 
 /**
  * The reason the agent chose.
  */
-reason?: EndReason | null, };
+reason: EndReason | null, };
 
 /**
  * How an interaction finished, when the vendor says.
@@ -721,7 +725,15 @@ recording_url?: string | null,
 /**
  * The CRM record the vendor related it to.
  */
-contact_id?: string | null, };
+contact_id?: string | null, 
+/**
+ * When it was offered (rang), when the vendor says.
+ */
+offered?: EventTime | null, 
+/**
+ * After-call work in seconds, when the vendor says.
+ */
+wrap_up_seconds?: bigint | null, };
 
 /**
  * `connected`: the call was answered.
@@ -730,7 +742,7 @@ export type Connected = {
 /**
  * When talking started.
  */
-callStart?: TalkTime | null, };
+callStart: TalkTime | null, };
 
 /**
  * A CRM contact, as the host sends it in search answers and as Zoom
@@ -740,23 +752,23 @@ export type Contact = {
 /**
  * The CRM's id for the record (shown to the agent).
  */
-id?: ContactId | null, 
+id: ContactId | null, 
 /**
  * The display name.
  */
-name?: string | null, 
+name: string | null, 
 /**
  * The phone number.
  */
-phone?: string | null, 
+phone: string | null, 
 /**
  * The e-mail address.
  */
-email?: string | null, 
+email: string | null, 
 /**
  * The CRM's entity type (`contact`, `lead`, …).
  */
-entity?: string | null, };
+entity: string | null, };
 
 /**
  * A CRM record id chosen by the host (Zoom contact `id`).
@@ -844,7 +856,7 @@ number: NumOrStr,
 /**
  * Dial at once rather than only filling in the number.
  */
-autocall?: boolean | null, };
+autocall: boolean | null, };
 
 /**
  * Which way an interaction goes, seen from the contact center.
@@ -859,17 +871,17 @@ export type Disconnected = {
 /**
  * When the call ended.
  */
-callEnd?: TalkTime | null, 
+callEnd: TalkTime | null, 
 /**
  * The recording's URL, when there is one.
  */
-recordUrl?: string | null, };
+recordUrl: string | null, };
 
 /**
- * A message without a payload (`zcc-init-config-request`). Any
- * members that do arrive are kept in `extra`.
+ * A message without a payload (`zcc-init-config-request`). Members
+ * that do arrive stay in the raw message.
  */
-export type Empty = {  };
+export type Empty = Record<symbol, never>;
 
 /**
  * `zcc-end-post-engagement` (deprecated by Zoom, still sent): the
@@ -884,11 +896,11 @@ engagementId: EngagementId,
 /**
  * The disposition (older builds).
  */
-name?: string | null, 
+name: string | null, 
 /**
  * The disposition (current builds).
  */
-dispositionCode?: string | null, };
+dispositionCode: string | null, };
 
 /**
  * The reason the agent chose when finishing a call.
@@ -897,11 +909,11 @@ export type EndReason = {
 /**
  * The reason's name.
  */
-name?: string | null, 
+name: string | null, 
 /**
  * The reason's logical name.
  */
-logicalName?: string | null, };
+logicalName: string | null, };
 
 /**
  * Host → softphone control of one engagement
@@ -912,19 +924,19 @@ export type EngagementControl = {
 /**
  * The engagement.
  */
-engagementId?: EngagementId | null, 
+engagementId: EngagementId | null, 
 /**
  * `"voice"`, `"chat"`, `"sms"` or `"video"`.
  */
-channelType?: string | null, 
+channelType: string | null, 
 /**
  * A host-chosen id to correlate the softphone's answer.
  */
-requestId?: string | null, 
+requestId: string | null, 
 /**
  * The disposition (`zcc-set-engagement-disposition`).
  */
-dispositionId?: string | null, };
+dispositionId: string | null, };
 
 /**
  * `zcc-call-ended`, `zcc-chat-ended`, `zcc-video-ended`,
@@ -934,7 +946,7 @@ export type EngagementEnded = {
 /**
  * When it ended.
  */
-completeTs?: EpochMillis | null, 
+completeTs: EpochMillis | null, 
 /**
  * The engagement.
  */
@@ -954,11 +966,11 @@ export type EngagementRinging = {
 /**
  * The queue.
  */
-queueId?: QueueId | null, 
+queueId: QueueId | null, 
 /**
  * The queue's name.
  */
-queueName?: string | null, 
+queueName: string | null, 
 /**
  * The engagement.
  */
@@ -966,15 +978,15 @@ engagementId: EngagementId,
 /**
  * The customer's display name (chat, SMS).
  */
-customerName?: string | null, 
+customerName: string | null, 
 /**
  * The customer's e-mail address.
  */
-customerEmail?: string | null, 
+customerEmail: string | null, 
 /**
  * The customer's number (SMS).
  */
-incomingPhoneNumber?: string | null, };
+incomingPhoneNumber: string | null, };
 
 /**
  * `zcc-chat-started`, `zcc-video-started`, `zcc-sms-started`.
@@ -987,7 +999,7 @@ engagementId: EngagementId,
 /**
  * When it started.
  */
-createTs?: EpochMillis | null, };
+createTs: EpochMillis | null, };
 
 /**
  * `zcc-engagement-status-response`: the agent's engagements.
@@ -996,15 +1008,15 @@ export type EngagementStatus = {
 /**
  * Engagements in progress.
  */
-active?: Array<EngagementSummary> | null, 
+active: Array<EngagementSummary> | null, 
 /**
  * Engagements in wrap-up.
  */
-wrapup?: Array<EngagementSummary> | null, 
+wrapup: Array<EngagementSummary> | null, 
 /**
  * The request this answers, when echoed.
  */
-requestId?: string | null, };
+requestId: string | null, };
 
 /**
  * One engagement in a `zcc-engagement-status-response`.
@@ -1017,23 +1029,23 @@ engagementId: EngagementId,
 /**
  * Its channel.
  */
-channel?: string | null, 
+channel: string | null, 
 /**
  * Its direction.
  */
-engagementDirection?: string | null, 
+engagementDirection: string | null, 
 /**
  * The caller.
  */
-from?: string | null, 
+from: string | null, 
 /**
  * The callee.
  */
-to?: string | null, 
+to: string | null, 
 /**
  * The customer's e-mail address.
  */
-customerEmail?: string | null, };
+customerEmail: string | null, };
 
 /**
  * One variable of a `zcc-get-variables-response`.
@@ -1042,15 +1054,15 @@ export type EngagementVariable = {
 /**
  * The variable's display name.
  */
-globalVariableDisplayName?: string | null, 
+globalVariableDisplayName: string | null, 
 /**
  * The variable's name (`Consumer.email`).
  */
-globalVariableName?: string | null, 
+globalVariableName: string | null, 
 /**
  * Its value, any JSON.
  */
-value?: JsonValue | null, };
+value: JsonValue | null, };
 
 /**
  * A point in time sent as integer milliseconds since the Unix epoch
@@ -1188,7 +1200,7 @@ export type GetVariables = {
 /**
  * The engagement.
  */
-engagementId?: EngagementId | null, };
+engagementId: EngagementId | null, };
 
 /**
  * `zcc-incomingEmail-request`: look up the customer of an incoming
@@ -1207,7 +1219,7 @@ engagementId: EngagementId,
 /**
  * `"chat"` or `"video"`.
  */
-channel?: string | null, };
+channel: string | null, };
 
 /**
  * `zcc-incomingPhone-request`: look up the caller of an incoming call
@@ -1225,19 +1237,19 @@ engagementId: EngagementId,
 /**
  * `"voice"` or `"sms"`.
  */
-channel?: string | null, };
+channel: string | null, };
 
 /**
  * `zcc-init-config-response`: the host's softphone configuration.
  *
- * Only the `phone` block is published; blocks for other channels are
- * kept in `extra` as sent.
+ * Only the `phone` block is published; blocks for other channels stay
+ * in the raw message.
  */
 export type InitConfig = { 
 /**
  * The voice channel's configuration.
  */
-phone?: ChannelConfig | null, };
+phone: ChannelConfig | null, };
 
 /**
  * What the event knows about the interaction it concerns.
@@ -1279,16 +1291,25 @@ session_type?: string | null,
 /**
  * When the event happened, as the vendor stated it.
  */
-at?: EventTime | null, };
+at?: EventTime | null, 
+/**
+ * The recording's URL, when the vendor gives it with this event
+ * (LeadDesk's `disconnected`).
+ */
+recording_url?: string | null, };
 
 /**
- * A date-time sent as text: an ISO 8601 / RFC 3339 string, or `""` when
- * there is none (Zoom's `callStartTime` for a call never answered).
+ * A date-time as a softphone sent it: an ISO 8601 / RFC 3339 string,
+ * `yyyy-mm-dd hh:mm:ss` (read as UTC), epoch milliseconds as a JSON
+ * number, or `""` when there is none (Zoom's `callStartTime` for a call
+ * never answered).
  *
- * The text is kept exactly; [`IsoTime::at`] gives the parsed instant when
- * the text is a valid RFC 3339 time.
+ * Zoom's bundle builds `callStartTime` as a JavaScript `Date` (an ISO
+ * string once serialised) while its CRM sample describes milliseconds;
+ * both are read. The value is kept as sent (a number stays a number);
+ * [`IsoTime::at`] gives the instant when it is a valid time.
  */
-export type IsoTime = string;
+export type IsoTime = string | number;
 
 /**
  * `jwt`: a token signed for the audience `cti`. It never shows in
@@ -1308,11 +1329,11 @@ export type Login = {
 /**
  * The agent's language code (`"en"`).
  */
-language?: string | null, 
+language: string | null, 
 /**
  * Talk's origin, the target origin for every command.
  */
-origin?: string | null, };
+origin: string | null, };
 
 /**
  * What a contact lookup asks for.
@@ -1322,7 +1343,7 @@ export type LookupQuery = { "by": "phone", "value": string } | { "by": "email", 
 /**
  * A message with no fields of its own (`logout`, `answer`, …).
  */
-export type NoFields = {  };
+export type NoFields = Record<symbol, never>;
 
 /**
  * `zcc-inbound-not-connected` / `zcc-outbound-not-connected`.
@@ -1331,11 +1352,11 @@ export type NotConnected = {
 /**
  * Why (an open string).
  */
-reasonCode?: ReasonCode | null, 
+reasonCode: ReasonCode | null, 
 /**
  * A human-readable explanation.
  */
-message?: string | null, 
+message: string | null, 
 /**
  * The engagement.
  */
@@ -1353,7 +1374,7 @@ export type NumOrStr = string | number;
 
 /**
  * The payload of a message whose shape Zoom does not publish: any JSON,
- * kept byte for byte.
+ * kept as sent.
  */
 export type Opaque = unknown;
 
@@ -1368,19 +1389,19 @@ engagementId: EngagementId,
 /**
  * The calling number.
  */
-from?: string | null, 
+from: string | null, 
 /**
  * The called number.
  */
-to?: string | null, 
+to: string | null, 
 /**
  * The queue's name.
  */
-queueName?: string | null, 
+queueName: string | null, 
 /**
  * When dialling started.
  */
-startTs?: EpochMillis | null, };
+startTs: EpochMillis | null, };
 
 /**
  * A person or endpoint taking part: a phone number or an address.
@@ -1407,24 +1428,24 @@ objectRecord: CallLogRecord,
 /**
  * The engagement.
  */
-engagementId?: EngagementId | null, 
+engagementId: EngagementId | null, 
 /**
  * The entity type the agent related the call to, or `""`.
  */
-relateTo?: string | null, 
+relateTo: string | null, 
 /**
  * The contact the host supplied earlier (only when it had a name).
  */
-user?: Contact | null, 
+user: Contact | null, 
 /**
  * Present when the engagement was upgraded (voice to video); its
  * inner shape is not published and is kept as JSON.
  */
-channelUpgradeInfo?: JsonValue | null, 
+channelUpgradeInfo: JsonValue | null, 
 /**
  * AI-generated notes the agent never edited.
  */
-smartNotes?: Array<string> | null, };
+smartNotes: Array<string> | null, };
 
 /**
  * A queue id (Zoom `queueId`, CCAI `queue_id`).
@@ -1466,11 +1487,11 @@ export type Resize = {
 /**
  * The new width in CSS pixels.
  */
-widthInPixels?: number | null, 
+widthInPixels: number | null, 
 /**
  * The new height in CSS pixels.
  */
-heightInPixels?: number | null, };
+heightInPixels: number | null, };
 
 /**
  * `call` (from Talk): a new call is ringing.
@@ -1479,7 +1500,7 @@ export type RingingCall = {
 /**
  * Talk's call id.
  */
-id?: TalkCallId | null, 
+id: TalkCallId | null, 
 /**
  * The other party's number (a JSON number or string).
  */
@@ -1487,11 +1508,11 @@ number: NumOrStr,
 /**
  * `"in"` or `"out"`.
  */
-direction?: string | null, 
+direction: string | null, 
 /**
  * When ringing started.
  */
-ringStart?: TalkTime | null, };
+ringStart: TalkTime | null, };
 
 /**
  * `zcc-screen-pop`: open this record.
@@ -1562,7 +1583,7 @@ sms: string,
 /**
  * The call it relates to, if any.
  */
-callId?: TalkCallId | null, };
+callId: TalkCallId | null, };
 
 /**
  * `zcc-engagement-status-request`.
@@ -1571,7 +1592,7 @@ export type StatusRequest = {
 /**
  * A host-chosen id to correlate the answer.
  */
-requestId?: string | null, };
+requestId: string | null, };
 
 /**
  * A structured contact query (`{ "email": …, "type": "email" }`).
@@ -1580,11 +1601,11 @@ export type StructuredQuery = {
 /**
  * The e-mail address to look up.
  */
-email?: string | null, 
+email: string | null, 
 /**
  * The kind of query (`"email"`).
  */
-type?: string | null, };
+type: string | null, };
 
 /**
  * A LeadDesk Talk call id.
@@ -1606,7 +1627,7 @@ export type TalkError = {
 /**
  * `"general"` or `"unknown error"`.
  */
-message?: string | null, };
+message: string | null, };
 
 /**
  * A message LeadDesk Talk posts to the host page.
@@ -1648,63 +1669,63 @@ export type TaskVaJoined = {
 /**
  * The call.
  */
-call_id?: CallId | null, 
+call_id: CallId | null, 
 /**
  * The chat.
  */
-chat_id?: ChatId | null, 
+chat_id: ChatId | null, 
 /**
  * The campaign.
  */
-campaign_id?: CampaignId | null, 
+campaign_id: CampaignId | null, 
 /**
  * The campaign's name.
  */
-campaign_name?: string | null, 
+campaign_name: string | null, 
 /**
  * The virtual agent.
  */
-virtual_agent_id?: NumOrStr | null, 
+virtual_agent_id: NumOrStr | null, 
 /**
  * The virtual agent's name.
  */
-virtual_agent_name?: string | null, 
+virtual_agent_name: string | null, 
 /**
  * The participant id of the assistant.
  */
-participant_id?: NumOrStr | null, 
+participant_id: NumOrStr | null, 
 /**
  * The queue.
  */
-queue_id?: QueueId | null, 
+queue_id: QueueId | null, 
 /**
  * The queue's path.
  */
-queue_path?: string | null, 
+queue_path: string | null, 
 /**
  * The queue's language.
  */
-queue_language_id?: string | null, 
+queue_language_id: string | null, 
 /**
  * The session type.
  */
-session_type?: string | null, 
+session_type: string | null, 
 /**
  * The assistant's conversation.
  */
-conversation_id?: NumOrStr | null, 
+conversation_id: NumOrStr | null, 
 /**
  * The session.
  */
-session_id?: NumOrStr | null, 
+session_id: NumOrStr | null, 
 /**
  * When, as sent.
  */
-timestamp?: NumOrStr | null, 
+timestamp: NumOrStr | null, 
 /**
  * Parameters passed to the assistant.
  */
-data_parameters?: JsonValue | null, };
+data_parameters: JsonValue | null, };
 
 /**
  * `useSettings`: alter Talk's behaviour (accepted between login and
@@ -1714,7 +1735,7 @@ export type UseSettings = {
 /**
  * Disable the number field so the agent cannot dial by hand.
  */
-preventManualCalling?: boolean | null, };
+preventManualCalling: boolean | null, };
 
 /**
  * `zcc-get-variables-response`.
@@ -1723,7 +1744,7 @@ export type VariablesResponse = {
 /**
  * The variables.
  */
-variables?: Array<EngagementVariable> | null, };
+variables: Array<EngagementVariable> | null, };
 
 /**
  * A message the host page posts into the Smart Embed iframe.
@@ -1737,15 +1758,15 @@ export type ZoomError = {
 /**
  * A code such as `"no-phone"`.
  */
-code?: string | null, 
+code: string | null, 
 /**
  * A human-readable message.
  */
-message?: string | null, 
+message: string | null, 
 /**
  * The host request this answers, if any.
  */
-requestId?: string | null, };
+requestId: string | null, };
 
 /**
  * A message the Smart Embed softphone posts to the host page.

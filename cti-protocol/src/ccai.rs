@@ -42,15 +42,15 @@ pub mod metadata;
 pub mod storage;
 pub mod template;
 
-use crate::types::Str;
-use crate::types::{AgentId, CallId, CampaignId, ChatId, NumOrStr, QueueId};
-use crate::message::{Body, Catalogue, Layout, VendorMessage, decode_typed};
 use crate::dialect::{Dialect, Softphone, posted};
+pub use crate::message::WireForm;
+use crate::message::{Body, Catalogue, Layout, VendorMessage, decode_typed};
 use crate::model::{
     AgentRef, Channel, CobrowseChange, Command, Direction, EventKind, Interaction, QueueRef,
     ScreenPopTarget,
 };
-pub use crate::message::WireForm;
+use crate::types::Str;
+use crate::types::{AgentId, CallId, CampaignId, ChatId, NumOrStr, QueueId};
 
 /// `Agent_Login`: the agent logged into the adapter.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -67,6 +67,17 @@ pub struct AgentLogin {
     /// The agent's e-mail address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_email: Option<Str>,
+}
+
+impl AgentLogin {
+    /// A value with its required `agent_id`; everything else absent.
+    #[must_use]
+    pub fn new(agent_id: impl Into<AgentId>) -> Self {
+        Self {
+            agent_id: agent_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `New_Call` / `End_Call`: the agent picked up, or a call ended.
@@ -121,6 +132,18 @@ pub struct CallEvent {
     pub custom_data_not_secured: Option<serde_json::Value>,
 }
 
+impl CallEvent {
+    /// A value with its required `agent_id`, `call_id`; everything else absent.
+    #[must_use]
+    pub fn new(agent_id: impl Into<AgentId>, call_id: impl Into<CallId>) -> Self {
+        Self {
+            agent_id: agent_id.into(),
+            call_id: call_id.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `New_Chat`, `Active_Chat`, `End_Chat`, `Dismissed_Chat`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -154,6 +177,17 @@ pub struct ChatEvent {
     /// Unsigned custom data from the customer's web page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data_not_secured: Option<serde_json::Value>,
+}
+
+impl ChatEvent {
+    /// A value with its required `chat_id`; everything else absent.
+    #[must_use]
+    pub fn new(chat_id: impl Into<ChatId>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// Who took a co-browse action: `agent`, `end_user` (also spelled
@@ -329,16 +363,28 @@ pub struct CobrowseEvent {
     /// The co-browse session.
     pub cobrowse_session_id: Str,
     /// Who asked for the session.
-    #[serde(rename = "cobrowse_session_requested_by", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cobrowse_session_requested_by",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub requested_by: Option<CobrowseActor>,
     /// Who ended the session.
-    #[serde(rename = "cobrowse_session_ended_by", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cobrowse_session_ended_by",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ended_by: Option<CobrowseActor>,
     /// Remote control state.
-    #[serde(rename = "cobrowse_session_remote_control", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cobrowse_session_remote_control",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remote_control: Option<CobrowseState>,
     /// Full-device state.
-    #[serde(rename = "cobrowse_session_full_device", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cobrowse_session_full_device",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub full_device: Option<CobrowseState>,
     /// Signed custom data.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -346,6 +392,17 @@ pub struct CobrowseEvent {
     /// Unsigned custom data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data_not_secured: Option<serde_json::Value>,
+}
+
+impl CobrowseEvent {
+    /// A value with its required `cobrowse_session_id`; everything else absent.
+    #[must_use]
+    pub fn new(cobrowse_session_id: impl Into<Str>) -> Self {
+        Self {
+            cobrowse_session_id: cobrowse_session_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `Agent_Assist_Started`: the agent turned on Agent Assist. All ids
@@ -386,6 +443,17 @@ pub struct CrmRecordPop {
     /// The record's URL.
     #[serde(rename = "recordUrl")]
     pub record_url: Str,
+}
+
+impl CrmRecordPop {
+    /// A value with its required `record_url`; everything else absent.
+    #[must_use]
+    pub fn new(record_url: impl Into<Str>) -> Self {
+        Self {
+            record_url: record_url.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `Task_VA_Joined`: a virtual task assistant joined the session.
@@ -532,15 +600,11 @@ pub fn decode(json: &str) -> crate::Result<VendorMessage> {
             e
         }
     })?;
-    let (body, unreadable) = match decode_typed::<AdapterEvent>(
-        LAYOUT,
-        AdapterEvent::known_types(),
-        &kind,
-        &inner,
-    )? {
-        Some((e, bad)) => (Body::Ccai(e), bad),
-        None => (Body::Unknown, Vec::new()),
-    };
+    let (body, unreadable) =
+        match decode_typed::<AdapterEvent>(LAYOUT, AdapterEvent::known_types(), &kind, &inner)? {
+            Some((e, bad)) => (Body::Ccai(e), bad),
+            None => (Body::Unknown, Vec::new()),
+        };
     Ok(VendorMessage::new(
         crate::Vendor::Ccai,
         Str::new(&kind),
@@ -551,11 +615,7 @@ pub fn decode(json: &str) -> crate::Result<VendorMessage> {
     ))
 }
 
-fn agent(
-    id: Option<&AgentId>,
-    custom: Option<&Str>,
-    email: Option<&Str>,
-) -> Option<AgentRef> {
+fn agent(id: Option<&AgentId>, custom: Option<&Str>, email: Option<&Str>) -> Option<AgentRef> {
     let a = AgentRef {
         id: id.map(|i| i.text_str()),
         custom_id: custom.cloned(),
@@ -791,7 +851,9 @@ fn session_type(i: &Interaction, call: bool) -> Str {
 fn session(i: &Interaction, phone: &Softphone, call: bool) -> AdapterEvent {
     let agent = i.agent.as_ref().unwrap_or(&phone.agent);
     let queue = i.queue.as_ref().or(phone.queue.as_ref());
-    let queue_id = queue.and_then(|q| q.id.as_deref()).map(|q| QueueId(id_value(q)));
+    let queue_id = queue
+        .and_then(|q| q.id.as_deref())
+        .map(|q| QueueId(id_value(q)));
     let queue_path = queue.and_then(|q| q.name.clone());
     let agent_id = agent.id.as_deref().map(|a| AgentId(id_value(a)));
     let id = i.id.as_deref().unwrap_or_default();
@@ -821,7 +883,11 @@ fn session(i: &Interaction, phone: &Softphone, call: bool) -> AdapterEvent {
 }
 
 /// The same session under another event type.
-fn retype(e: AdapterEvent, call: fn(Box<CallEvent>) -> AdapterEvent, chat: fn(Box<ChatEvent>) -> AdapterEvent) -> AdapterEvent {
+fn retype(
+    e: AdapterEvent,
+    call: fn(Box<CallEvent>) -> AdapterEvent,
+    chat: fn(Box<ChatEvent>) -> AdapterEvent,
+) -> AdapterEvent {
     match e {
         AdapterEvent::NewCall(c) => call(c),
         AdapterEvent::NewChat(c) => chat(c),
@@ -843,14 +909,22 @@ fn render_event(e: &EventKind, phone: &Softphone) -> Option<AdapterEvent> {
         K::InteractionConnected(i) => session(i, phone, is_call(i)?),
         K::InteractionEnded(i) | K::InteractionNotConnected { interaction: i, .. } => {
             let call = is_call(i)?;
-            retype(session(i, phone, call), AdapterEvent::EndCall, AdapterEvent::EndChat)
+            retype(
+                session(i, phone, call),
+                AdapterEvent::EndCall,
+                AdapterEvent::EndChat,
+            )
         }
-        K::InteractionActivated(i) if is_call(i) == Some(false) => {
-            retype(session(i, phone, false), AdapterEvent::NewCall, AdapterEvent::ActiveChat)
-        }
-        K::InteractionDismissed(i) if is_call(i) == Some(false) => {
-            retype(session(i, phone, false), AdapterEvent::NewCall, AdapterEvent::DismissedChat)
-        }
+        K::InteractionActivated(i) if is_call(i) == Some(false) => retype(
+            session(i, phone, false),
+            AdapterEvent::NewCall,
+            AdapterEvent::ActiveChat,
+        ),
+        K::InteractionDismissed(i) if is_call(i) == Some(false) => retype(
+            session(i, phone, false),
+            AdapterEvent::NewCall,
+            AdapterEvent::DismissedChat,
+        ),
         K::InteractionCompleted(c)
             if is_call(&c.interaction) == Some(false) && c.answered != Some(false) =>
         {
@@ -860,9 +934,11 @@ fn render_event(e: &EventKind, phone: &Softphone) -> Option<AdapterEvent> {
                 AdapterEvent::DismissedChat,
             )
         }
-        K::ScreenPop(ScreenPopTarget::Url(url)) => AdapterEvent::CrmRecordPop(Box::new(CrmRecordPop {
-            record_url: url.clone(),
-        })),
+        K::ScreenPop(ScreenPopTarget::Url(url)) => {
+            AdapterEvent::CrmRecordPop(Box::new(CrmRecordPop {
+                record_url: url.clone(),
+            }))
+        }
         _ => return None,
     })
 }

@@ -29,7 +29,9 @@
 use jiff::Timestamp;
 
 use crate::message::VendorMessage;
-use crate::model::{AgentRef, Command, Direction, EventKind, EventTime, Interaction, Party, QueueRef};
+use crate::model::{
+    AgentRef, Command, Direction, EventKind, EventTime, Interaction, Party, QueueRef,
+};
 use crate::{Error, ErrorKind, Result, Vendor};
 
 /// The softphone that is speaking: its agent and its queue, which the

@@ -33,8 +33,8 @@ use crate::types::Str;
 use crate::types::{NumOrStr, SecretText, TalkCallId, TalkTime};
 use serde::{Deserialize, Serialize};
 
-use crate::message::{Body, Catalogue, Layout, VendorMessage, WireForm, decode_typed};
 use crate::dialect::{Dialect, Softphone, address, customer, posted};
+use crate::message::{Body, Catalogue, Layout, VendorMessage, WireForm, decode_typed};
 use crate::model::{
     AgentStatus, Channel, Command, Completion, Direction, EventKind, EventTime, Interaction, Party,
 };
@@ -61,8 +61,7 @@ pub struct Login {
 #[non_exhaustive]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct NoFields {
-}
+pub struct NoFields {}
 
 /// `call` (from Talk): a new call is ringing.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -82,6 +81,17 @@ pub struct RingingCall {
     /// When ringing started.
     #[serde(rename = "ringStart", skip_serializing_if = "Option::is_none")]
     pub ring_start: Option<TalkTime>,
+}
+
+impl RingingCall {
+    /// A value with its required `number`; everything else absent.
+    #[must_use]
+    pub fn new(number: impl Into<NumOrStr>) -> Self {
+        Self {
+            number: number.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `connected`: the call was answered.
@@ -177,6 +187,17 @@ pub struct Completed {
     pub call: CompletedCall,
 }
 
+impl Completed {
+    /// A value with its required `call`; everything else absent.
+    #[must_use]
+    pub fn new(call: CompletedCall) -> Self {
+        Self {
+            call,
+            ..Self::default()
+        }
+    }
+}
+
 /// `sms`: the agent sent a text message.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -189,6 +210,17 @@ pub struct SmsSent {
     /// The call it relates to, if any.
     #[serde(rename = "callId", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<TalkCallId>,
+}
+
+impl SmsSent {
+    /// A value with its required `sms`; everything else absent.
+    #[must_use]
+    pub fn new(sms: impl Into<Str>) -> Self {
+        Self {
+            sms: sms.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `error`: a command failed. Talk does not acknowledge commands, so
@@ -214,6 +246,17 @@ pub struct TalkError {
 pub struct Jwt {
     /// The token.
     pub jwt: SecretText,
+}
+
+impl Jwt {
+    /// A value with its required `jwt`; everything else absent.
+    #[must_use]
+    pub fn new(jwt: impl Into<SecretText>) -> Self {
+        Self {
+            jwt: jwt.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// A message LeadDesk Talk posts to the host page.
@@ -261,7 +304,10 @@ pub enum TalkEvent {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UseSettings {
     /// Disable the number field so the agent cannot dial by hand.
-    #[serde(rename = "preventManualCalling", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "preventManualCalling",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prevent_manual_calling: Option<bool>,
 }
 
@@ -277,6 +323,17 @@ pub struct Dial {
     /// Dial at once rather than only filling in the number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autocall: Option<bool>,
+}
+
+impl Dial {
+    /// A value with its required `number`; everything else absent.
+    #[must_use]
+    pub fn new(number: impl Into<NumOrStr>) -> Self {
+        Self {
+            number: number.into(),
+            ..Self::default()
+        }
+    }
 }
 
 impl Dial {
@@ -301,6 +358,17 @@ pub struct SetStatus {
     pub enabled: bool,
 }
 
+impl SetStatus {
+    /// A value with its required `enabled`; everything else absent.
+    #[must_use]
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            ..Self::default()
+        }
+    }
+}
+
 /// `setMetadata`: contact details for Talk (used to fill in SMS).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -310,6 +378,17 @@ pub struct SetStatus {
 pub struct SetMetadata {
     /// Any key/value pairs.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SetMetadata {
+    /// A value with its required `metadata`; everything else absent.
+    #[must_use]
+    pub fn new(metadata: serde_json::Map<String, serde_json::Value>) -> Self {
+        Self {
+            metadata,
+            ..Self::default()
+        }
+    }
 }
 
 /// A message the host page posts to LeadDesk Talk.
@@ -388,19 +467,42 @@ impl TalkCommand {
 ///
 /// Only when `json` is not JSON, not an object, or has no string `action`.
 pub fn decode(json: &str) -> crate::Result<VendorMessage> {
+    decode_preferring(json, false)
+}
+
+/// Decodes a message the host page posted to Talk: `call` reads as the
+/// dial command rather than as Talk's ringing event.
+///
+/// # Errors
+///
+/// As [`decode`].
+pub fn decode_command(json: &str) -> crate::Result<VendorMessage> {
+    decode_preferring(json, true)
+}
+
+fn decode_preferring(json: &str, command_first: bool) -> crate::Result<VendorMessage> {
     let raw = crate::message::raw_of(json)?;
     let kind = crate::message::read_tag(LAYOUT, json)?;
-    let (body, unreadable) = if let Some((e, bad)) =
-        decode_typed::<TalkEvent>(LAYOUT, TalkEvent::known_types(), &kind, json)?
-    {
-        (Body::LeadDesk(TalkMessage::Event(e)), bad)
-    } else if let Some((c, bad)) =
-        decode_typed::<TalkCommand>(LAYOUT, TalkCommand::known_types(), &kind, json)?
-    {
-        (Body::LeadDesk(TalkMessage::Command(c)), bad)
-    } else {
-        (Body::Unknown, Vec::new())
+    let event = |json| {
+        decode_typed::<TalkEvent>(LAYOUT, TalkEvent::known_types(), &kind, json)
+            .map(|o| o.map(|(e, bad)| (Body::LeadDesk(TalkMessage::Event(e)), bad)))
     };
+    let command = |json| {
+        decode_typed::<TalkCommand>(LAYOUT, TalkCommand::known_types(), &kind, json)
+            .map(|o| o.map(|(c, bad)| (Body::LeadDesk(TalkMessage::Command(c)), bad)))
+    };
+    let found = if command_first {
+        match command(json)? {
+            Some(c) => Some(c),
+            None => event(json)?,
+        }
+    } else {
+        match event(json)? {
+            Some(e) => Some(e),
+            None => command(json)?,
+        }
+    };
+    let (body, unreadable) = found.unwrap_or((Body::Unknown, Vec::new()));
     Ok(VendorMessage::new(
         crate::Vendor::LeadDesk,
         Str::new(&kind),
@@ -447,8 +549,7 @@ pub(crate) fn normalise(e: &TalkEvent) -> Option<EventKind> {
         )),
         TalkEvent::Completed(c) => {
             let call = &c.call;
-            let local =
-                |t: &Option<TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
+            let local = |t: &Option<TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
             // Built in its box: see `Interaction::boxed`.
             let mut out = Box::<Completion>::default();
             let i = &mut out.interaction;
@@ -546,7 +647,10 @@ impl Dialect for Talk {
         decode(json)
     }
 
-    fn render_events(events: &[EventKind], _phone: &Softphone) -> crate::Result<Vec<VendorMessage>> {
+    fn render_events(
+        events: &[EventKind],
+        _phone: &Softphone,
+    ) -> crate::Result<Vec<VendorMessage>> {
         let out: Vec<TalkEvent> = events.iter().filter_map(render_event).collect();
         posted(crate::Vendor::LeadDesk, out)
     }
@@ -608,13 +712,12 @@ fn render_event(e: &EventKind) -> Option<TalkEvent> {
         K::InteractionConnected(i) if voice(i) => TalkEvent::Connected(Box::new(Connected {
             call_start: talk_time(i.at.as_ref()),
         })),
-        K::InteractionEnded(i)
-        | K::InteractionNotConnected {
-            interaction: i, ..
-        } if voice(i) => TalkEvent::Disconnected(Box::new(Disconnected {
-            call_end: talk_time(i.at.as_ref()),
-            record_url: i.recording_url.clone(),
-        })),
+        K::InteractionEnded(i) | K::InteractionNotConnected { interaction: i, .. } if voice(i) => {
+            TalkEvent::Disconnected(Box::new(Disconnected {
+                call_end: talk_time(i.at.as_ref()),
+                record_url: i.recording_url.clone(),
+            }))
+        }
         K::InteractionCompleted(c) if voice(&c.interaction) => {
             let i = &c.interaction;
             let other = address(customer(i)).map(number);

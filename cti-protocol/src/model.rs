@@ -36,11 +36,11 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
 
-pub use crate::message::VendorMessage;
+use crate::leaddesk::TalkMessage;
 use crate::message::Body;
+pub use crate::message::VendorMessage;
 use crate::types::{EpochMillis, Str};
 use crate::zoom::ZoomMessage;
-use crate::leaddesk::TalkMessage;
 use crate::{Error, ErrorKind, Vendor};
 
 /// The medium of an interaction.
@@ -739,7 +739,6 @@ impl CrmContact {
         self.entity = Some(entity.into());
         self
     }
-
 }
 
 /// The interaction a command targets.
@@ -776,7 +775,6 @@ impl Target {
         self.request_id = Some(id.into());
         self
     }
-
 }
 
 /// What the host page wants the softphone to do.

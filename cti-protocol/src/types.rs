@@ -352,7 +352,11 @@ impl IsoTime {
             None
         } else {
             text.parse::<Timestamp>().ok().or_else(|| {
-                parse_talk_time(&text).and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp()))
+                parse_talk_time(&text).and_then(|dt| {
+                    dt.to_zoned(jiff::tz::TimeZone::UTC)
+                        .ok()
+                        .map(|z| z.timestamp())
+                })
             })
         };
         Self {

@@ -47,16 +47,16 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Number;
 
-use crate::types::Str;
-use crate::types::{
-    ClockDuration, ContactId, EngagementId, EpochMillis, IsoTime, NumOrStr, QueueId,
-};
-use crate::message::{Body, Catalogue, Layout, VendorMessage, WireForm, decode_typed};
 use crate::dialect::{Dialect, Softphone, instant, posted};
+use crate::message::{Body, Catalogue, Layout, VendorMessage, WireForm, decode_typed};
 use crate::model::{
     AgentRef, AgentStatus, Channel, Command, Completion, ContactLookup, CrmContact, Direction,
     EventKind, EventTime, Interaction, LookupQuery, Party, QueueRef, ReplyKind, ScreenPopTarget,
     Target,
+};
+use crate::types::Str;
+use crate::types::{
+    ClockDuration, ContactId, EngagementId, EpochMillis, IsoTime, NumOrStr, QueueId,
 };
 use jiff::Timestamp;
 
@@ -67,8 +67,7 @@ use jiff::Timestamp;
 #[non_exhaustive]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Empty {
-}
+pub struct Empty {}
 
 /// `zcc-resize`: the agent toggled the softphone's size.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -132,6 +131,17 @@ pub struct ContactSearch {
     pub query: SearchQuery,
 }
 
+impl ContactSearch {
+    /// A value with its required `query`; everything else absent.
+    #[must_use]
+    pub fn new(query: SearchQuery) -> Self {
+        Self {
+            query,
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-call-ringing`: a call is ringing for the agent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -165,6 +175,17 @@ pub struct CallRinging {
     pub is_transfer: Option<bool>,
 }
 
+impl CallRinging {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-incomingPhone-request`: look up the caller of an incoming call
 /// or SMS. Answer with [`ZoomCommand::IncomingPhoneResponse`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -182,6 +203,21 @@ pub struct IncomingPhoneRequest {
     /// `"voice"` or `"sms"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Str>,
+}
+
+impl IncomingPhoneRequest {
+    /// A value with its required `incoming_phone_number`, `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(
+        incoming_phone_number: impl Into<Str>,
+        engagement_id: impl Into<EngagementId>,
+    ) -> Self {
+        Self {
+            incoming_phone_number: incoming_phone_number.into(),
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-incomingEmail-request`: look up the customer of an incoming
@@ -203,6 +239,18 @@ pub struct IncomingEmailRequest {
     pub channel: Option<Str>,
 }
 
+impl IncomingEmailRequest {
+    /// A value with its required `email`, `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(email: impl Into<Str>, engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            email: email.into(),
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-screen-pop`: open this record.
 ///
 /// `id` is the `id` of the contact the agent chose, **or**, when the
@@ -216,6 +264,17 @@ pub struct IncomingEmailRequest {
 pub struct ScreenPop {
     /// The contact id, or a phone number / e-mail address.
     pub id: ContactId,
+}
+
+impl ScreenPop {
+    /// A value with its required `id`; everything else absent.
+    #[must_use]
+    pub fn new(id: impl Into<ContactId>) -> Self {
+        Self {
+            id: id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-call-connected`: a call was answered.
@@ -248,6 +307,17 @@ pub struct CallConnected {
     pub to: Option<Str>,
 }
 
+impl CallConnected {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-call-ended`, `zcc-chat-ended`, `zcc-video-ended`,
 /// `zcc-sms-ended`: the engagement ended.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -264,6 +334,17 @@ pub struct EngagementEnded {
     pub engagement_id: EngagementId,
 }
 
+impl EngagementEnded {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-chat-started`, `zcc-video-started`, `zcc-sms-started`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -277,6 +358,17 @@ pub struct EngagementStarted {
     /// When it started.
     #[serde(rename = "createTs", skip_serializing_if = "Option::is_none")]
     pub create_ts: Option<EpochMillis>,
+}
+
+impl EngagementStarted {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-chat-ringing`, `zcc-video-ringing`, `zcc-sms-ringing`.
@@ -302,8 +394,22 @@ pub struct EngagementRinging {
     #[serde(rename = "customerEmail", skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<Str>,
     /// The customer's number (SMS).
-    #[serde(rename = "incomingPhoneNumber", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "incomingPhoneNumber",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub incoming_phone_number: Option<Str>,
+}
+
+impl EngagementRinging {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-end-post-engagement` (deprecated by Zoom, still sent): the
@@ -324,6 +430,17 @@ pub struct EndPostEngagement {
     /// The disposition (current builds).
     #[serde(rename = "dispositionCode", skip_serializing_if = "Option::is_none")]
     pub disposition_code: Option<Str>,
+}
+
+impl EndPostEngagement {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 impl EndPostEngagement {
@@ -448,6 +565,17 @@ pub struct PhoneCallLog {
     pub smart_notes: Option<Vec<Str>>,
 }
 
+impl PhoneCallLog {
+    /// A value with its required `object_record`; everything else absent.
+    #[must_use]
+    pub fn new(object_record: CallLogRecord) -> Self {
+        Self {
+            object_record,
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-call-recording`: where the call's recording can be fetched.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -463,6 +591,18 @@ pub struct CallRecording {
     pub recording_url: Str,
 }
 
+impl CallRecording {
+    /// A value with its required `engagement_id`, `recording_url`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>, recording_url: impl Into<Str>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            recording_url: recording_url.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `zcc-add-note`: one agent note (or a chat transcript) at wrap-up.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -472,6 +612,17 @@ pub struct CallRecording {
 pub struct AddNote {
     /// The note's text (may contain HTML).
     pub comment: Str,
+}
+
+impl AddNote {
+    /// A value with its required `comment`; everything else absent.
+    #[must_use]
+    pub fn new(comment: impl Into<Str>) -> Self {
+        Self {
+            comment: comment.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-outbound-call-started`.
@@ -496,6 +647,17 @@ pub struct OutboundCallStarted {
     /// When dialling started.
     #[serde(rename = "startTs", skip_serializing_if = "Option::is_none")]
     pub start_ts: Option<EpochMillis>,
+}
+
+impl OutboundCallStarted {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// Why an engagement did not connect (`reasonCode`).
@@ -557,6 +719,17 @@ pub struct NotConnected {
     pub engagement_id: EngagementId,
 }
 
+impl NotConnected {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// One engagement in a `zcc-engagement-status-response`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -571,7 +744,10 @@ pub struct EngagementSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Str>,
     /// Its direction.
-    #[serde(rename = "engagementDirection", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "engagementDirection",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub engagement_direction: Option<Str>,
     /// The caller.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -582,6 +758,17 @@ pub struct EngagementSummary {
     /// The customer's e-mail address.
     #[serde(rename = "customerEmail", skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<Str>,
+}
+
+impl EngagementSummary {
+    /// A value with its required `engagement_id`; everything else absent.
+    #[must_use]
+    pub fn new(engagement_id: impl Into<EngagementId>) -> Self {
+        Self {
+            engagement_id: engagement_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-engagement-status-response`: the agent's engagements.
@@ -626,6 +813,17 @@ pub struct AgentStatusNotification {
     pub sub_reason: Option<Str>,
 }
 
+impl AgentStatusNotification {
+    /// A value with its required `status_code`; everything else absent.
+    #[must_use]
+    pub fn new(status_code: impl Into<NumOrStr>) -> Self {
+        Self {
+            status_code: status_code.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// One variable of a `zcc-get-variables-response`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -634,7 +832,10 @@ pub struct AgentStatusNotification {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EngagementVariable {
     /// The variable's display name.
-    #[serde(rename = "globalVariableDisplayName", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "globalVariableDisplayName",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub display_name: Option<Str>,
     /// The variable's name (`Consumer.email`).
     #[serde(rename = "globalVariableName", skip_serializing_if = "Option::is_none")]
@@ -981,6 +1182,17 @@ pub struct StatusRequest {
 pub struct SetAgentStatus {
     /// The status code (see [`AgentStatusNotification`]).
     pub id: NumOrStr,
+}
+
+impl SetAgentStatus {
+    /// A value with its required `id`; everything else absent.
+    #[must_use]
+    pub fn new(id: impl Into<NumOrStr>) -> Self {
+        Self {
+            id: id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `zcc-get-variables`: ask for an engagement's variables.
@@ -1418,8 +1630,8 @@ fn completion(log: &PhoneCallLog) -> Box<Completion> {
 /// A neutral command as the host posts it to the softphone.
 pub(crate) fn render_command(command: &Command) -> crate::Result<ZoomCommand> {
     type C = Command;
-let unsupported = |why: &str| command.unsupported(crate::Vendor::Zoom, why);
-Ok(match command {
+    let unsupported = |why: &str| command.unsupported(crate::Vendor::Zoom, why);
+    Ok(match command {
         C::Dial {
             number, contact, ..
         } => {
@@ -1445,7 +1657,7 @@ Ok(match command {
             let mut c = control(target);
             c.disposition_id = Some(disposition.clone());
             ZoomCommand::SetEngagementDisposition(Box::new(c))
-        },
+        }
         C::CompleteWrapUp { target } => {
             ZoomCommand::CloseEngagementWrapup(Box::new(control(target)))
         }
@@ -1467,15 +1679,15 @@ Ok(match command {
         C::AnswerLookup { reply_to, contacts } => {
             let list: Vec<Contact> = contacts.iter().map(contact).collect();
             match reply_to {
-                ReplyKind::Search => ZoomCommand::ContactSearchResponse(Box::new(
-                    ContactMatches::list(list),
-                )),
-                ReplyKind::IncomingPhone => ZoomCommand::IncomingPhoneResponse(Box::new(
-                    ContactMatches::list(list),
-                )),
-                ReplyKind::IncomingEmail => ZoomCommand::IncomingEmailResponse(Box::new(
-                    ContactMatches::list(list),
-                )),
+                ReplyKind::Search => {
+                    ZoomCommand::ContactSearchResponse(Box::new(ContactMatches::list(list)))
+                }
+                ReplyKind::IncomingPhone => {
+                    ZoomCommand::IncomingPhoneResponse(Box::new(ContactMatches::list(list)))
+                }
+                ReplyKind::IncomingEmail => {
+                    ZoomCommand::IncomingEmailResponse(Box::new(ContactMatches::list(list)))
+                }
             }
         }
         C::Configure {
@@ -1491,9 +1703,11 @@ Ok(match command {
             };
             ZoomCommand::InitConfigResponse(Box::new(InitConfig { phone: Some(phone) }))
         }
-        C::ListInteractions { request_id } => ZoomCommand::EngagementStatusRequest(Box::new(StatusRequest {
-            request_id: request_id.clone(),
-        })),
+        C::ListInteractions { request_id } => {
+            ZoomCommand::EngagementStatusRequest(Box::new(StatusRequest {
+                request_id: request_id.clone(),
+            }))
+        }
         C::Hold { .. } | C::Mute { .. } => {
             return Err(unsupported("Zoom does not publish this message's payload"));
         }
@@ -1603,7 +1817,10 @@ fn queue_of<'a>(i: &'a Interaction, phone: &'a Softphone) -> Option<&'a QueueRef
 /// Zoom's `m:ss` (unpadded minutes); `NaN:NaN` when the call never
 /// connected, as the softphone sends it.
 fn call_duration(seconds: Option<u64>) -> ClockDuration {
-    seconds.map_or_else(|| ClockDuration::parse("NaN:NaN"), ClockDuration::minutes_seconds)
+    seconds.map_or_else(
+        || ClockDuration::parse("NaN:NaN"),
+        ClockDuration::minutes_seconds,
+    )
 }
 
 #[allow(clippy::too_many_lines)]
@@ -1637,13 +1854,15 @@ fn render_event(e: &EventKind, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
             let queue = queue_of(i, phone);
             let queue_name = queue.and_then(|q| q.name.clone());
             if i.direction == Some(Direction::Outbound) {
-                out.push(ZoomEvent::OutboundCallStarted(Box::new(OutboundCallStarted {
-                    engagement_id: id_of(i),
-                    from: party_text(i.from.as_ref()).or_else(|| phone.agent.id.clone()),
-                    to: party_text(i.to.as_ref()),
-                    queue_name,
-                    start_ts: millis(i.at.as_ref()),
-                })));
+                out.push(ZoomEvent::OutboundCallStarted(Box::new(
+                    OutboundCallStarted {
+                        engagement_id: id_of(i),
+                        from: party_text(i.from.as_ref()).or_else(|| phone.agent.id.clone()),
+                        to: party_text(i.to.as_ref()),
+                        queue_name,
+                        start_ts: millis(i.at.as_ref()),
+                    },
+                )));
                 return;
             }
             let who = i.from.as_ref();
@@ -1809,7 +2028,10 @@ fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
         return;
     }
     let id = id_of(i);
-    let disposition = c.disposition.clone().unwrap_or_else(|| Str::new_static("-"));
+    let disposition = c
+        .disposition
+        .clone()
+        .unwrap_or_else(|| Str::new_static("-"));
     for note in &c.notes {
         out.push(ZoomEvent::AddNote(Box::new(AddNote {
             comment: note.clone(),
@@ -1854,10 +2076,10 @@ fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
                 .or_else(|| phone.agent.name.clone())
                 .unwrap_or_default(),
         ),
-        wrap_up_time_duration: Some(
-            c.wrap_up_seconds
-                .map_or_else(|| ClockDuration::parse(""), ClockDuration::hours_minutes_seconds),
-        ),
+        wrap_up_time_duration: Some(c.wrap_up_seconds.map_or_else(
+            || ClockDuration::parse(""),
+            ClockDuration::hours_minutes_seconds,
+        )),
         notes: Some(c.notes.clone()),
         disposition_code: Some(disposition),
         kind: Some(Str::new_static(match i.channel {
@@ -1913,9 +2135,10 @@ fn not_connected(outbound: bool, reason: Option<&str>) -> (Option<&str>, Option<
         return (Some(reason), Some(text));
     }
     match reason {
-        "rejected" | ReasonCode::AGENT_REJECTED => {
-            (Some(ReasonCode::AGENT_REJECTED), Some("Call rejected by agent."))
-        }
+        "rejected" | ReasonCode::AGENT_REJECTED => (
+            Some(ReasonCode::AGENT_REJECTED),
+            Some("Call rejected by agent."),
+        ),
         "timeout" => (Some("TIMEOUT"), Some("Call missed.")),
         r if r.contains("abandon") || r.contains("hang") => {
             (Some(ReasonCode::CUSTOMER_HANGUP), Some("Consumer hung up."))

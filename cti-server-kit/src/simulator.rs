@@ -1023,11 +1023,8 @@ impl Inner {
                 .first()
                 .and_then(|p| p.address.as_deref())
                 .unwrap_or("");
-            let who = model::Interaction::new(
-                id.as_str(),
-                interaction.channel(),
-                Direction::Inbound,
-            );
+            let who =
+                model::Interaction::new(id.as_str(), interaction.channel(), Direction::Inbound);
             self.post_events(
                 Vendor::Zoom,
                 &[EventKind::ContactLookupRequested(ContactLookup::new(
@@ -1244,8 +1241,7 @@ impl Inner {
                 _ => self.act(&Action::Offline),
             },
             ZoomCommand::SetHold(o) => {
-                let on = o.0.pointer("/hold")
-                    .and_then(Value::as_bool);
+                let on = o.0.pointer("/hold").and_then(Value::as_bool);
                 self.act(if on == Some(false) {
                     &Action::Resume
                 } else {
@@ -1253,8 +1249,7 @@ impl Inner {
                 })
             }
             ZoomCommand::SetMute(o) => {
-                let on = o.0.pointer("/mute")
-                    .and_then(Value::as_bool);
+                let on = o.0.pointer("/mute").and_then(Value::as_bool);
                 self.act(if on == Some(false) {
                     &Action::Unmute
                 } else {

@@ -14,8 +14,14 @@ fn schema_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cti-protocol/schemas")
 }
 
+/// The schema of the messages as the vendors send them (and as this
+/// crate writes them): a required id is required, though the decoder
+/// also takes a message without it and says so.
 fn schema<T: schemars::JsonSchema>() -> String {
-    let mut text = serde_json::to_string_pretty(&schemars::schema_for!(T)).unwrap();
+    let generator = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator();
+    let mut text = serde_json::to_string_pretty(&generator.into_root_schema_for::<T>()).unwrap();
     text.push('\n');
     text
 }
@@ -98,14 +104,14 @@ fn schemas_accept_the_fixtures() {
     // Every known fixture message validates structurally against the
     // schema's list of types: the schema names each wire type.
     let zoom = schema::<ZoomEvent>();
-    for ty in ZoomEvent::KNOWN_TYPES {
+    for ty in ZoomEvent::known_types() {
         assert!(
             zoom.contains(&format!("\"{ty}\"")),
             "{ty} missing from the schema"
         );
     }
     let talk = schema::<TalkEvent>();
-    for ty in TalkEvent::KNOWN_TYPES {
+    for ty in TalkEvent::known_types() {
         assert!(
             talk.contains(&format!("\"{ty}\"")),
             "{ty} missing from the schema"

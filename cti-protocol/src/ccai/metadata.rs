@@ -223,6 +223,17 @@ pub struct CallMetadata {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl CallMetadata {
+    /// A record of session `id`; everything else absent.
+    #[must_use]
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            ..Self::default()
+        }
+    }
+}
+
 /// A chat's session metadata (`ujet-metadata/chat-{id}.json`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -236,7 +247,8 @@ pub struct ChatMetadata {
     pub lang: Option<Str>,
     /// The legacy session type (`Messaging Inbound (Web Chat)`,
     /// `Messaging (SMS)`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    // Always written (`null` when unknown): it is what tells a chat
+    // record from a call record.
     pub chat_type: Option<Str>,
     /// Deprecated: the same as `chat_type`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -267,6 +279,17 @@ pub struct ChatMetadata {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ChatMetadata {
+    /// A record of session `id`; everything else absent.
+    #[must_use]
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            ..Self::default()
+        }
+    }
+}
+
 /// A call's or a chat's metadata record.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -288,8 +311,7 @@ impl SessionMetadata {
     /// Syntax and payload errors naming what is wrong (`id` missing or
     /// not an unsigned integer, a field of the wrong type, …).
     pub fn decode(json: &str) -> crate::Result<Self> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(Error::from_json)?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(Error::from_json)?;
         let Some(map) = value.as_object() else {
             return Err(Error::new(
                 ErrorKind::Payload,
