@@ -586,6 +586,12 @@ pub fn decode(json: &str) -> crate::Result<VendorMessage> {
     let raw = crate::message::raw_of(json)?;
     let (inner, form) = if json.trim_start().starts_with('"') {
         let inner: String = serde_json::from_str(json).map_err(crate::Error::from_json)?;
+        crate::message::check_numbers(&inner).map_err(|e| {
+            crate::Error::new(
+                e.kind(),
+                format!("the posted string does not hold a message: {e}"),
+            )
+        })?;
         (std::borrow::Cow::Owned(inner), WireForm::JsonString)
     } else {
         (std::borrow::Cow::Borrowed(json), WireForm::Object)
@@ -758,6 +764,8 @@ pub(crate) fn normalise(e: &AdapterEvent) -> Option<EventKind> {
                 name: Some(Str::new_static("Agent Assist")),
             }
         }
+        // Without a URL there is nothing to open.
+        AdapterEvent::CrmRecordPop(p) if p.record_url.is_empty() => return None,
         AdapterEvent::CrmRecordPop(p) => K::ScreenPop(ScreenPopTarget::Url(p.record_url.clone())),
         AdapterEvent::TaskVaJoined(v) => {
             let (id, channel) = match (&v.call_id, &v.chat_id) {

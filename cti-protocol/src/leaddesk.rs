@@ -543,10 +543,14 @@ pub(crate) fn normalise(e: &TalkEvent) -> Option<EventKind> {
             Some(Channel::Voice),
             c.call_start.as_ref().map(|t| EventTime::Local(t.at())),
         )),
-        TalkEvent::Disconnected(d) => K::InteractionEnded(Interaction::boxed_at(
-            Some(Channel::Voice),
-            d.call_end.as_ref().map(|t| EventTime::Local(t.at())),
-        )),
+        TalkEvent::Disconnected(d) => {
+            let mut i = Interaction::boxed_at(
+                Some(Channel::Voice),
+                d.call_end.as_ref().map(|t| EventTime::Local(t.at())),
+            );
+            i.recording_url.clone_from(&d.record_url);
+            K::InteractionEnded(i)
+        }
         TalkEvent::Completed(c) => {
             let call = &c.call;
             let local = |t: &Option<TalkTime>| t.as_ref().map(|t| EventTime::Local(t.at()));
@@ -560,7 +564,8 @@ pub(crate) fn normalise(e: &TalkEvent) -> Option<EventKind> {
             i.to = call.to.as_ref().map(num);
             i.at = local(&call.call_end);
             out.answered = call.answered;
-            out.started = local(&call.talk_start).or_else(|| local(&call.call_start));
+            out.offered = local(&call.call_start);
+            out.started = local(&call.talk_start);
             out.ended = local(&call.call_end);
             out.duration_seconds = call.duration.as_ref().and_then(serde_json::Number::as_u64);
             out.disposition = call

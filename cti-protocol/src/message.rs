@@ -224,7 +224,7 @@ impl VendorMessage {
     }
 
     /// The fields of a known message that could not be read as modelled
-    /// (empty when every field was read).
+    /// (empty when every field was read), in the order of their keys.
     #[must_use]
     pub fn unreadable(&self) -> &[UnreadableField] {
         &self.unreadable
@@ -409,6 +409,35 @@ fn only(v: &Value, path: &[Step]) -> Value {
     }
 }
 
+/// `v` with only the path to `path` left, and the value there emptied
+/// (an object becomes `{}`, an array `[]`).
+fn shell(v: &Value, path: &[Step]) -> Value {
+    match (v, path.split_first()) {
+        (Value::Object(_), None) => Value::Object(Map::new()),
+        (Value::Array(_), None) => Value::Array(Vec::new()),
+        (_, None) => v.clone(),
+        (Value::Object(m), Some((Step::Key(k), rest))) => {
+            let mut out = Map::new();
+            if let Some(child) = m.get(k) {
+                out.insert(k.clone(), shell(child, rest));
+            }
+            Value::Object(out)
+        }
+        (Value::Array(a), Some((Step::Index(i), rest))) => {
+            Value::Array(a.get(*i).map(|c| shell(c, rest)).into_iter().collect())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// The value at `path`.
+fn value_at<'v>(v: &'v Value, path: &[Step]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, step| match step {
+        Step::Key(k) => v.get(k.as_str()),
+        Step::Index(i) => v.get(*i),
+    })
+}
+
 /// `v` without the leaves at `bad`.
 fn without(v: &Value, here: &mut Vec<Step>, bad: &[Vec<Step>]) -> Option<Value> {
     if bad.iter().any(|b| b == here) {
@@ -496,11 +525,25 @@ pub(crate) fn decode_lenient<T: DeserializeOwned>(
     }
     let mut all = Vec::new();
     leaves(&payload, &mut Vec::new(), &mut all);
-    let bad: Vec<(Vec<Step>, JsonType)> = all
-        .into_iter()
-        .filter(|(path, _)| reads(only(&payload, path)).is_err())
-        .map(|(path, v)| (path, JsonType::of(v)))
-        .collect();
+    let mut bad: Vec<(Vec<Step>, JsonType)> = Vec::new();
+    for (path, _) in all {
+        if reads(only(&payload, &path)).is_ok() {
+            continue;
+        }
+        // The field that cannot be read is the outermost one on the path
+        // that fails even when empty (an object where text is modelled),
+        // else the leaf itself.
+        let culprit = (1..path.len())
+            .map(|k| &path[..k])
+            .find(|prefix| reads(shell(&payload, prefix)).is_err())
+            .unwrap_or(&path)
+            .to_vec();
+        if !bad.iter().any(|(b, _)| culprit.starts_with(b)) {
+            bad.retain(|(b, _)| !b.starts_with(&culprit));
+            let found = value_at(&payload, &culprit).map_or(JsonType::Null, JsonType::of);
+            bad.push((culprit, found));
+        }
+    }
     let paths: Vec<Vec<Step>> = bad.iter().map(|(p, _)| p.clone()).collect();
     let report = |bad: &[(Vec<Step>, JsonType)]| {
         bad.iter()
@@ -547,10 +590,59 @@ pub(crate) fn decode_typed<T: DeserializeOwned>(
     }
 }
 
-/// The raw text of `json` as a [`RawValue`] (the input is already known
-/// to be JSON).
+/// The raw text of `json` as a [`RawValue`], once it is known to be JSON
+/// that [`serde_json::Value`] can hold: a number out of `f64`'s range
+/// (`1e400`) is refused like a syntax error, as `serde_json` refuses it,
+/// so that every message that decodes also converts to a value.
 pub(crate) fn raw_of(json: &str) -> Result<Box<RawValue>> {
+    check_numbers(json)?;
     RawValue::from_string(json.to_owned()).map_err(Error::from_json)
+}
+
+/// Refuses a number that `serde_json::Value` cannot hold (out of `f64`'s
+/// range, like `1e400`), naming it. A linear scan of the number tokens:
+/// serde's own walk would recurse, and stop at 128 levels of nesting,
+/// where a deep payload of an unknown message is otherwise kept raw.
+pub(crate) fn check_numbers(json: &str) -> Result<()> {
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                // Skip the string, honouring escapes.
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    if c == b'"' {
+                        break;
+                    }
+                    i += if c == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                {
+                    i += 1;
+                }
+                let token = json.get(start..i).unwrap_or_default();
+                let integral = token.bytes().all(|c| c == b'-' || c.is_ascii_digit());
+                let fits = (integral
+                    && (token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok()))
+                    || token.parse::<f64>().is_ok_and(f64::is_finite);
+                if !fits {
+                    return Err(Error::new(
+                        ErrorKind::Syntax,
+                        format!("number out of range: {}", crate::types::truncate(token, 40)),
+                    ));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
 }
 
 /// Encodes a typed message (used by the renderers, whose output is then

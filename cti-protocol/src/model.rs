@@ -918,7 +918,7 @@ impl Command {
     /// [`ErrorKind::Unsupported`] when the vendor has no such message (the
     /// CCAI adapter takes no commands; LeadDesk has no hold or
     /// disposition), or when Zoom's payload for it is not published
-    /// (hold, mute): build a [`ZoomCommand`] by hand for those.
+    /// (hold, mute): build a [`ZoomCommand`](crate::zoom::ZoomCommand) by hand for those.
     pub fn render(&self, vendor: Vendor) -> crate::Result<VendorMessage> {
         vendor.render_command(self)
     }

@@ -516,9 +516,9 @@ pub struct CallLogRecord {
     /// The queue's name, or `""`.
     #[serde(rename = "callQueue", skip_serializing_if = "Option::is_none")]
     pub call_queue: Option<Str>,
-    /// The agent's extension.
+    /// The agent's extension (a string; a number is read too).
     #[serde(rename = "agentExtension", skip_serializing_if = "Option::is_none")]
-    pub agent_extension: Option<Str>,
+    pub agent_extension: Option<NumOrStr>,
     /// The agent's name, or `""`.
     #[serde(rename = "agentName", skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<Str>,
@@ -1614,6 +1614,10 @@ fn completion(log: &PhoneCallLog) -> Box<Completion> {
         .call_duration
         .as_ref()
         .and_then(crate::types::ClockDuration::seconds);
+    out.wrap_up_seconds = r
+        .wrap_up_time_duration
+        .as_ref()
+        .and_then(crate::types::ClockDuration::seconds);
     out.disposition = r
         .disposition_code
         .clone()
@@ -1844,7 +1848,7 @@ fn render_event(e: &EventKind, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
             out.push(ZoomEvent::AgentStatusNotification(Box::new(
                 AgentStatusNotification {
                     status_code: NumOrStr::text(code),
-                    status: text,
+                    status: label.clone().or(text),
                     ..AgentStatusNotification::default()
                 },
             )));
@@ -2068,7 +2072,7 @@ fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
                 .and_then(|q| q.name.clone())
                 .unwrap_or_default(),
         ),
-        agent_extension: extension,
+        agent_extension: extension.map(NumOrStr::text),
         agent_name: Some(
             i.agent
                 .as_ref()

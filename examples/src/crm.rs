@@ -1022,18 +1022,11 @@ async fn api_dial(
     if let (Ok(rendered), Some(page)) = (command.render(vendor), crm.page_for(vendor)) {
         match app.bridge.send(&page, &command).await {
             Ok(()) => {
-                let raw = rendered.to_value();
-                let wire = raw
-                    .get("type")
-                    .or_else(|| raw.get("action"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("command")
-                    .to_owned();
                 crm.log(
                     "out",
                     vendor.name(),
-                    &wire,
-                    raw,
+                    rendered.wire_type(),
+                    rendered.to_value(),
                     serde_json::to_value(&command).unwrap_or(Value::Null),
                 );
                 return axum::Json(json!({"via": "postMessage"})).into_response();

@@ -12,6 +12,7 @@ mod client_properties;
 mod client_sso;
 mod client_voicelog;
 mod demo_attacks;
+mod dialects;
 mod fixtures;
 mod hostile;
 mod log_capture;
