@@ -18,7 +18,7 @@
 //! use cti_media::email::{build_update, parse_update};
 //! use cti_protocol::ccai::metadata::{ChatMetadata, SessionMetadata};
 //!
-//! let record = SessionMetadata::Chat(Box::new(ChatMetadata::default().id(73522_u64)));
+//! let record = SessionMetadata::Chat(Box::new(ChatMetadata::new(73522)));
 //! let raw = build_update("no-reply@cti.example", "crm@example.com", &record, Some("10:00 Ada: Hi\n"))?;
 //! let back = parse_update(&raw)?;
 //! assert_eq!(back.metadata, record);

@@ -267,9 +267,9 @@ callEndTime: IsoTime | null,
  */
 callQueue: string | null, 
 /**
- * The agent's extension.
+ * The agent's extension (a string; a number is read too).
  */
-agentExtension: string | null, 
+agentExtension: NumOrStr | null, 
 /**
  * The agent's name, or `""`.
  */

@@ -391,40 +391,31 @@ fn leaves<'v>(v: &'v Value, here: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, &'v 
     }
 }
 
-/// `v` with only the leaf at `path` left (arrays keep just that element).
-fn only(v: &Value, path: &[Step]) -> Value {
-    match (v, path.split_first()) {
-        (_, None) => v.clone(),
-        (Value::Object(m), Some((Step::Key(k), rest))) => {
-            let mut out = Map::new();
-            if let Some(child) = m.get(k) {
-                out.insert(k.clone(), only(child, rest));
-            }
-            Value::Object(out)
-        }
-        (Value::Array(a), Some((Step::Index(i), rest))) => {
-            Value::Array(a.get(*i).map(|c| only(c, rest)).into_iter().collect())
-        }
-        _ => v.clone(),
-    }
+/// What [`only`] leaves at the end of its path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The value as it is.
+    Whole,
+    /// The value emptied: an object becomes `{}`, an array `[]`.
+    Emptied,
 }
 
-/// `v` with only the path to `path` left, and the value there emptied
-/// (an object becomes `{}`, an array `[]`).
-fn shell(v: &Value, path: &[Step]) -> Value {
+/// `v` with only the path to `path` left (arrays keep just that
+/// element), and the value there whole or emptied.
+fn only(v: &Value, path: &[Step], end: End) -> Value {
     match (v, path.split_first()) {
-        (Value::Object(_), None) => Value::Object(Map::new()),
-        (Value::Array(_), None) => Value::Array(Vec::new()),
+        (Value::Object(_), None) if end == End::Emptied => Value::Object(Map::new()),
+        (Value::Array(_), None) if end == End::Emptied => Value::Array(Vec::new()),
         (_, None) => v.clone(),
         (Value::Object(m), Some((Step::Key(k), rest))) => {
             let mut out = Map::new();
             if let Some(child) = m.get(k) {
-                out.insert(k.clone(), shell(child, rest));
+                out.insert(k.clone(), only(child, rest, end));
             }
             Value::Object(out)
         }
         (Value::Array(a), Some((Step::Index(i), rest))) => {
-            Value::Array(a.get(*i).map(|c| shell(c, rest)).into_iter().collect())
+            Value::Array(a.get(*i).map(|c| only(c, rest, end)).into_iter().collect())
         }
         _ => v.clone(),
     }
@@ -527,7 +518,7 @@ pub(crate) fn decode_lenient<T: DeserializeOwned>(
     leaves(&payload, &mut Vec::new(), &mut all);
     let mut bad: Vec<(Vec<Step>, JsonType)> = Vec::new();
     for (path, _) in all {
-        if reads(only(&payload, &path)).is_ok() {
+        if reads(only(&payload, &path, End::Whole)).is_ok() {
             continue;
         }
         // The field that cannot be read is the outermost one on the path
@@ -535,7 +526,7 @@ pub(crate) fn decode_lenient<T: DeserializeOwned>(
         // else the leaf itself.
         let culprit = (1..path.len())
             .map(|k| &path[..k])
-            .find(|prefix| reads(shell(&payload, prefix)).is_err())
+            .find(|prefix| reads(only(&payload, prefix, End::Emptied)).is_err())
             .unwrap_or(&path)
             .to_vec();
         if !bad.iter().any(|(b, _)| culprit.starts_with(b)) {

@@ -1387,6 +1387,14 @@ fn agent_status(code: &str, status: Option<&str>) -> AgentStatus {
 }
 
 #[allow(clippy::too_many_lines)]
+fn ended(x: &EngagementEnded, channel: Channel) -> EventKind {
+    EventKind::InteractionEnded(interaction(&x.engagement_id, Some(channel), x.complete_ts))
+}
+
+fn started(x: &EngagementStarted, channel: Channel) -> EventKind {
+    EventKind::InteractionConnected(interaction(&x.engagement_id, Some(channel), x.create_ts))
+}
+
 /// The neutral meaning of a softphone message; `None` for messages with
 /// none (variable listings, log links).
 pub(crate) fn normalise(e: &ZoomEvent) -> Option<EventKind> {
@@ -1469,41 +1477,13 @@ pub(crate) fn normalise(e: &ZoomEvent) -> Option<EventKind> {
             );
             K::InteractionConnected(i)
         }
-        ZoomEvent::CallEnded(x) => K::InteractionEnded(interaction(
-            &x.engagement_id,
-            Some(Channel::Voice),
-            x.complete_ts,
-        )),
-        ZoomEvent::ChatEnded(x) => K::InteractionEnded(interaction(
-            &x.engagement_id,
-            Some(Channel::Chat),
-            x.complete_ts,
-        )),
-        ZoomEvent::VideoEnded(x) => K::InteractionEnded(interaction(
-            &x.engagement_id,
-            Some(Channel::Video),
-            x.complete_ts,
-        )),
-        ZoomEvent::SmsEnded(x) => K::InteractionEnded(interaction(
-            &x.engagement_id,
-            Some(Channel::Sms),
-            x.complete_ts,
-        )),
-        ZoomEvent::ChatStarted(x) => K::InteractionConnected(interaction(
-            &x.engagement_id,
-            Some(Channel::Chat),
-            x.create_ts,
-        )),
-        ZoomEvent::VideoStarted(x) => K::InteractionConnected(interaction(
-            &x.engagement_id,
-            Some(Channel::Video),
-            x.create_ts,
-        )),
-        ZoomEvent::SmsStarted(x) => K::InteractionConnected(interaction(
-            &x.engagement_id,
-            Some(Channel::Sms),
-            x.create_ts,
-        )),
+        ZoomEvent::CallEnded(x) => ended(x, Channel::Voice),
+        ZoomEvent::ChatEnded(x) => ended(x, Channel::Chat),
+        ZoomEvent::VideoEnded(x) => ended(x, Channel::Video),
+        ZoomEvent::SmsEnded(x) => ended(x, Channel::Sms),
+        ZoomEvent::ChatStarted(x) => started(x, Channel::Chat),
+        ZoomEvent::VideoStarted(x) => started(x, Channel::Video),
+        ZoomEvent::SmsStarted(x) => started(x, Channel::Sms),
         ZoomEvent::ChatRinging(r) => K::InteractionOffered(ringing(r, Channel::Chat)),
         ZoomEvent::VideoRinging(r) => K::InteractionOffered(ringing(r, Channel::Video)),
         ZoomEvent::SmsRinging(r) => K::InteractionOffered(ringing(r, Channel::Sms)),

@@ -125,21 +125,25 @@ fn queue_name(name: String) -> Option<QueueRef> {
 /// Neutral events Zoom can express, filled with exactly what its
 /// messages carry.
 fn zoom_event() -> impl Strategy<Value = EventKind> {
-    let offered_voice = (id(), phone(), phone(), name(), millis(), any::<bool>()).prop_map(
-        |(id, a, b, q, at, outbound)| {
-            let dir = if outbound {
-                Direction::Outbound
-            } else {
-                Direction::Inbound
-            };
-            let mut i = Interaction::new(id, Channel::Voice, dir);
-            i.from = party(a);
-            i.to = party(b);
-            i.queue = queue_name(q);
-            i.at = Some(at);
-            EventKind::InteractionOffered(Box::new(i))
-        },
-    );
+    // A voice call with both parties, a named queue and a time.
+    let voice = || {
+        (id(), phone(), phone(), name(), millis(), any::<bool>()).prop_map(
+            |(id, a, b, q, at, outbound)| {
+                let dir = if outbound {
+                    Direction::Outbound
+                } else {
+                    Direction::Inbound
+                };
+                let mut i = Interaction::new(id, Channel::Voice, dir);
+                i.from = party(a);
+                i.to = party(b);
+                i.queue = queue_name(q);
+                i.at = Some(at);
+                Box::new(i)
+            },
+        )
+    };
+    let offered_voice = voice().prop_map(EventKind::InteractionOffered);
     let offered_chat = (id(), email(), name(), name()).prop_map(|(id, addr, who, q)| {
         let mut i = Interaction::new(id, Channel::Chat, Direction::Inbound);
         let mut p = Party::address(addr);
@@ -148,21 +152,7 @@ fn zoom_event() -> impl Strategy<Value = EventKind> {
         i.queue = queue_name(q);
         EventKind::InteractionOffered(Box::new(i))
     });
-    let connected = (id(), phone(), phone(), name(), millis(), any::<bool>()).prop_map(
-        |(id, a, b, q, at, outbound)| {
-            let dir = if outbound {
-                Direction::Outbound
-            } else {
-                Direction::Inbound
-            };
-            let mut i = Interaction::new(id, Channel::Voice, dir);
-            i.from = party(a);
-            i.to = party(b);
-            i.queue = queue_name(q);
-            i.at = Some(at);
-            EventKind::InteractionConnected(Box::new(i))
-        },
-    );
+    let connected = voice().prop_map(EventKind::InteractionConnected);
     let ended = (
         id(),
         prop::sample::select(vec![

@@ -328,7 +328,11 @@ fn ccai_session_metadata_fixtures_round_trip() {
         let back: Value = serde_json::from_str(&decoded.to_json()).unwrap_or_default();
         let original: Value = serde_json::from_str(&text).unwrap_or_default();
         // Equal but for `null` members of modelled keys, which are left out.
-        assert_eq!(without_nulls(&back), without_nulls(&original), "{name}");
+        assert_eq!(
+            crate::without_nulls(&back),
+            crate::without_nulls(&original),
+            "{name}"
+        );
         // The file name and the record agree.
         let file = StoredFile::parse(&format!("ujet-metadata/{name}"))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -372,19 +376,5 @@ fn ccai_session_metadata_fixtures_round_trip() {
         r#"{"id": 1, "agent_info": {"va_alias": null}}"#,
     ] {
         assert!(SessionMetadata::decode(bad).is_err(), "{bad}");
-    }
-}
-
-/// `v` without `null` members, at any depth.
-fn without_nulls(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
-        other => other.clone(),
     }
 }

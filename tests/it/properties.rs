@@ -322,7 +322,7 @@ proptest! {
         let text = record.to_string();
         if let Ok(decoded) = SessionMetadata::decode(&text) {
             let again: Value = serde_json::from_str(&decoded.to_json()).unwrap_or_default();
-            prop_assert_eq!(without_nulls(&again), without_nulls(&record));
+            prop_assert_eq!(crate::without_nulls(&again), crate::without_nulls(&record));
             let twice = SessionMetadata::decode(&decoded.to_json());
             prop_assert_eq!(twice.ok(), Some(decoded));
         }
@@ -375,19 +375,5 @@ proptest! {
         let text = serde_json::to_string(&chat).unwrap_or_default();
         prop_assert!(text.contains("\"sub_status\""));
         prop_assert_eq!(SessionMetadata::decode(&text).ok(), Some(SessionMetadata::Chat(Box::new(chat))));
-    }
-}
-
-/// `v` without `null` members, at any depth.
-fn without_nulls(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
-        other => other.clone(),
     }
 }
