@@ -583,15 +583,8 @@ impl AdapterEvent {
 /// Only when the message is not JSON, not an object (or a string holding
 /// one), or has no string `type`.
 pub fn decode(json: &str) -> crate::Result<VendorMessage> {
-    let raw = crate::message::raw_of(json)?;
     let (inner, form) = if json.trim_start().starts_with('"') {
         let inner: String = serde_json::from_str(json).map_err(crate::Error::from_json)?;
-        crate::message::check_numbers(&inner).map_err(|e| {
-            crate::Error::new(
-                e.kind(),
-                format!("the posted string does not hold a message: {e}"),
-            )
-        })?;
         (std::borrow::Cow::Owned(inner), WireForm::JsonString)
     } else {
         (std::borrow::Cow::Borrowed(json), WireForm::Object)
@@ -615,7 +608,7 @@ pub fn decode(json: &str) -> crate::Result<VendorMessage> {
         crate::Vendor::Ccai,
         Str::new(&kind),
         body,
-        raw,
+        json.into(),
         form,
         unreadable,
     ))

@@ -481,8 +481,8 @@ pub fn decode_command(json: &str) -> crate::Result<VendorMessage> {
 }
 
 fn decode_preferring(json: &str, command_first: bool) -> crate::Result<VendorMessage> {
-    let raw = crate::message::raw_of(json)?;
     let kind = crate::message::read_tag(LAYOUT, json)?;
+    let raw: Box<str> = json.into();
     let event = |json| {
         decode_typed::<TalkEvent>(LAYOUT, TalkEvent::known_types(), &kind, json)
             .map(|o| o.map(|(e, bad)| (Body::LeadDesk(TalkMessage::Event(e)), bad)))

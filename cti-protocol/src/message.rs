@@ -122,7 +122,7 @@ pub enum Body {
 /// let json = r#"{"type":"zcc-phone-call-log","data":{"objectRecord":{"callDuration":true,"from":"+14155550100"}}}"#;
 /// let msg = decode(Vendor::Zoom, json)?;
 /// assert!(msg.is_known());
-/// assert_eq!(msg.raw().get(), json);
+/// assert_eq!(msg.raw(), json);
 /// assert_eq!(msg.unreadable()[0].path, "objectRecord.callDuration");
 /// # Ok::<(), cti_protocol::Error>(())
 /// ```
@@ -131,7 +131,7 @@ pub struct VendorMessage {
     vendor: Vendor,
     kind: Str,
     body: Body,
-    raw: Box<RawValue>,
+    raw: Box<str>,
     form: WireForm,
     unreadable: Vec<UnreadableField>,
 }
@@ -155,7 +155,7 @@ impl PartialEq for VendorMessage {
         self.vendor == other.vendor
             && self.kind == other.kind
             && self.body == other.body
-            && self.raw.get() == other.raw.get()
+            && self.raw == other.raw
             && self.form == other.form
             && self.unreadable == other.unreadable
     }
@@ -166,7 +166,7 @@ impl VendorMessage {
         vendor: Vendor,
         kind: Str,
         body: Body,
-        raw: Box<RawValue>,
+        raw: Box<str>,
         form: WireForm,
         unreadable: Vec<UnreadableField>,
     ) -> Self {
@@ -210,11 +210,19 @@ impl VendorMessage {
         self.body
     }
 
-    /// The JSON exactly as it was posted (for a message posted as a JSON
-    /// string, that string).
+    /// The JSON exactly as it was posted, byte for byte (for a message
+    /// posted as a JSON string, that string). It is valid JSON, and every
+    /// number in it fits a `serde_json::Value`.
     #[must_use]
-    pub fn raw(&self) -> &RawValue {
+    pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// [`Self::raw`] as a [`RawValue`], to embed in other JSON as is.
+    #[must_use]
+    pub fn raw_value(&self) -> Box<RawValue> {
+        // The text was read as JSON when the message was decoded.
+        RawValue::from_string(self.raw.to_string()).unwrap_or_else(|_| RawValue::NULL.to_owned())
     }
 
     /// How the message was posted.
@@ -233,14 +241,14 @@ impl VendorMessage {
     /// The message's JSON text as posted.
     #[must_use]
     pub fn encode(&self) -> &str {
-        self.raw.get()
+        &self.raw
     }
 
     /// The message as a JSON value; for a message posted as a JSON
     /// string, the object it held.
     #[must_use]
     pub fn to_value(&self) -> Value {
-        let value: Value = serde_json::from_str(self.raw.get()).unwrap_or(Value::Null);
+        let value: Value = serde_json::from_str(&self.raw).unwrap_or(Value::Null);
         match (self.form, value) {
             (WireForm::JsonString, Value::String(inner)) => {
                 serde_json::from_str(&inner).unwrap_or(Value::Null)
@@ -267,9 +275,39 @@ impl Layout {
     }
 }
 
-/// The message's tag, read without decoding the rest. A tag given twice
-/// is no recognisable tag: two readers could each pick another one.
+/// Reads a message's tag in one pass over the text, which also checks
+/// that the whole text is JSON and that every number in it fits a
+/// `serde_json::Value` (a number out of `f64`'s range, like `1e400`, is
+/// refused as `serde_json` refuses it). A tag given twice is no
+/// recognisable tag: two readers could each pick another one.
 pub(crate) fn read_tag<'a>(layout: Layout, json: &'a str) -> Result<Cow<'a, str>> {
+    let tag = layout.tag();
+    let mut de = serde_json::Deserializer::from_str(json);
+    let found = match de::DeserializeSeed::deserialize(MessageSeed(tag), &mut de)
+        .and_then(|found| de.end().map(|()| found))
+    {
+        Ok(found) => found,
+        // serde's walk recurses, and stops at 128 levels; a deeper
+        // message is read again without recursing.
+        Err(e) if e.to_string().contains("recursion limit") => return deep_tag(tag, json),
+        Err(e) => return Err(Error::from_json(e)),
+    };
+    let why = match found {
+        Found::Object(mut tags) => match (tags.pop(), tags.is_empty()) {
+            (Some(Some(t)), true) => return Ok(t),
+            (Some(_), false) => format!("duplicate `{tag}`: the message's type is ambiguous"),
+            (Some(None), true) => format!("expected `{tag}` to be a string"),
+            (None, _) => format!("the message has no `{tag}`"),
+        },
+        Found::NotObject => format!("a message must be a JSON object with a `{tag}`"),
+    };
+    Err(Error::new(ErrorKind::Envelope, why))
+}
+
+/// [`read_tag`] for a message nested deeper than serde's walk goes: the
+/// numbers are checked by a linear scan, and the tag read by serde's
+/// derive, which skips the rest without recursing.
+fn deep_tag<'a>(tag: &'static str, json: &'a str) -> Result<Cow<'a, str>> {
     #[derive(Deserialize)]
     struct Type<'a> {
         #[serde(rename = "type", borrow)]
@@ -280,25 +318,198 @@ pub(crate) fn read_tag<'a>(layout: Layout, json: &'a str) -> Result<Cow<'a, str>
         #[serde(rename = "action", borrow)]
         tag: Cow<'a, str>,
     }
-    let read = match layout.tag() {
+    check_numbers(json)?;
+    let read = match tag {
         "action" => serde_json::from_str::<Action<'a>>(json).map(|t| t.tag),
         _ => serde_json::from_str::<Type<'a>>(json).map(|t| t.tag),
     };
-    let err = match read {
-        Ok(tag) => return Ok(tag),
-        Err(e) => e,
-    };
-    let tag = layout.tag();
-    let why = match serde_json::from_str::<Value>(json) {
-        Err(_) => return Err(Error::from_json(err)),
-        Ok(Value::Object(m)) => match m.get(tag) {
-            None => format!("the message has no `{tag}`"),
-            Some(Value::String(_)) => format!("duplicate `{tag}`: the message's type is ambiguous"),
-            Some(_) => format!("expected `{tag}` to be a string"),
-        },
-        Ok(_) => format!("a message must be a JSON object with a `{tag}`"),
-    };
-    Err(Error::new(ErrorKind::Envelope, why))
+    read.map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            Error::new(ErrorKind::Envelope, format!("no recognisable `{tag}`: {e}"))
+        }
+        _ => Error::from_json(e),
+    })
+}
+
+/// What [`read_tag`]'s pass found: the values of every tag member (`None`
+/// where one is not a string), or that the message is not an object.
+enum Found<'a> {
+    Object(Vec<Option<Cow<'a, str>>>),
+    NotObject,
+}
+
+/// Reads a message, collecting its tag members and walking everything
+/// else with [`Walk`].
+struct MessageSeed(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for MessageSeed {
+    type Value = Found<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Found<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for MessageSeed {
+    type Value = Found<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Found<'de>, A::Error> {
+        let mut tags = Vec::new();
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            if key == self.0 {
+                tags.push(map.next_value::<TagValue<'de>>()?.0);
+            } else {
+                map.next_value::<Walk>()?;
+            }
+        }
+        Ok(Found::Object(tags))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Found<'de>, A::Error> {
+        while seq.next_element::<Walk>()?.is_some() {}
+        Ok(Found::NotObject)
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Found<'de>, E> {
+        Ok(Found::NotObject)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Found<'de>, E> {
+        Ok(Found::NotObject)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Found<'de>, E> {
+        Ok(Found::NotObject)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Found<'de>, E> {
+        Ok(Found::NotObject)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Found<'de>, E> {
+        Ok(Found::NotObject)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Found<'de>, E> {
+        Ok(Found::NotObject)
+    }
+}
+
+/// A string, borrowed from the input when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A tag member's value: its text, or `None` for any other JSON (walked).
+struct TagValue<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for TagValue<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = TagValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(None))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<TagValue<'de>, E> {
+                Ok(TagValue(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<TagValue<'de>, A::Error> {
+                Walk.visit_seq(seq).map(|_| TagValue(None))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<TagValue<'de>, A::Error> {
+                Walk.visit_map(map).map(|_| TagValue(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any JSON value, walked without being built: numbers are read as
+/// `serde_json::Value` reads them (and fail where it fails).
+struct Walk;
+
+impl<'de> Deserialize<'de> for Walk {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(Walk)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Walk {
+    type Value = Walk;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Walk, A::Error> {
+        while seq.next_element::<Walk>()?.is_some() {}
+        Ok(Walk)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Walk, A::Error> {
+        while map.next_entry::<de::IgnoredAny, Walk>()?.is_some() {}
+        Ok(Walk)
+    }
 }
 
 /// The tag strings a derived, tagged enum knows, read from serde's own
@@ -581,20 +792,10 @@ pub(crate) fn decode_typed<T: DeserializeOwned>(
     }
 }
 
-/// The raw text of `json` as a [`RawValue`], once it is known to be JSON
-/// that [`serde_json::Value`] can hold: a number out of `f64`'s range
-/// (`1e400`) is refused like a syntax error, as `serde_json` refuses it,
-/// so that every message that decodes also converts to a value.
-pub(crate) fn raw_of(json: &str) -> Result<Box<RawValue>> {
-    check_numbers(json)?;
-    RawValue::from_string(json.to_owned()).map_err(Error::from_json)
-}
-
 /// Refuses a number that `serde_json::Value` cannot hold (out of `f64`'s
-/// range, like `1e400`), naming it. A linear scan of the number tokens:
-/// serde's own walk would recurse, and stop at 128 levels of nesting,
-/// where a deep payload of an unknown message is otherwise kept raw.
-pub(crate) fn check_numbers(json: &str) -> Result<()> {
+/// range, like `1e400`), naming it. A linear scan of the number tokens,
+/// for messages nested deeper than serde's walk goes.
+fn check_numbers(json: &str) -> Result<()> {
     let bytes = json.as_bytes();
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {

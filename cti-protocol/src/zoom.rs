@@ -1328,8 +1328,8 @@ impl ZoomCommand {
 ///
 /// Only when `json` is not JSON, not an object, or has no string `type`.
 pub fn decode(json: &str) -> crate::Result<VendorMessage> {
-    let raw = crate::message::raw_of(json)?;
     let kind = crate::message::read_tag(LAYOUT, json)?;
+    let raw: Box<str> = json.into();
     let (body, unreadable) = if let Some((c, bad)) =
         decode_typed::<ZoomCommand>(LAYOUT, ZoomCommand::known_types(), &kind, json)?
     {

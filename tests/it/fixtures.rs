@@ -168,7 +168,7 @@ fn unknown_types_and_fields_are_kept() {
     assert!(matches!(unknown.body(), Body::Unknown));
     assert_eq!(unknown.wire_type(), "zcc-future");
     assert_eq!(
-        unknown.raw().get(),
+        unknown.raw(),
         r#"{"type":"zcc-future","data":[1,{"a":null}]}"#
     );
 

@@ -255,7 +255,7 @@ proptest! {
         let after = after.unwrap();
         prop_assert_eq!(after.wire_type(), before.wire_type());
         prop_assert_eq!(after.is_known(), before.is_known(), "{}", text);
-        prop_assert_eq!(after.raw().get(), text.as_str());
+        prop_assert_eq!(after.raw(), text.as_str());
         // The neutral meaning survives too, from whatever was readable
         // (but a record pop whose URL cannot be read has nothing to open).
         if after.wire_type() != "CRM_Record_Pop" {
