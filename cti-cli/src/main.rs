@@ -30,8 +30,10 @@ enum Cmd {
     /// object; for `ccai` also a JSON string holding the object). Each
     /// output line is
     /// `{"ok":true,"vendor":…,"type":…,"known":…,"event":…,"raw":…}` or
-    /// `{"ok":false,"error":…}`. The exit status is 0 once standard input
-    /// has been read to the end.
+    /// `{"ok":false,"error":…}`. A known message with fields that could not
+    /// be read as modelled is still decoded, and its line adds
+    /// `"unreadable":[{"path":…,"found":…}]`. The exit status is 0 once
+    /// standard input has been read to the end.
     Decode {
         /// The dialect.
         #[arg(value_parser = dialect, value_name = "zoom|leaddesk|ccai")]
@@ -567,6 +569,33 @@ mod tests {
         assert!(out[2]["error"].as_str().unwrap().contains("line 1"));
         assert_eq!(out[3]["known"], false);
         assert_eq!(out[3]["raw"], json!({"type":"zcc-new","data":1}));
+    }
+
+    #[test]
+    fn odd_fields_are_named_and_the_message_kept() {
+        let out = run(
+            Vendor::LeadDesk,
+            "{\"action\":\"disconnected\",\"callEnd\":\"\"}\n{\"action\":\"logout\"}\n",
+        );
+        assert_eq!(out[0]["ok"], true);
+        assert_eq!(out[0]["known"], true);
+        assert_eq!(out[0]["event"]["event"], "interaction_ended");
+        assert_eq!(
+            out[0]["unreadable"],
+            json!([{"path": "callEnd", "found": "string"}])
+        );
+        assert_eq!(
+            out[0]["raw"],
+            json!({"action": "disconnected", "callEnd": ""})
+        );
+        // A message read whole has exactly the documented keys.
+        let keys: Vec<&str> = out[1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["event", "known", "ok", "raw", "type", "vendor"]);
     }
 
     #[test]

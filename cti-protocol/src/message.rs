@@ -118,7 +118,13 @@ pub enum Body {
 /// ```
 /// use cti_protocol::{decode, Vendor};
 ///
-/// // `callDuration` as a number (milliseconds) instead of "m:ss".
+/// // `callDuration` as milliseconds instead of "m:ss": an alternative form
+/// // Zoom's docs describe, read as such.
+/// let json = r#"{"type":"zcc-phone-call-log","data":{"objectRecord":{"callDuration":247000}}}"#;
+/// let msg = decode(Vendor::Zoom, json)?;
+/// assert!(msg.unreadable().is_empty());
+///
+/// // `callDuration` as `true`: the call log is kept, the field named.
 /// let json = r#"{"type":"zcc-phone-call-log","data":{"objectRecord":{"callDuration":true,"from":"+14155550100"}}}"#;
 /// let msg = decode(Vendor::Zoom, json)?;
 /// assert!(msg.is_known());
