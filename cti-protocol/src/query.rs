@@ -38,8 +38,6 @@ const fn keep(extra: &[u8]) -> Keep {
 pub(crate) static VALUE: Keep = keep(b"");
 /// A path segment: unreserved characters and `! $ ' ( ) * , ; : @`.
 pub(crate) static PATH: Keep = keep(b"!$'()*,;:@");
-/// The fragment: everything printable but space, `" < > `` ` # %`.
-pub(crate) static FRAGMENT: Keep = keep(b"!$&'()*+,/:;=?@[\\]^{|}");
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 

@@ -11,9 +11,10 @@
 //! `{MENU_ID}`, `{CHANNEL}`, `{TYPE}` and the queue-level `{ACCOUNT_ID}`,
 //! `{PHONE_NUMBER}` (and, for record and attachment URLs, `{RECORD_ID}`,
 //! `{ATTACHMENT_ID}`). Each value is percent-encoded for where it stands:
-//! a path segment, a query value (where `+`, `&`, `=` and `#` are always
-//! encoded, so a phone number's `+` never reads back as a space) or the
-//! fragment. A query parameter whose value comes out empty is left out
+//! a path segment, or a query value or the fragment (where `+`, `&`, `=`,
+//! `?`, `/` and `#` are always encoded, so a phone number's `+` never
+//! reads back as a space, and a value cannot add parameters to a
+//! hash-routed CRM's fragment). A query parameter whose value comes out empty is left out
 //! entirely, key and all, as CCAI does.
 //!
 //! ```
@@ -217,18 +218,47 @@ impl Values {
         self
     }
 
-    /// The value of `var`, when it is present and not empty. `LAST_NAME`
-    /// defaults to `--`, as CCAI documents.
+    /// The value of `var`, when it is present and not empty.
+    ///
+    /// `FIRST_NAME` and `LAST_NAME` are "taken from Name" (seed 001) when
+    /// they are not given themselves: the first word of `NAME`, and the
+    /// rest of it. `LAST_NAME` defaults to `--` when there is none, as
+    /// CCAI documents.
+    ///
+    /// ```
+    /// use cti_protocol::ccai::template::{Values, Variable};
+    ///
+    /// let v = Values::new().with(Variable::Name, "Ada King Lovelace");
+    /// assert_eq!(v.get(Variable::FirstName), Some("Ada"));
+    /// assert_eq!(v.get(Variable::LastName), Some("King Lovelace"));
+    /// let v = Values::new().with(Variable::Name, "Ada");
+    /// assert_eq!(v.get(Variable::LastName), Some("--"));
+    /// ```
     #[must_use]
     pub fn get(&self, var: Variable) -> Option<&str> {
-        match self
-            .0
-            .get(&var)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-        {
-            None if var == Variable::LastName => Some("--"),
-            other => other,
+        let own = |var| {
+            self.0
+                .get(&var)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        fn split(name: &str) -> (&str, Option<&str>) {
+            // "Ada King Lovelace" → ("Ada", Some("King Lovelace")).
+            match name.split_once(char::is_whitespace) {
+                Some((first, rest)) => (first, Some(rest.trim()).filter(|r| !r.is_empty())),
+                None => (name, None),
+            }
+        }
+        match var {
+            Variable::FirstName => own(var).or_else(|| own(Variable::Name).map(|n| split(n).0)),
+            Variable::LastName => own(var)
+                .or_else(|| own(Variable::Name).and_then(|n| split(n).1))
+                .or(Some("--")),
+            _ => self
+                .0
+                .get(&var)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty()),
         }
     }
 }
@@ -281,7 +311,7 @@ fn pieces(text: &str, allow: impl Fn(Variable) -> bool) -> crate::Result<Vec<Pie
     Ok(out)
 }
 
-use crate::query::{FRAGMENT, Keep, PATH, VALUE as QUERY, encode_into};
+use crate::query::{Keep, PATH, VALUE as QUERY, encode_into};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct QueryParam {
@@ -493,8 +523,12 @@ impl UrlTemplate {
             first = false;
         }
         if let Some(f) = &self.fragment {
+            // Hash-routed CRMs read the fragment as a path and a query of
+            // their own: a value placed there is encoded as strictly as a
+            // query value, so `& = + ? # /` in it cannot add parameters or
+            // segments.
             out.push('#');
-            write_pieces(&mut out, f, values, &FRAGMENT);
+            write_pieces(&mut out, f, values, &QUERY);
         }
         out
     }
@@ -863,6 +897,44 @@ mod tests {
         for (values, expected) in cases {
             assert_eq!(p.evaluate(&values), expected);
         }
+    }
+
+    #[test]
+    fn first_and_last_names_come_from_name() {
+        let first = Parameter::parse("{FIRST_NAME}").unwrap();
+        let last = Parameter::parse("{LAST_NAME}").unwrap();
+        let v = Values::new().with(Variable::Name, "  Grace Brewster Hopper ");
+        assert_eq!(first.evaluate(&v).as_deref(), Some("Grace"));
+        assert_eq!(last.evaluate(&v).as_deref(), Some("Brewster Hopper"));
+        let v = Values::new().with(Variable::Name, "Cher");
+        assert_eq!(first.evaluate(&v).as_deref(), Some("Cher"));
+        assert_eq!(last.evaluate(&v).as_deref(), Some("--"));
+        // Given values win over the name.
+        let v = Values::new()
+            .with(Variable::Name, "Ada Lovelace")
+            .with(Variable::FirstName, "Augusta")
+            .with(Variable::LastName, "King");
+        assert_eq!(first.evaluate(&v).as_deref(), Some("Augusta"));
+        assert_eq!(last.evaluate(&v).as_deref(), Some("King"));
+        assert_eq!(first.evaluate(&Values::new()), None);
+        assert_eq!(last.evaluate(&Values::new()).as_deref(), Some("--"));
+    }
+
+    #[test]
+    fn values_in_the_fragment_cannot_add_parameters() {
+        let t = UrlTemplate::parse("https://crm.example.com/app#/contacts?phone={ANI}&src=ccai").unwrap();
+        let url = t
+            .expand(&Values::new().with(Variable::Ani, "+1 222&admin=1#x?y/z"))
+            .unwrap();
+        assert_eq!(
+            url,
+            "https://crm.example.com/app#/contacts?phone=%2B1%20222%26admin%3D1%23x%3Fy%2Fz&src=ccai"
+        );
+        let fragment = url::Url::parse(&url).unwrap().fragment().unwrap().to_owned();
+        let query = fragment.split_once('?').unwrap().1;
+        let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].1, "+1 222&admin=1#x?y/z");
     }
 
     #[test]
