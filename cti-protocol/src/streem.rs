@@ -154,10 +154,20 @@ impl EmbedUrl {
         self
     }
 
-    /// Sets the customer's phone number (no country code).
+    /// Sets the customer's phone number. Streem takes it without the
+    /// country code (that is `callingCode`); a number in international
+    /// form (`+44 20 7183 8750`) is split into the two, so the calling
+    /// code is set too. Any other text is taken as the national number.
     #[must_use]
     pub fn phone(mut self, phone: impl Into<Str>) -> Self {
-        self.phone = Some(phone.into());
+        let phone = phone.into();
+        match crate::phone::split_international(&phone) {
+            Ok((code, national)) => {
+                self.calling_code = code.into();
+                self.phone = Some(national.into());
+            }
+            Err(_) => self.phone = Some(phone),
+        }
         self
     }
 
@@ -295,6 +305,7 @@ impl EmbedUrl {
         }
         let mut out = Self::new(&parsed.origin().ascii_serialization())?;
         let mut seen: Vec<String> = Vec::new();
+        let mut calling_code_given = false;
         for (raw_key, raw_value) in raw_pairs(parsed.query().unwrap_or("")) {
             let key = decode(raw_key, Plus::Space)?;
             let lower = key.to_ascii_lowercase();
@@ -320,10 +331,29 @@ impl EmbedUrl {
                 "phone" => out.phone = Some(value.into()),
                 "refid" => out.ref_id = Some(value.into()),
                 "source" => out.source = Some(value.into()),
-                "callingcode" => out.calling_code = value.into(),
+                "callingcode" => {
+                    calling_code_given = true;
+                    out.calling_code = value.into();
+                }
                 "redirect" => out.redirect = Some(Redirect::parse(&value)?),
                 _ => {}
             }
+        }
+        // A phone in international form carries its own calling code:
+        // split it, as the builder does (the canonical form has the
+        // national number in `phone`).
+        if let Some(phone) = out.phone.clone()
+            && phone.trim_start().starts_with('+')
+            && let Ok((code, national)) = crate::phone::split_international(&phone)
+        {
+            if calling_code_given && out.calling_code.trim() != code {
+                return Err(url_error(format!(
+                    "`phone` is a {code} number but `callingCode` is `{}`",
+                    truncate(&out.calling_code, 8)
+                )));
+            }
+            out.calling_code = code.into();
+            out.phone = Some(national.into());
         }
         if let Some(fragment) = parsed.fragment() {
             for (k, v) in raw_pairs(fragment) {
@@ -346,12 +376,25 @@ impl EmbedUrl {
     /// As [`EmbedUrl::parse`], and [`ErrorKind::Url`] for a redirect target
     /// outside `allow`.
     pub fn parse_checked(url: &str, allow: &OriginAllowlist) -> crate::Result<Self> {
-        let out = Self::parse(url)?;
+        let mut out = Self::parse(url)?;
         if let Some(Redirect::Url(target)) = &out.redirect {
-            let origin = url::Url::parse(target)
-                .ok()
-                .map(|u| u.origin().ascii_serialization())
-                .ok_or_else(|| url_error("`redirect` is not a URL"))?;
+            let mut parsed =
+                url::Url::parse(target).map_err(|_| url_error("`redirect` is not a URL"))?;
+            // The seed's "Power User" redirect sends the agent to the
+            // company's own call log, written with `http://`. The company
+            // site is the embed's own origin, so it is no open redirect;
+            // it is kept, on https.
+            let own_site = parsed.scheme() == "http"
+                && parsed.port().is_none()
+                && parsed.host_str().is_some()
+                && parsed.host_str() == out.base.host();
+            if own_site && parsed.set_scheme("https").is_ok() {
+                out.redirect = Some(Redirect::Url(parsed.to_string()));
+            }
+            let origin = parsed.origin().ascii_serialization();
+            if origin == out.base.to_string() {
+                return Ok(out);
+            }
             if !allow.allows_str(&origin) {
                 return Err(url_error(format!(
                     "`redirect` to {} is not allowed",
@@ -512,6 +555,63 @@ mod tests {
                 .redirect,
             Some(Redirect::Call)
         );
+    }
+
+    #[test]
+    fn international_numbers_are_split_into_calling_code_and_phone() {
+        // The seed: `phone` without the country code, `callingCode` +44
+        // for UK numbers.
+        let e = EmbedUrl::new("https://acme.streempro.app")
+            .unwrap()
+            .phone("+44 20 7183 8750");
+        assert_eq!(e.calling_code, "+44");
+        assert_eq!(e.phone.as_deref(), Some("2071838750"));
+        assert!(e.to_url().contains("phone=2071838750&callingCode=%2B44"));
+        // A national number stays as given, with the default +1.
+        let e = EmbedUrl::new("https://acme.streempro.app")
+            .unwrap()
+            .phone("5035551212");
+        assert_eq!((e.calling_code.as_str(), e.phone.as_deref()), ("+1", Some("5035551212")));
+        // Parsing emits the same canonical form.
+        let e = EmbedUrl::parse("https://acme.streempro.app/embed?phone=%2B442071838750&refId=1")
+            .unwrap();
+        assert_eq!((e.calling_code.as_str(), e.phone.as_deref()), ("+44", Some("2071838750")));
+        let e = EmbedUrl::parse(
+            "https://acme.streempro.app/embed?phone=%2B442071838750&callingCode=%2B44",
+        )
+        .unwrap();
+        assert_eq!(e.phone.as_deref(), Some("2071838750"));
+        assert!(
+            EmbedUrl::parse("https://acme.streempro.app/embed?phone=%2B442071838750&callingCode=%2B1")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_seed_power_user_redirect_is_accepted_on_https() {
+        // The seed's example, with a reference id in place of the
+        // Salesforce merge field.
+        let url = "https://yourcompanycodehere.streempro.app/embed?name=Ada&phone=5035551212&refId=00Q5&source=SFDC&redirect=http%3A%2F%2Fyourcompanycodehere.streempro.app%2Fstreems%3FrefId%3D00Q5";
+        let e = EmbedUrl::parse_checked(url, &crate::origin::vendor::streem()).unwrap();
+        assert_eq!(
+            e.redirect,
+            Some(Redirect::Url(
+                "https://yourcompanycodehere.streempro.app/streems?refId=00Q5".into()
+            ))
+        );
+        // Another company's site, or another host over http, is still
+        // refused.
+        for other in [
+            "http%3A%2F%2Fevil.example%2Fstreems",
+            "https%3A%2F%2Fevil.example%2F",
+            "http%3A%2F%2Fother.streempro.app%2Fstreems",
+        ] {
+            let url = format!("https://yourcompanycodehere.streempro.app/embed?redirect={other}");
+            assert!(
+                EmbedUrl::parse_checked(&url, &crate::origin::vendor::streem()).is_err(),
+                "{other}"
+            );
+        }
     }
 
     #[test]
