@@ -274,7 +274,9 @@ pub fn split_international(number: &str) -> crate::Result<(String, String)> {
     };
     let trimmed = number.trim();
     if !trimmed.starts_with('+') {
-        return Err(err("is not in international form (`+` and the country code)"));
+        return Err(err(
+            "is not in international form (`+` and the country code)",
+        ));
     }
     if trimmed.len() > 64 {
         return Err(err("is too long to be a phone number"));

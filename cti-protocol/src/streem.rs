@@ -571,19 +571,27 @@ mod tests {
         let e = EmbedUrl::new("https://acme.streempro.app")
             .unwrap()
             .phone("5035551212");
-        assert_eq!((e.calling_code.as_str(), e.phone.as_deref()), ("+1", Some("5035551212")));
+        assert_eq!(
+            (e.calling_code.as_str(), e.phone.as_deref()),
+            ("+1", Some("5035551212"))
+        );
         // Parsing emits the same canonical form.
         let e = EmbedUrl::parse("https://acme.streempro.app/embed?phone=%2B442071838750&refId=1")
             .unwrap();
-        assert_eq!((e.calling_code.as_str(), e.phone.as_deref()), ("+44", Some("2071838750")));
+        assert_eq!(
+            (e.calling_code.as_str(), e.phone.as_deref()),
+            ("+44", Some("2071838750"))
+        );
         let e = EmbedUrl::parse(
             "https://acme.streempro.app/embed?phone=%2B442071838750&callingCode=%2B44",
         )
         .unwrap();
         assert_eq!(e.phone.as_deref(), Some("2071838750"));
         assert!(
-            EmbedUrl::parse("https://acme.streempro.app/embed?phone=%2B442071838750&callingCode=%2B1")
-                .is_err()
+            EmbedUrl::parse(
+                "https://acme.streempro.app/embed?phone=%2B442071838750&callingCode=%2B1"
+            )
+            .is_err()
         );
     }
 

@@ -239,11 +239,13 @@ impl ApiDoc {
             .request_body(Some(body))
             .response(
                 "200",
-                json_response("Logged in (with `crmSessionId`) or out.", "SsoResponse"),
+                json_response(
+                    "Logged in (with `crmSessionId`) or out, or refused (`status: failed`: a wrong user id or password, or an unknown session).",
+                    "SsoResponse",
+                ),
             );
         for (status, what) in [
             ("400", "A malformed body or an unknown command."),
-            ("401", "Wrong user id or password, or an unknown session."),
             ("415", "A content type other than JSON or a form."),
             ("429", "Too many login attempts; see `Retry-After`."),
             ("503", "The session store or credential backend is down."),

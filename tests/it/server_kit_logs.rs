@@ -124,7 +124,8 @@ async fn kit_log_capture_child() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, 401);
+    // A refused login is the seed's `status: failed` answer, at HTTP 200.
+    assert_eq!(status, 200);
     let dispose = format!(
         "/dispose?sessionId=ses-PII-2&campaignId=1&crtObjectId=c-PII-3&userCrtObjectId=u-1&userId=agent-PII-1\
          &phone=%2B15550100999&disposition=sale&crmSessionId={session}"
@@ -179,7 +180,7 @@ async fn kit_log_capture_child() {
     ] {
         assert!(log.contains(op), "{op} not logged:\n{log}");
     }
-    assert!(log.contains("status=401"), "{log}");
+    assert!(log.contains("status=503"), "{log}");
     // A backend outage is logged (without being sent) — the text is the
     // backend's own, so this one may name what it likes.
     assert!(log.contains("disk SECRET-9 gone"), "{log}");

@@ -238,7 +238,11 @@ pub struct ClickToDialRequest {
     pub user_id: String,
     /// The campaign (a string in Ameyo's sample).
     pub campaign_id: String,
-    /// Add the number as a new customer.
+    /// Add the number as a new customer. Read from a JSON boolean or from
+    /// the text `"true"`/`"false"` (in any case), which integrations send
+    /// too; written as a boolean.
+    #[serde(deserialize_with = "bool_or_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = bool))]
     pub should_add_customer: bool,
     /// The number to dial.
     pub phone: String,
@@ -251,6 +255,25 @@ pub struct ClickToDialRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub customer_record: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A boolean sent as JSON `true`/`false` or as the text of one.
+fn bool_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Bool(bool),
+        Text(String),
+    }
+    match Form::deserialize(d)? {
+        Form::Bool(b) => Ok(b),
+        Form::Text(t) if t.trim().eq_ignore_ascii_case("true") => Ok(true),
+        Form::Text(t) if t.trim().eq_ignore_ascii_case("false") => Ok(false),
+        Form::Text(t) => Err(serde::de::Error::custom(format_args!(
+            "`{}` is not true or false",
+            crate::types::truncate(&t, 16)
+        ))),
+    }
 }
 
 impl ClickToDialRequest {
@@ -509,6 +532,25 @@ impl Endpoint for LegacyDispose {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn should_add_customer_as_text() {
+        for (text, want) in [
+            ("false", false),
+            ("\"false\"", false),
+            ("\"TRUE\"", true),
+            ("true", true),
+        ] {
+            let body = format!(
+                r#"{{"userId":"agent","campaignId":"1","shouldAddCustomer":{text},"phone":"9911337923"}}"#
+            );
+            let r: ClickToDialRequest = serde_json::from_str(&body).unwrap();
+            assert_eq!(r.should_add_customer, want, "{text}");
+            assert_eq!(serde_json::to_value(&r).unwrap()["shouldAddCustomer"], want);
+        }
+        let body = r#"{"userId":"agent","campaignId":"1","shouldAddCustomer":"maybe","phone":"1"}"#;
+        assert!(serde_json::from_str::<ClickToDialRequest>(body).is_err());
+    }
 
     #[test]
     fn seed_sample_bodies() {

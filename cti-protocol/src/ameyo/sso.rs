@@ -19,7 +19,13 @@ use crate::endpoint::{BodyEncoding, Endpoint, Metadata, Method, ResponseKind};
 use crate::types::SecretText;
 
 /// A login or logout request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its member names are read without regard to case (`userId`,
+/// `userid`, `crmSessionID`), and so is the command: Ameyo's samples
+/// spell them differently. A member given twice, in any case, is an
+/// error: two readers could each take another one. It is written in the
+/// seed's spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "command", rename_all = "lowercase")]
 #[non_exhaustive]
@@ -40,8 +46,9 @@ pub enum SsoRequest {
     },
 }
 
-/// The CRM's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The CRM's answer. Read, like [`SsoRequest`], without regard to the
+/// case of member names; written in the seed's spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -54,6 +61,74 @@ pub struct SsoResponse {
     /// A message (`""` allowed).
     #[serde(default)]
     pub message: String,
+}
+
+/// The members of a JSON object, found by name without regard to case.
+struct Members(serde_json::Map<String, serde_json::Value>);
+
+impl Members {
+    fn get<E: serde::de::Error>(&self, name: &str) -> Result<Option<&serde_json::Value>, E> {
+        let mut found = None;
+        for (k, v) in &self.0 {
+            if k.eq_ignore_ascii_case(name) {
+                if found.is_some() {
+                    return Err(E::custom(format_args!("`{name}` is given more than once")));
+                }
+                found = Some(v);
+            }
+        }
+        Ok(found)
+    }
+
+    /// A text member: absent or `null` is `None`; another type is an
+    /// error naming it.
+    fn text<E: serde::de::Error>(&self, name: &str) -> Result<Option<&str>, E> {
+        match self.get(name)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(E::custom(format_args!("`{name}` must be a string"))),
+        }
+    }
+
+    fn required<E: serde::de::Error>(&self, name: &'static str) -> Result<&str, E> {
+        self.text(name)?.ok_or_else(|| E::missing_field(name))
+    }
+}
+
+impl<'de> Deserialize<'de> for SsoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = Members(serde_json::Map::deserialize(d)?);
+        let command = m.required::<D::Error>("command")?;
+        if command.eq_ignore_ascii_case("login") {
+            Ok(Self::Login {
+                user_id: m.required::<D::Error>("userId")?.to_owned(),
+                password: SecretText::new(m.required::<D::Error>("password")?),
+            })
+        } else if command.eq_ignore_ascii_case("logout") {
+            Ok(Self::Logout {
+                crm_session_id: SecretText::new(m.required::<D::Error>("crmSessionId")?),
+            })
+        } else {
+            Err(serde::de::Error::unknown_variant(
+                &command.chars().take(32).collect::<String>(),
+                &["login", "logout"],
+            ))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SsoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = Members(serde_json::Map::deserialize(d)?);
+        Ok(Self {
+            status: m.required::<D::Error>("status")?.to_owned(),
+            crm_session_id: m.text::<D::Error>("crmSessionId")?.map(SecretText::new),
+            message: m
+                .text::<D::Error>("message")?
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
 }
 
 impl SsoResponse {
@@ -129,6 +204,47 @@ impl Endpoint for SsoForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_names_and_commands_in_any_case() {
+        for text in [
+            r#"{"password":"agent","userid":"agent","command":"login"}"#,
+            r#"{"Password":"agent","UserID":"agent","Command":"LOGIN"}"#,
+        ] {
+            let r: SsoRequest = serde_json::from_str(text).unwrap();
+            assert!(
+                matches!(&r, SsoRequest::Login { user_id, .. } if user_id == "agent"),
+                "{text}"
+            );
+        }
+        let r: SsoRequest =
+            serde_json::from_str(r#"{"command":"logout","crmsessionid":"crm-1234-hjsdch"}"#)
+                .unwrap();
+        assert!(
+            matches!(&r, SsoRequest::Logout { crm_session_id } if crm_session_id.expose() == "crm-1234-hjsdch")
+        );
+        // Written back in the seed's spelling.
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"command": "logout", "crmSessionId": "crm-1234-hjsdch"})
+        );
+        for bad in [
+            r#"{"command":"login","userId":"a","userid":"b","password":"p"}"#,
+            r#"{"command":"login","userId":7,"password":"p"}"#,
+            r#"{"command":"dance"}"#,
+            r#"{"userId":"a","password":"p"}"#,
+        ] {
+            assert!(serde_json::from_str::<SsoRequest>(bad).is_err(), "{bad}");
+        }
+        let answer: SsoResponse =
+            serde_json::from_str(r#"{"Status":"success","CRMSessionId":"s-1","Message":"hi"}"#)
+                .unwrap();
+        assert!(answer.is_success());
+        assert_eq!(
+            answer.crm_session_id.as_ref().map(SecretText::expose),
+            Some("s-1")
+        );
+    }
 
     #[test]
     fn seed_samples_and_redaction() {

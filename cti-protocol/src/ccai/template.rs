@@ -236,12 +236,7 @@ impl Values {
     /// ```
     #[must_use]
     pub fn get(&self, var: Variable) -> Option<&str> {
-        let own = |var| {
-            self.0
-                .get(&var)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-        };
+        let own = |var| self.0.get(&var).map(|v| v.trim()).filter(|v| !v.is_empty());
         fn split(name: &str) -> (&str, Option<&str>) {
             // "Ada King Lovelace" → ("Ada", Some("King Lovelace")).
             match name.split_once(char::is_whitespace) {
@@ -922,7 +917,8 @@ mod tests {
 
     #[test]
     fn values_in_the_fragment_cannot_add_parameters() {
-        let t = UrlTemplate::parse("https://crm.example.com/app#/contacts?phone={ANI}&src=ccai").unwrap();
+        let t = UrlTemplate::parse("https://crm.example.com/app#/contacts?phone={ANI}&src=ccai")
+            .unwrap();
         let url = t
             .expand(&Values::new().with(Variable::Ani, "+1 222&admin=1#x?y/z"))
             .unwrap();
@@ -930,7 +926,11 @@ mod tests {
             url,
             "https://crm.example.com/app#/contacts?phone=%2B1%20222%26admin%3D1%23x%3Fy%2Fz&src=ccai"
         );
-        let fragment = url::Url::parse(&url).unwrap().fragment().unwrap().to_owned();
+        let fragment = url::Url::parse(&url)
+            .unwrap()
+            .fragment()
+            .unwrap()
+            .to_owned();
         let query = fragment.split_once('?').unwrap().1;
         let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
         assert_eq!(pairs.len(), 2);

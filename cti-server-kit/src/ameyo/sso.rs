@@ -952,8 +952,11 @@ fn read_request(headers: &HeaderMap, body: &[u8]) -> Result<SsoRequest, Box<Resp
 
 fn failure_response(e: &SsoFailure) -> Response {
     match e {
+        // The seed's answer to a refused login or logout: HTTP 200 with
+        // `{"status":"failed","message":…}`. Ameyo reads the status
+        // member, not the HTTP status.
         SsoFailure::InvalidCredentials | SsoFailure::UnknownSession => {
-            failed(StatusCode::UNAUTHORIZED, e.to_string())
+            failed(StatusCode::OK, e.to_string())
         }
         SsoFailure::Unavailable(why) => {
             tracing::error!(error = %why, "sso backend unavailable");
