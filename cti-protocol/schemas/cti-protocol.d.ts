@@ -1530,7 +1530,7 @@ id: ContactId, };
 /**
  * What to open in a screen pop.
  */
-export type ScreenPopTarget = { "by": "record", "value": string } | { "by": "url", "value": string };
+export type ScreenPopTarget = { "by": "record", "value": string } | { "by": "url", "value": string } | { "by": "address", "value": string };
 
 /**
  * What `zcc-contact-search-event` asks for.

@@ -389,11 +389,14 @@ impl ContactLookup {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ScreenPopTarget {
-    /// The CRM's id of a record (or, for Zoom auto-pops, the raw number or
-    /// address when no record matched: check it against your ids).
+    /// The CRM's id of a record.
     Record(Str),
     /// A URL to open.
     Url(Str),
+    /// The customer's phone number (E.164) or e-mail address: Zoom's
+    /// automatic pop when its lookup found zero or one match sends the
+    /// raw number or address, not a record id. Look it up.
+    Address(Str),
 }
 
 /// How an interaction finished, when the vendor says.

@@ -1387,6 +1387,21 @@ fn agent_status(code: &str, status: Option<&str>) -> AgentStatus {
 }
 
 #[allow(clippy::too_many_lines)]
+/// What a `zcc-screen-pop` id is. The softphone pops by itself when a
+/// lookup found zero or one match, and then sends the raw incoming number
+/// (E.164) or e-mail address instead of a record id (PROTOCOLS.md §1,
+/// message 9): those are told apart by their form.
+fn pop_target(id: Str) -> ScreenPopTarget {
+    let digits = id.strip_prefix('+').filter(|d| {
+        (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())
+    });
+    if digits.is_some() || id.contains('@') {
+        ScreenPopTarget::Address(id)
+    } else {
+        ScreenPopTarget::Record(id)
+    }
+}
+
 fn ended(x: &EngagementEnded, channel: Channel) -> EventKind {
     EventKind::InteractionEnded(interaction(&x.engagement_id, Some(channel), x.complete_ts))
 }
@@ -1465,7 +1480,7 @@ pub(crate) fn normalise(e: &ZoomEvent) -> Option<EventKind> {
                 interaction: Some(i),
             })
         }
-        ZoomEvent::ScreenPop(p) => K::ScreenPop(ScreenPopTarget::Record(p.id.text_str())),
+        ZoomEvent::ScreenPop(p) => K::ScreenPop(pop_target(p.id.text_str())),
         ZoomEvent::CallConnected(c) => {
             let mut i = interaction(&c.engagement_id, Some(Channel::Voice), c.accept_ts);
             i.direction = c.direction.as_deref().and_then(Direction::parse);
@@ -1663,9 +1678,16 @@ pub(crate) fn render_command(command: &Command) -> crate::Result<ZoomCommand> {
         C::AnswerLookup { reply_to, contacts } => {
             let list: Vec<Contact> = contacts.iter().map(contact).collect();
             match reply_to {
-                ReplyKind::Search => {
-                    ZoomCommand::ContactSearchResponse(Box::new(ContactMatches::list(list)))
-                }
+                // Seed 003 answers a search with one contact object (`{}`
+                // for none); several matches go as an array, which the
+                // softphone also takes.
+                ReplyKind::Search => ZoomCommand::ContactSearchResponse(Box::new(
+                    match <[Contact; 1]>::try_from(list) {
+                        Ok([one]) => ContactMatches::one(one),
+                        Err(list) if list.is_empty() => ContactMatches::one(Contact::default()),
+                        Err(list) => ContactMatches::list(list),
+                    },
+                )),
                 ReplyKind::IncomingPhone => {
                     ZoomCommand::IncomingPhoneResponse(Box::new(ContactMatches::list(list)))
                 }
@@ -1972,7 +1994,7 @@ fn render_event(e: &EventKind, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
                 })),
             });
         }
-        K::ScreenPop(ScreenPopTarget::Record(id)) => {
+        K::ScreenPop(ScreenPopTarget::Record(id) | ScreenPopTarget::Address(id)) => {
             out.push(ZoomEvent::ScreenPop(Box::new(ScreenPop {
                 id: ContactId::from(id.as_str()),
             })));

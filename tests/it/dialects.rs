@@ -499,3 +499,51 @@ fn each_vendor_posts_a_call_in_its_documented_order() {
     // End_Call when it ends; nothing while it rings or after.
     assert_eq!(sequence(Vendor::Ccai), ["New_Call", "End_Call"]);
 }
+
+#[test]
+fn zoom_search_answers_and_automatic_pops() {
+    use cti_protocol::model::{Command, CrmContact};
+    // Seed 003: one contact answers a search as an object; none as `{}`.
+    let one = Command::AnswerLookup {
+        reply_to: ReplyKind::Search,
+        contacts: vec![CrmContact::new("c-42", "Ada Lovelace").phone("+14155550100")],
+    };
+    let wire = one.render(Vendor::Zoom).unwrap().to_value();
+    assert_eq!(wire["type"], "zcc-contact-search-response");
+    assert_eq!(wire["data"]["id"], "c-42");
+    let none = Command::AnswerLookup {
+        reply_to: ReplyKind::Search,
+        contacts: vec![],
+    };
+    assert_eq!(
+        none.render(Vendor::Zoom).unwrap().to_value()["data"],
+        serde_json::json!({})
+    );
+    let two = Command::AnswerLookup {
+        reply_to: ReplyKind::Search,
+        contacts: vec![CrmContact::new("a", "A"), CrmContact::new("b", "B")],
+    };
+    assert!(two.render(Vendor::Zoom).unwrap().to_value()["data"].is_array());
+    // The incoming-call answers stay arrays.
+    let phone = Command::AnswerLookup {
+        reply_to: ReplyKind::IncomingPhone,
+        contacts: vec![CrmContact::new("c-42", "Ada")],
+    };
+    assert!(phone.render(Vendor::Zoom).unwrap().to_value()["data"].is_array());
+
+    // PROTOCOLS.md §1 message 9: an automatic pop carries the raw number
+    // or address, a chosen contact its record id.
+    for (id, want) in [
+        ("+14155550100", ScreenPopTarget::Address("+14155550100".into())),
+        ("ada@example.com", ScreenPopTarget::Address("ada@example.com".into())),
+        ("003A000001", ScreenPopTarget::Record("003A000001".into())),
+        ("12345", ScreenPopTarget::Record("12345".into())),
+    ] {
+        let msg = decode(
+            Vendor::Zoom,
+            &format!(r#"{{"type":"zcc-screen-pop","data":{{"id":"{id}"}}}}"#),
+        )
+        .unwrap();
+        assert_eq!(msg.event_kind(), Some(EventKind::ScreenPop(want)), "{id}");
+    }
+}
