@@ -5,7 +5,7 @@
 //! | vendor | frame URL | `allow` |
 //! |---|---|---|
 //! | Zoom | `https://zoom.us/cci/callbar/crm/?origin={host page origin}` (vanity and gov hosts too) | autoplay, microphone, camera, display-capture, midi, encrypted-media, clipboard-write |
-//! | LeadDesk | a LeadDesk login URL (`https://login-ce2.leaddesk.com/`) | microphone |
+//! | LeadDesk | a LeadDesk login URL (`https://login-ce2.leaddesk.com/`) | microphone `*` (any origin: Talk may move to another login host) |
 //! | CCAI | `https://{tenant}.{region}.ccaiplatform.com/agent/?type=call\|chat&from=custom` | microphone, camera, geolocation |
 //! | Streem | the `/embed` URL ([`crate::streem::EmbedUrl`]) | camera, microphone, geolocation |
 //!
@@ -135,8 +135,12 @@ pub struct EmbedFrame {
     pub id: String,
     /// The title (read by assistive technology).
     pub title: String,
-    /// Features the frame may use.
+    /// Features the frame may use (its own origin: `microphone`).
     pub allow: Vec<Permission>,
+    /// Features the frame may use whichever origin it moves to
+    /// (`microphone *`): LeadDesk Talk starts on one login host and may
+    /// run from another, and keeps the microphone only this way.
+    pub allow_any_origin: Vec<Permission>,
     /// Sandbox tokens; `None` for no `sandbox` attribute.
     pub sandbox: Option<Vec<SandboxToken>>,
     /// Width in CSS pixels.
@@ -176,10 +180,52 @@ impl EmbedFrame {
             id: id.into(),
             title: title.into(),
             allow: Vec::new(),
+            allow_any_origin: Vec::new(),
             sandbox: None,
             width: 400,
             height: 600,
         })
+    }
+
+    /// A frame at `src` with `vendor`'s own settings: the `allow` list,
+    /// sandbox, id and size of that vendor's preset. For a softphone
+    /// served from elsewhere (a simulator, a proxy) that must be framed
+    /// exactly as the vendor's own.
+    ///
+    /// ```
+    /// use cti_protocol::Vendor;
+    /// use cti_protocol::embed::EmbedFrame;
+    ///
+    /// let f = EmbedFrame::with_vendor_settings(Vendor::LeadDesk, "http://127.0.0.1:8081/leaddesk/")?;
+    /// assert_eq!(f.allow_attribute(), "microphone *");
+    /// # Ok::<(), cti_protocol::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Url`] when `src` is not an http(s) URL, or for a
+    /// vendor without a frame (Ameyo).
+    pub fn with_vendor_settings(
+        vendor: crate::Vendor,
+        src: impl Into<String>,
+    ) -> crate::Result<Self> {
+        let src = src.into();
+        check_http_url(&src)?;
+        let mut frame = match vendor {
+            crate::Vendor::Zoom => {
+                Self::zoom(&Origin::parse("https://crm.example")?, &ZoomHost::Default)?
+            }
+            crate::Vendor::LeadDesk => Self::leaddesk("https://login.leaddesk.com/")?,
+            crate::Vendor::Ccai => Self::ccai("tenant", "us1", AdapterKind::Call)?,
+            crate::Vendor::Streem => Self::streem(&crate::streem::EmbedUrl::new(
+                "https://company.streempro.app",
+            )?),
+            other => {
+                return Err(embed_error(format!("{other} is not embedded as a frame")));
+            }
+        };
+        frame.src = src;
+        Ok(frame)
     }
 
     /// Zoom Smart Embed's callbar for a host page at `host_origin`; Zoom
@@ -242,7 +288,9 @@ impl EmbedFrame {
     /// [`ErrorKind::Url`] when `login_url` is not an http(s) URL.
     pub fn leaddesk(login_url: &str) -> crate::Result<Self> {
         let mut frame = Self::new(login_url, "LD_talk", "LeadDesk Talk")?;
-        frame.allow = vec![Permission::Microphone];
+        // Seed 004: `allow="microphone *"`, so that the microphone stays
+        // when Talk moves to another login host.
+        frame.allow_any_origin = vec![Permission::Microphone];
         frame.width = 400;
         frame.height = 800;
         Ok(frame)
@@ -286,6 +334,7 @@ impl EmbedFrame {
                 Permission::Microphone,
                 Permission::Geolocation,
             ],
+            allow_any_origin: Vec::new(),
             sandbox: None,
             width: 480,
             height: 720,
@@ -309,7 +358,12 @@ impl EmbedFrame {
     pub fn allow_attribute(&self) -> String {
         self.allow
             .iter()
-            .map(|p| p.name())
+            .map(|p| p.name().to_owned())
+            .chain(
+                self.allow_any_origin
+                    .iter()
+                    .map(|p| format!("{} *", p.name())),
+            )
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -324,7 +378,7 @@ impl EmbedFrame {
         attr("id", &self.id);
         attr("title", &self.title);
         attr("src", &self.src);
-        if !self.allow.is_empty() {
+        if !self.allow.is_empty() || !self.allow_any_origin.is_empty() {
             attr("allow", &self.allow_attribute());
         }
         if let Some(tokens) = &self.sandbox {
@@ -392,7 +446,7 @@ mod tests {
         let ld = EmbedFrame::leaddesk("https://login-ce2.leaddesk.com/").unwrap();
         assert_eq!(
             ld.to_html(),
-            r#"<iframe id="LD_talk" title="LeadDesk Talk" src="https://login-ce2.leaddesk.com/" allow="microphone" width="400" height="800"></iframe>"#
+            r#"<iframe id="LD_talk" title="LeadDesk Talk" src="https://login-ce2.leaddesk.com/" allow="microphone *" width="400" height="800"></iframe>"#
         );
         assert!(EmbedFrame::leaddesk("javascript:alert(1)").is_err());
     }

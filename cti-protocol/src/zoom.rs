@@ -1392,9 +1392,9 @@ fn agent_status(code: &str, status: Option<&str>) -> AgentStatus {
 /// (E.164) or e-mail address instead of a record id (PROTOCOLS.md §1,
 /// message 9): those are told apart by their form.
 fn pop_target(id: Str) -> ScreenPopTarget {
-    let digits = id.strip_prefix('+').filter(|d| {
-        (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())
-    });
+    let digits = id
+        .strip_prefix('+')
+        .filter(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
     if digits.is_some() || id.contains('@') {
         ScreenPopTarget::Address(id)
     } else {

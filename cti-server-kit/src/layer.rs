@@ -1079,6 +1079,11 @@ impl PermissionsPolicy {
             for p in &frame.allow {
                 policy = policy.allow(*p, true, [origin.clone()]);
             }
+            // A frame that keeps a feature on any origin (LeadDesk's
+            // `microphone *`) needs the page to delegate it to any origin.
+            for p in &frame.allow_any_origin {
+                policy = policy.feature(p.name(), Allow::All);
+            }
         }
         for p in [
             Permission::Microphone,

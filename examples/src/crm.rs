@@ -696,8 +696,9 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
             Vendor::LeadDesk => format!("{sim_url}/leaddesk/"),
             _ => format!("{sim_url}/ccai/"),
         };
-        let frame = EmbedFrame::new(src, "softphone", format!("{} softphone", vendor.name()))
-            .map_err(config_error)?;
+        // Framed exactly as the vendor's own softphone: its `allow` list
+        // (LeadDesk's `microphone *`), sandbox and size.
+        let frame = EmbedFrame::with_vendor_settings(vendor, src).map_err(config_error)?;
         let page = HostPage::new("Acme CRM", vendor, frame)
             .stylesheet("/static/crm.css")
             .body_html(body_html(vendor, &sim_url))

@@ -382,3 +382,30 @@ fn memory_stays_flat_across_anonymous_page_loads() {
     // for 20,000 loads; nothing stored stays within allocator noise.
     assert!(growth < 3 * 1024, "resident size grew by {growth} KiB");
 }
+
+/// Each vendor's softphone is framed with that vendor's own settings:
+/// LeadDesk's `microphone *` (seed 004), Zoom's and CCAI's lists for
+/// their own origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn softphones_are_framed_with_the_vendors_presets() {
+    let demo = demo().await;
+    let crm = demo.crm_url.clone();
+    let cookie = sign_in(&crm).await;
+    for (vendor, allow) in [
+        ("leaddesk", r#"allow="microphone *""#),
+        (
+            "zoom",
+            r#"allow="autoplay; microphone; camera; display-capture; midi; encrypted-media; clipboard-write""#,
+        ),
+        ("ccai", r#"allow="microphone; camera; geolocation""#),
+    ] {
+        let r = http()
+            .get(format!("{crm}/?vendor={vendor}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let html = r.text().await.unwrap_or_default();
+        assert!(html.contains(allow), "{vendor}: {html}");
+    }
+}

@@ -534,8 +534,14 @@ fn zoom_search_answers_and_automatic_pops() {
     // PROTOCOLS.md §1 message 9: an automatic pop carries the raw number
     // or address, a chosen contact its record id.
     for (id, want) in [
-        ("+14155550100", ScreenPopTarget::Address("+14155550100".into())),
-        ("ada@example.com", ScreenPopTarget::Address("ada@example.com".into())),
+        (
+            "+14155550100",
+            ScreenPopTarget::Address("+14155550100".into()),
+        ),
+        (
+            "ada@example.com",
+            ScreenPopTarget::Address("ada@example.com".into()),
+        ),
         ("003A000001", ScreenPopTarget::Record("003A000001".into())),
         ("12345", ScreenPopTarget::Record("12345".into())),
     ] {

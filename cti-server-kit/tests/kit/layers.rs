@@ -623,3 +623,23 @@ async fn and_self_on_a_shared_per_request_policy() {
         Some("'self' https://crm.example https://*.crm.example".into())
     );
 }
+
+/// LeadDesk's frame keeps the microphone on any origin (seed 004:
+/// `allow="microphone *"`), so the page delegates it to any origin.
+#[tokio::test]
+async fn permissions_policy_for_leaddesk_delegates_the_microphone_anywhere() {
+    let talk =
+        EmbedFrame::leaddesk("https://login-ce2.leaddesk.com/").unwrap_or_else(|e| panic!("{e}"));
+    assert!(talk.to_html().contains(r#"allow="microphone *""#));
+    let policy = PermissionsPolicy::for_frames([&talk]).unwrap_or_else(|e| panic!("{e}"));
+    let app = Router::new()
+        .route("/", get(|| async { "page" }))
+        .layer(policy.layer());
+    let h = headers_of(app).await;
+    let value = h
+        .get("permissions-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(value.contains("microphone=*"), "{value}");
+    assert!(value.contains("camera=()"), "{value}");
+}
