@@ -129,6 +129,71 @@ impl Vendor {
     }
 }
 
+/// Whether a vendor's frame takes commands, as a neutral event says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Readiness {
+    /// The frame takes commands from now on; for a vendor whose origin
+    /// follows its login, posted to `origin`.
+    Ready {
+        /// The origin commands must be posted to, when the vendor names it.
+        origin: Option<crate::types::Str>,
+    },
+    /// The frame takes no commands until it is ready again.
+    NotReady,
+}
+
+/// Where a host page may receive a vendor frame's messages from, and post
+/// its commands to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OriginStrategy {
+    /// The frame's own origin, from the start (Zoom, CCAI).
+    Pinned,
+    /// The origin the frame's login names (LeadDesk Talk: its iframe may
+    /// start on one login host and run Talk from another, whose `login`
+    /// message names it, seed 004): accepted from the frame's window on
+    /// an allowed origin, then pinned until logout or reload.
+    FromLogin,
+}
+
+impl Vendor {
+    /// When this vendor's frame takes commands:
+    ///
+    /// | vendor | ready on | not ready on |
+    /// |---|---|---|
+    /// | Zoom | the init handshake (`zcc-init-config-request`) | — |
+    /// | LeadDesk | `login` (pinning the origin it names) | `logout` |
+    /// | CCAI | `Agent_Login` | — |
+    ///
+    /// `None` for events that change nothing.
+    #[must_use]
+    pub fn readiness(self, event: &EventKind) -> Option<Readiness> {
+        match (self, event) {
+            (Self::Zoom, EventKind::ConfigRequested) => Some(Readiness::Ready { origin: None }),
+            (Self::LeadDesk, EventKind::AgentLoggedIn { vendor_origin, .. }) => {
+                Some(Readiness::Ready {
+                    origin: vendor_origin.clone(),
+                })
+            }
+            (Self::LeadDesk, EventKind::AgentLoggedOut) => Some(Readiness::NotReady),
+            (Self::Ccai, EventKind::AgentLoggedIn { .. }) => {
+                Some(Readiness::Ready { origin: None })
+            }
+            _ => None,
+        }
+    }
+
+    /// Where this vendor's frame talks from (see [`OriginStrategy`]).
+    #[must_use]
+    pub fn origin_strategy(self) -> OriginStrategy {
+        match self {
+            Self::LeadDesk => OriginStrategy::FromLogin,
+            _ => OriginStrategy::Pinned,
+        }
+    }
+}
+
 pub(crate) fn no_dialect(vendor: Vendor) -> Error {
     Error::new(
         ErrorKind::Unsupported,

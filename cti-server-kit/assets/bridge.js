@@ -6,6 +6,12 @@
 //   data-frame-origin  the frame's exact origin; messages from any other
 //                      origin, or from any window but the frame's, are
 //                      ignored, and commands are posted to this origin only
+//   data-origin-mode   "login" for a frame whose origin follows its login
+//                      (LeadDesk Talk): until the server pins an origin,
+//                      messages are heard from the frame's window on any
+//                      origin of data-login-origins, and nothing is posted
+//   data-login-origins the allowed login origins, space-separated
+//                      (`https://*.leaddesk.com`)
 //   data-ws            the bridge WebSocket URL (relative to the page)
 //   data-token         the page token (sent as a WebSocket subprotocol)
 //   data-ready-on      "message" (the frame is ready once it has posted
@@ -17,11 +23,32 @@
   if (!me) return;
   const cfg = me.dataset;
   const frame = document.getElementById(cfg.frame || '');
-  const pinned = cfg.frameOrigin || '';
+  const frameOrigin = cfg.frameOrigin || '';
   const token = cfg.token || '';
-  if (!frame || !pinned || pinned === '*' || pinned === 'null' || !token) {
+  if (!frame || !frameOrigin || frameOrigin === '*' || frameOrigin === 'null' || !token) {
     console.error('cti bridge: incomplete configuration; not starting');
     return;
+  }
+  const loginMode = cfg.originMode === 'login';
+  // A bare wildcard is never a login origin: patterns are longer.
+  const loginPatterns = (cfg.loginOrigins || '').split(/\s+/).filter((p) => p.length > 1);
+  // The origin heard from and posted to; in login mode none until the
+  // server pins the one the frame's login named.
+  let pinned = loginMode ? null : frameOrigin;
+
+  // `https://*.leaddesk.com` or an exact origin. The server checks the
+  // login against the same list.
+  function allowedLogin(origin) {
+    return loginPatterns.some((p) => {
+      if (p === origin) return true;
+      const at = p.indexOf('://*.');
+      if (at < 0) return false;
+      const scheme = p.slice(0, at + 3);
+      const suffix = p.slice(at + 4);
+      if (!origin.startsWith(scheme)) return false;
+      const host = origin.slice(scheme.length);
+      return host.length > suffix.length && host.endsWith(suffix) && !host.includes('/');
+    });
   }
   const dedupMs = Number(cfg.dedupMs || '250');
   const wsUrl = new URL(cfg.ws || 'ws', location.href);
@@ -41,6 +68,11 @@
   let lastAt = 0;
 
   function post(data) {
+    if (pinned === null) {
+      outbox.push(data);
+      stats.queued = outbox.length;
+      return;
+    }
     // Never '*': only the pinned origin may read what we send.
     frame.contentWindow.postMessage(data, pinned);
     stats.posted += 1;
@@ -49,6 +81,7 @@
   function markReady() {
     if (frameReady) return;
     frameReady = true;
+    if (pinned === null) return;
     while (outbox.length > 0) post(outbox.shift());
     stats.queued = 0;
   }
@@ -63,7 +96,8 @@
   }
 
   window.addEventListener('message', (ev) => {
-    if (ev.origin !== pinned || ev.source !== frame.contentWindow) {
+    const heard = pinned !== null ? ev.origin === pinned : loginMode && allowedLogin(ev.origin);
+    if (!heard || ev.source !== frame.contentWindow) {
       stats.ignored += 1;
       return;
     }
@@ -85,7 +119,7 @@
     stats.received += 1;
     markReady();
     seq += 1;
-    const line = '{"t":"event","seq":' + seq + ',"data":' + text + '}';
+    const line = '{"t":"event","seq":' + seq + ',"from":' + JSON.stringify(ev.origin) + ',"data":' + text + '}';
     unacked.set(seq, line);
     send(line);
   });
@@ -105,6 +139,20 @@
         break;
       case 'ack':
         acked(msg.seq);
+        break;
+      case 'pin':
+        // The frame logged in from this origin: hear it alone, post to it.
+        if (loginMode && typeof msg.origin === 'string' && allowedLogin(msg.origin)) {
+          pinned = msg.origin;
+          frameReady = false;
+          markReady();
+        }
+        break;
+      case 'unpin':
+        if (loginMode) {
+          pinned = null;
+          frameReady = false;
+        }
         break;
       case 'command':
         if (frameReady) {

@@ -65,7 +65,7 @@
 //! A handler that answers after that is too late: its answer is dropped
 //! (and logged at debug level); its other commands are still sent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -78,6 +78,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use cti_protocol::Vendor;
+use cti_protocol::dialect::{OriginStrategy, Readiness};
 use cti_protocol::model::{Command, CtiEvent, EventKind, ReplyKind};
 use cti_protocol::origin::{Origin, OriginAllowlist};
 use futures_util::future::BoxFuture;
@@ -88,7 +89,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use subtle::ConstantTimeEq as _;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::Rejection;
 use crate::layer::RequestHead;
@@ -211,6 +212,8 @@ pub struct BridgeBuilder {
     lease: Duration,
     max_message_bytes: usize,
     node_id: Option<String>,
+    login_origins: OriginAllowlist,
+    ready_timeout: Duration,
 }
 
 impl fmt::Debug for BridgeBuilder {
@@ -257,6 +260,27 @@ impl BridgeBuilder {
         F: Fn(&RequestHead<'_>) -> Option<String> + Send + Sync + 'static,
     {
         self.identify = Some(Arc::new(f));
+        self
+    }
+
+    /// The origins a frame whose origin follows its login (LeadDesk
+    /// Talk) may log in from (default: LeadDesk's own,
+    /// `https://*.leaddesk.com`). Its `login` is accepted only from the
+    /// frame's window on one of these, and only when the origin it names
+    /// is one of these; that origin is then pinned until `logout`.
+    #[must_use]
+    pub fn login_origins(mut self, origins: OriginAllowlist) -> Self {
+        self.login_origins = origins;
+        self
+    }
+
+    /// How long a command waits for its frame to become ready (Zoom's
+    /// init handshake, LeadDesk's `login`, CCAI's `Agent_Login`) before
+    /// [`Bridge::send`] fails with [`BridgeError::NotReady`] (default
+    /// 30 s).
+    #[must_use]
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
         self
     }
 
@@ -350,6 +374,8 @@ impl BridgeBuilder {
             max_message_bytes: self.max_message_bytes,
             local: Mutex::new(HashMap::new()),
             node_id,
+            login_origins: self.login_origins,
+            ready_timeout: self.ready_timeout,
         });
         let mut stream = inner.store.subscribe(&node_channel(&inner.node_id)).await?;
         let weak = Arc::downgrade(&inner);
@@ -358,7 +384,7 @@ impl BridgeBuilder {
                 let Some(inner) = weak.upgrade() else { break };
                 match serde_json::from_slice::<Relay>(&msg) {
                     Ok(relay) => {
-                        if !inner.deliver_local(&relay.page, Outbound::Data(relay.data)) {
+                        if !inner.deliver_local(&relay.page, Outbound::Data(relay.data, None)) {
                             tracing::debug!(page = %relay.page, "relayed command for a page no longer here");
                         }
                     }
@@ -395,6 +421,10 @@ pub enum BridgeError {
     /// Too many pages were issued without a session; try again later.
     #[error("too many pages without a session; try again later")]
     TooManyPages,
+    /// The frame did not become ready for commands in time (Zoom's init
+    /// handshake, LeadDesk's `login`, CCAI's `Agent_Login` never came).
+    #[error("the vendor frame did not become ready for commands in time")]
+    NotReady,
 }
 
 impl IntoResponse for BridgeError {
@@ -404,6 +434,7 @@ impl IntoResponse for BridgeError {
             Self::NotConnected => (StatusCode::CONFLICT, "not_connected"),
             Self::Protocol(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_command"),
             Self::TooManyPages => (StatusCode::TOO_MANY_REQUESTS, "too_many_pages"),
+            Self::NotReady => (StatusCode::CONFLICT, "not_ready"),
             Self::Config(_) | Self::Store(_) | Self::Random(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "bridge_error")
             }
@@ -423,6 +454,9 @@ pub struct PageGrant {
     pub vendor: Vendor,
     /// The frame's origin.
     pub frame_origin: Origin,
+    /// For a vendor whose origin follows its login: the origins its login
+    /// may come from (patterns, as [`OriginAllowlist::patterns`] gives them).
+    pub login_origins: Option<Vec<String>>,
 }
 
 impl fmt::Debug for PageGrant {
@@ -446,6 +480,12 @@ struct PageRecord {
     last_seq: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease: Option<Lease>,
+    /// The frame takes commands (see [`Vendor::readiness`]).
+    #[serde(default)]
+    ready: bool,
+    /// The origin a login pinned (LeadDesk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pinned: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -462,8 +502,12 @@ struct Relay {
 }
 
 enum Outbound {
-    /// A rendered vendor command (JSON).
-    Data(Box<RawValue>),
+    /// A rendered vendor command (JSON), and who waits to hear whether it
+    /// was posted.
+    Data(
+        Box<RawValue>,
+        Option<oneshot::Sender<Result<(), BridgeError>>>,
+    ),
 }
 
 struct Inner {
@@ -480,6 +524,8 @@ struct Inner {
     max_message_bytes: usize,
     local: Mutex<HashMap<String, (u64, mpsc::UnboundedSender<Outbound>)>>,
     node_id: String,
+    login_origins: OriginAllowlist,
+    ready_timeout: Duration,
 }
 
 impl Inner {
@@ -544,6 +590,8 @@ impl Bridge {
             lease: Duration::from_secs(60),
             max_message_bytes: 1 << 20,
             node_id: None,
+            login_origins: cti_protocol::origin::vendor::leaddesk(),
+            ready_timeout: Duration::from_secs(30),
         }
     }
 
@@ -595,6 +643,8 @@ impl Bridge {
             frame_origin: frame_origin.to_string(),
             last_seq: 0,
             lease: None,
+            ready: false,
+            pinned: None,
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| BridgeError::Config(e.to_string()))?;
         let inserted = self
@@ -617,6 +667,8 @@ impl Bridge {
             page_id,
             vendor,
             frame_origin: frame_origin.clone(),
+            login_origins: (vendor.origin_strategy() == OriginStrategy::FromLogin)
+                .then(|| self.inner.login_origins.patterns().collect()),
         })
     }
 
@@ -670,14 +722,21 @@ impl Bridge {
         else {
             return Err(BridgeError::NoSuchPage);
         };
-        let rendered = command.render(record.vendor)?.to_value();
-        let data = serde_json::value::to_raw_value(&rendered)
-            .map_err(|e| BridgeError::Config(e.to_string()))?;
+        let rendered = command.render(record.vendor)?;
+        let data = rendered.raw_value();
+        let (done, posted) = oneshot::channel();
         if self
             .inner
-            .deliver_local(page_id, Outbound::Data(data.clone()))
+            .deliver_local(page_id, Outbound::Data(data.clone(), Some(done)))
         {
-            return Ok(());
+            // The connection posts it once the frame is ready, or says it
+            // never became ready.
+            let wait = self.inner.ready_timeout + Duration::from_secs(5);
+            return match tokio::time::timeout(wait, posted).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(BridgeError::NotConnected),
+                Err(_) => Err(BridgeError::NotReady),
+            };
         }
         match record.lease {
             Some(lease) if lease.until_ms > now_ms() && lease.node != self.inner.node_id => {
@@ -919,7 +978,11 @@ async fn upgrade(State(bridge): State<Bridge>, request: axum::extract::Request) 
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| async move {
-            run_connection(inner, socket, page, conn, record.last_seq).await;
+            let state = FrameState {
+                ready: record.ready,
+                pinned: record.pinned.clone(),
+            };
+            run_connection(inner, socket, page, conn, record.last_seq, state).await;
         })
 }
 
@@ -936,6 +999,23 @@ struct EventFrame<'a> {
     seq: u64,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
+    /// The origin the page saw the message come from.
+    #[serde(default, borrow)]
+    from: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Whether a page's frame takes commands, and where (kept in the page
+/// record, so that a reconnecting page keeps it).
+struct FrameState {
+    ready: bool,
+    pinned: Option<String>,
+}
+
+/// A command waiting for its frame to become ready.
+struct Held {
+    data: Box<RawValue>,
+    done: Option<oneshot::Sender<Result<(), BridgeError>>>,
+    until: tokio::time::Instant,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -990,6 +1070,7 @@ async fn run_connection(
     page: Arc<PageContext>,
     conn: u64,
     mut last_seq: u64,
+    mut state: FrameState,
 ) {
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outbound>();
@@ -1024,6 +1105,12 @@ async fn run_connection(
         page.page_id
     );
     let mut alive = sink.send(Message::Text(welcome.into())).await.is_ok();
+    let strategy = page.vendor.origin_strategy();
+    if let Some(origin) = state.pinned.as_deref().filter(|_| state.ready) {
+        alive = alive && sink.send(pin_frame(Some(origin))).await.is_ok();
+    }
+    // Commands that wait for the frame to become ready, oldest first.
+    let mut held: VecDeque<Held> = VecDeque::new();
     let mut pending: HashMap<u64, Pending> = HashMap::new();
     let mut next_request = 0u64;
     // Acks ride on the next command frame; a standalone ack goes out only
@@ -1070,6 +1157,54 @@ async fn run_connection(
                     match cti_protocol::decode(page.vendor, data.get()) {
                         Ok(message) => match message.into_event() {
                             Ok(event) => {
+                                let readiness = page.vendor.readiness(&event.kind);
+                                let logging_in = matches!(readiness, Some(Readiness::Ready { .. }));
+                                if strategy == OriginStrategy::FromLogin && !state.ready && !logging_in {
+                                    // Until a login pins the origin, only the login is heard.
+                                    tracing::debug!(page = %page.page_id, "message before login ignored");
+                                    ack_due.get_or_insert_with(|| tokio::time::Instant::now() + ACK_DELAY);
+                                    continue;
+                                }
+                                match readiness {
+                                    Some(Readiness::Ready { origin }) => {
+                                        let pin = match strategy {
+                                            OriginStrategy::FromLogin => origin
+                                                .as_deref()
+                                                .filter(|o| inner.login_origins.allows_str(o))
+                                                .filter(|_| frame.from.as_deref().is_none_or(|f| inner.login_origins.allows_str(f)))
+                                                .map(str::to_owned),
+                                            _ => None,
+                                        };
+                                        if strategy == OriginStrategy::FromLogin && pin.is_none() {
+                                            tracing::warn!(page = %page.page_id, "login naming an origin outside the login allowlist ignored");
+                                            ack_due.get_or_insert_with(|| tokio::time::Instant::now() + ACK_DELAY);
+                                            continue;
+                                        }
+                                        let changed = !state.ready || state.pinned != pin;
+                                        state.ready = true;
+                                        state.pinned = pin;
+                                        if state.pinned.is_some() {
+                                            alive = sink.send(pin_frame(state.pinned.as_deref())).await.is_ok();
+                                        }
+                                        while alive && let Some(h) = held.pop_front() {
+                                            alive = send_out(&mut sink, &h.data, last_seq).await;
+                                            if let Some(done) = h.done {
+                                                let _ = done.send(Ok(()));
+                                            }
+                                        }
+                                        if changed {
+                                            remember(&inner, &page.page_id, &state).await;
+                                        }
+                                    }
+                                    Some(Readiness::NotReady) => {
+                                        state.ready = false;
+                                        if state.pinned.take().is_some() {
+                                            alive = sink.send(pin_frame(None)).await.is_ok();
+                                        }
+                                        remember(&inner, &page.page_id, &state).await;
+                                    }
+                                    _ => {}
+                                }
                                 let request = Pending::of(&event.kind).map(|p| {
                                     next_request += 1;
                                     pending.insert(next_request, p);
@@ -1109,6 +1244,7 @@ async fn run_connection(
                     Inbox::Deadline(id) => {
                         if let Some(p) = pending.remove(&id) {
                             tracing::debug!(page = %page.page_id, "handler late; default answer sent");
+                            // An answer to the frame's own request: it hears it.
                             alive = send_command(&mut sink, page.vendor, &p.default_answer(), last_seq).await;
                             ack_due = None;
                         }
@@ -1120,11 +1256,13 @@ async fn run_connection(
                         let mut waiting = request.and_then(|id| pending.get(&id).map(|p| (id, *p)));
                         for command in &reply.commands {
                             let answer_like = matches!(command, Command::AnswerLookup { .. } | Command::Configure { .. });
+                            let mut answers_request = false;
                             if answer_like && request.is_some() {
                                 match waiting {
                                     Some((id, p)) if p.is_answer(command) => {
                                         pending.remove(&id);
                                         waiting = None;
+                                        answers_request = true;
                                     }
                                     Some(_) => {}
                                     None => {
@@ -1133,8 +1271,16 @@ async fn run_connection(
                                     }
                                 }
                             }
-                            alive = send_command(&mut sink, page.vendor, command, last_seq).await;
-                            ack_due = None;
+                            // The answer to a request the frame made goes
+                            // out at once; other commands wait until the
+                            // frame is ready.
+                            if answers_request || state.ready {
+                                alive = send_command(&mut sink, page.vendor, command, last_seq).await;
+                                // The ack rode on the command.
+                                ack_due = None;
+                            } else {
+                                hold(&mut held, page.vendor, command, inner.ready_timeout);
+                            }
                             if !alive { break; }
                         }
                         if let Some((id, p)) = waiting {
@@ -1146,9 +1292,27 @@ async fn run_connection(
                     }
                 }
             }
-            Some(out) = out_rx.recv() => {
-                alive = send_out(&mut sink, out, last_seq).await;
-                ack_due = None;
+            Some(Outbound::Data(data, done)) = out_rx.recv() => {
+                if state.ready {
+                    alive = send_out(&mut sink, &data, last_seq).await;
+                    ack_due = None;
+                    if let Some(done) = done {
+                        let _ = done.send(Ok(()));
+                    }
+                } else {
+                    held.push_back(Held { data, done, until: tokio::time::Instant::now() + inner.ready_timeout });
+                }
+            }
+            () = sleep_until_opt(held.front().map(|h| h.until)) => {
+                let now = tokio::time::Instant::now();
+                while held.front().is_some_and(|h| h.until <= now) {
+                    if let Some(h) = held.pop_front() {
+                        tracing::warn!(page = %page.page_id, "command dropped: the frame never became ready");
+                        if let Some(done) = h.done {
+                            let _ = done.send(Err(BridgeError::NotReady));
+                        }
+                    }
+                }
             }
             _ = renew.tick() => {
                 let until = now_ms() + u64::try_from(inner.lease.as_millis()).unwrap_or(60_000);
@@ -1172,6 +1336,11 @@ async fn run_connection(
     }
 
     worker.abort();
+    for h in held.drain(..) {
+        if let Some(done) = h.done {
+            let _ = done.send(Err(BridgeError::NotConnected));
+        }
+    }
     {
         let mut local = inner.local.lock().unwrap_or_else(PoisonError::into_inner);
         if local.get(&page.page_id).is_some_and(|(c, _)| *c == conn) {
@@ -1211,14 +1380,54 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-async fn send_out<S>(sink: &mut S, out: Outbound, ack: u64) -> bool
+async fn send_out<S>(sink: &mut S, data: &RawValue, ack: u64) -> bool
 where
     S: futures_util::Sink<Message> + Unpin,
 {
-    match out {
-        Outbound::Data(data) => {
-            let text = format!(r#"{{"t":"command","ack":{ack},"data":{}}}"#, data.get());
-            sink.send(Message::Text(text.into())).await.is_ok()
+    let text = format!(r#"{{"t":"command","ack":{ack},"data":{}}}"#, data.get());
+    sink.send(Message::Text(text.into())).await.is_ok()
+}
+
+/// Tells the page which origin to hear and post to (`None`: none until
+/// the next login).
+fn pin_frame(origin: Option<&str>) -> Message {
+    let text = match origin {
+        Some(o) => serde_json::json!({"t": "pin", "origin": o}).to_string(),
+        None => r#"{"t":"unpin"}"#.to_owned(),
+    };
+    Message::Text(text.into())
+}
+
+/// Keeps the frame's readiness in the page record.
+async fn remember(inner: &Inner, page_id: &str, state: &FrameState) {
+    let (ready, pinned) = (state.ready, state.pinned.clone());
+    let saved = update_json::<PageRecord, (), _>(
+        &*inner.store,
+        &page_key(page_id),
+        inner.page_ttl,
+        |current| {
+            let Some(mut r) = current else { return Err(()) };
+            r.ready = ready;
+            r.pinned.clone_from(&pinned);
+            Ok(Some(r))
+        },
+    )
+    .await;
+    if !matches!(saved, Ok(Ok(_))) {
+        tracing::warn!(page = %page_id, "could not keep the frame's readiness");
+    }
+}
+
+/// Keeps `command` until the frame is ready, for `wait` at the most.
+fn hold(held: &mut VecDeque<Held>, vendor: Vendor, command: &Command, wait: Duration) {
+    match command.render(vendor) {
+        Ok(rendered) => held.push_back(Held {
+            data: rendered.raw_value(),
+            done: None,
+            until: tokio::time::Instant::now() + wait,
+        }),
+        Err(e) => {
+            tracing::warn!(%vendor, command = command.name(), error = %e, "command not sent: the vendor has no such message");
         }
     }
 }

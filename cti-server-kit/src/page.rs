@@ -196,10 +196,21 @@ impl HostPage {
             ReadyOn::FirstMessage => "message",
             ReadyOn::Load => "load",
         };
+        // A frame whose origin follows its login (LeadDesk) is heard from
+        // its allowed login origins until the server pins one.
+        let login = grant
+            .login_origins
+            .as_ref()
+            .map_or_else(String::new, |list| {
+                format!(
+                    " data-origin-mode=\"login\" data-login-origins=\"{}\"",
+                    escape_attr(&list.join(" "))
+                )
+            });
         let _ = writeln!(
             html,
             "<script nonce=\"{}\" src=\"{}\" data-frame=\"{}\" data-frame-origin=\"{}\" \
-             data-ws=\"{}\" data-token=\"{}\" data-ready-on=\"{ready}\" data-dedup-ms=\"{}\"></script>",
+             data-ws=\"{}\" data-token=\"{}\" data-ready-on=\"{ready}\" data-dedup-ms=\"{}\"{login}></script>",
             escape_attr(nonce.as_str()),
             escape_attr(&format!("{}/bridge.js", self.bridge_base)),
             escape_attr(&self.frame.id),

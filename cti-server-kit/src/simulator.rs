@@ -341,6 +341,7 @@ pub struct SimulatorBuilder {
     ccai_lookup: Option<UrlTemplate>,
     max_interactions: usize,
     max_running_scripts: usize,
+    talk_origin: Option<Origin>,
 }
 
 #[derive(Debug, Clone)]
@@ -481,6 +482,18 @@ impl SimulatorBuilder {
         Ok(self)
     }
 
+    /// The second origin LeadDesk Talk runs from. A real Talk frame
+    /// starts on one login host and moves to another, whose `login`
+    /// message names it (seed 004); with this set, the simulator's
+    /// `/leaddesk/` sends the frame on to `{origin}/leaddesk/`, so a host
+    /// page must follow the login's origin, not the frame's first one.
+    /// Serve [`Simulator::router`] on that origin too.
+    #[must_use]
+    pub fn leaddesk_talk_origin(mut self, origin: Origin) -> Self {
+        self.talk_origin = Some(origin);
+        self
+    }
+
     /// The engine's settings (ring, queue and wrap-up timeouts).
     #[must_use]
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
@@ -545,6 +558,7 @@ impl SimulatorBuilder {
             api_token: self.api_token,
             ameyo_pop: self.ameyo_pop,
             ccai_lookup: self.ccai_lookup,
+            talk_origin: self.talk_origin,
             max_interactions: self.max_interactions,
             max_running_scripts: self.max_running_scripts,
             running_scripts: Arc::new(AtomicUsize::new(0)),
@@ -585,6 +599,7 @@ struct Inner {
     api_token: Option<SecretString>,
     ameyo_pop: Option<String>,
     ccai_lookup: Option<UrlTemplate>,
+    talk_origin: Option<Origin>,
     max_interactions: usize,
     max_running_scripts: usize,
     running_scripts: Arc<AtomicUsize>,
@@ -665,6 +680,7 @@ impl Simulator {
             config: EngineConfig::default(),
             ameyo_pop: None,
             ccai_lookup: None,
+            talk_origin: None,
             max_interactions: 10_000,
             max_running_scripts: 16,
         }
@@ -1480,6 +1496,25 @@ async fn phone_page(
         );
     };
     let (mut parts, _) = request.into_parts();
+    // LeadDesk Talk moves to its own login host: follow it there.
+    if dialect == Vendor::LeadDesk
+        && let Some(talk) = &sim.inner.talk_origin
+    {
+        let here = parts
+            .headers
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(|h| format!("http://{h}"));
+        if here.as_deref() != Some(talk.to_string().as_str()) {
+            let query = parts
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            return axum::response::Redirect::to(&format!("{talk}/leaddesk/{query}"))
+                .into_response();
+        }
+    }
     let nonce = match CspNonce::from_request_parts(&mut parts, &()).await {
         Ok(n) => n,
         Err(r) => return r.into_response(),

@@ -633,10 +633,18 @@ impl EventHandler for Crm {
 pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     let crm_listener = tokio::net::TcpListener::bind(config.addr).await?;
     let sim_listener = tokio::net::TcpListener::bind(config.sim_addr).await?;
+    // LeadDesk Talk runs from a second origin of the simulator, as a real
+    // Talk frame moves from one login host to another (seed 004): the CRM
+    // must follow the origin Talk's login names.
+    let talk_listener =
+        tokio::net::TcpListener::bind(SocketAddr::new(config.sim_addr.ip(), 0)).await?;
     let crm_addr = crm_listener.local_addr()?;
     let sim_addr = sim_listener.local_addr()?;
+    let talk_addr = talk_listener.local_addr()?;
     let crm_url = format!("http://{crm_addr}");
     let sim_url = format!("http://{sim_addr}");
+    let talk_url = format!("http://{talk_addr}");
+    let talk_origin = Origin::parse(&talk_url).map_err(config_error)?;
     let crm_origin = Origin::parse(&crm_url).map_err(config_error)?;
     let sim_origin = Origin::parse(&sim_url).map_err(config_error)?;
     let hosts = OriginAllowlist::parse([crm_origin.to_string()]).map_err(config_error)?;
@@ -657,6 +665,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         .map_err(config_error)?
         .ccai_lookup_url(&format!("{crm_url}/lookup?phone={{ANI}}&email={{EMAIL}}"))
         .map_err(config_error)?
+        .leaddesk_talk_origin(talk_origin.clone())
         .build()
         .map_err(config_error)?;
 
@@ -678,6 +687,11 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     });
     let bridge = Bridge::builder(Handler(Arc::clone(&crm)))
         .host_origins(hosts.clone())
+        // Talk's login comes from its own origin; only that one is heard.
+        .login_origins(OriginAllowlist::parse([talk_origin.to_string()]).map_err(config_error)?)
+        // A dial waits this long for the phone to be ready, then the REST
+        // API dials instead.
+        .ready_timeout(Duration::from_secs(5))
         // Pages belong to the session that loaded them; only signed-in
         // agents get pages at all.
         .identify(|head| {
@@ -713,6 +727,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     ));
     let csp = HostPageCsp::new()
         .frame_origin(&sim_origin)
+        .frame_origin(&talk_origin)
         .directive("style-src", ["'self'"]);
     let app_state = AppState {
         sso: Arc::clone(&sso_provider),
@@ -775,6 +790,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         .layer(Hardening::new().body_limit(64 * 1024).layer());
     let sim_app = sim.router();
     tokio::spawn(Server::new(crm_listener, crm_app).run());
+    tokio::spawn(Server::new(talk_listener, sim_app.clone()).run());
     tokio::spawn(Server::new(sim_listener, sim_app).run());
     Ok(Demo {
         crm_url,

@@ -89,6 +89,7 @@ async fn harness_with(
     .store_arc(store)
     .host_origins(OriginAllowlist::parse([HOST])?)
     .answer_timeout(Duration::from_millis(300))
+    .ready_timeout(Duration::from_millis(800))
     .max_message_bytes(64 * 1024)
     .node_id(node)
     .build()
@@ -218,6 +219,18 @@ async fn acked(ws: &mut Ws, seq: u64) -> Res<Vec<Value>> {
     }
 }
 
+/// Zoom's init handshake, which makes the page ready for commands: the
+/// frame asks for its configuration and gets the (default) answer.
+async fn zoom_ready(ws: &mut Ws, seq: u64) -> Res {
+    send_event(ws, seq, json!({"type":"zcc-init-config-request"})).await?;
+    let config = until(ws, "command").await?;
+    assert_eq!(
+        config["data"]["type"], "zcc-init-config-response",
+        "{config}"
+    );
+    Ok(())
+}
+
 async fn send_event(ws: &mut Ws, seq: u64, data: Value) -> Res {
     let text = json!({"t": "event", "seq": seq, "data": data}).to_string();
     ws.send(Message::Text(text.into())).await?;
@@ -256,10 +269,12 @@ async fn events_reach_the_handler_and_answers_come_back() -> Res {
     assert_eq!(answer["data"]["type"], "zcc-incomingPhone-response");
     assert_eq!(answer["data"]["data"][0]["name"], "Ada Lovelace");
 
-    // A reply that is not an answer is rendered in Zoom's dialect too.
+    // A reply that is not an answer is rendered in Zoom's dialect too,
+    // once the frame is ready.
+    zoom_ready(&mut ws, 2).await?;
     send_event(
         &mut ws,
-        2,
+        3,
         json!({"type":"zcc-resize","data":{"widthInPixels":360,"heightInPixels":620}}),
     )
     .await?;
@@ -285,7 +300,8 @@ async fn late_handler_gets_the_default_answer_and_its_late_answer_is_dropped() -
     let started = std::time::Instant::now();
     let answer = until(&mut ws, "command").await?;
     assert_eq!(answer["data"]["type"], "zcc-contact-search-response");
-    assert_eq!(answer["data"]["data"], json!([]), "the default: no matches");
+    // The default: no matches, as seed 003 writes it for a search.
+    assert_eq!(answer["data"]["data"], json!({}), "the default: no matches");
     assert!(
         started.elapsed() < Duration::from_millis(880),
         "the default did not wait for the handler"
@@ -567,6 +583,7 @@ async fn commands_reach_a_page_on_this_node() -> Res {
         .await
         .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
+    zoom_ready(&mut ws, 1).await?;
     h.bridge.send(&g.page_id, &dial).await?;
     let cmd = until(&mut ws, "command").await?;
     assert_eq!(cmd["data"]["type"], "onclicktoact", "{cmd}");
@@ -591,6 +608,7 @@ pub(crate) async fn cross_node(store: Arc<dyn SessionStore>) -> Res {
         .await
         .map_err(|e| format!("{e:?}"))?;
     until(&mut ws, "welcome").await?;
+    zoom_ready(&mut ws, 1).await?;
     assert_eq!(a.bridge.local_connections(), 0);
     assert_eq!(b.bridge.local_connections(), 1);
     let dial = Command::Dial {
@@ -763,5 +781,187 @@ async fn pages_are_bounded_per_session_anonymously_and_in_time() -> Res {
         Err(cti_server_kit::bridge::BridgeError::NoSuchPage)
     ));
     bridge.issue_page(Vendor::Zoom, &frame_origin, None).await?;
+    Ok(())
+}
+
+/// A command sent before the frame is ready waits in the bridge and
+/// reaches the frame once it is (Zoom: the init handshake).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_sent_before_ready_reaches_the_frame_after_ready() -> Res {
+    let h = harness(Duration::ZERO).await?;
+    let g = grant(&h).await?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    until(&mut ws, "welcome").await?;
+    let bridge = h.bridge.clone();
+    let page = g.page_id.clone();
+    let sent = tokio::spawn(async move {
+        let dial = Command::Dial {
+            number: "+14155550100".into(),
+            immediately: true,
+            contact: None,
+        };
+        bridge.send(&page, &dial).await
+    });
+    // Nothing is posted to a frame that is not ready.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), until(&mut ws, "command"))
+            .await
+            .is_err()
+    );
+    send_event(&mut ws, 1, json!({"type":"zcc-init-config-request"})).await?;
+    let mut types = Vec::new();
+    for _ in 0..2 {
+        types.push(until(&mut ws, "command").await?["data"]["type"].clone());
+    }
+    assert!(types.contains(&json!("onclicktoact")), "{types:?}");
+    assert!(
+        types.contains(&json!("zcc-init-config-response")),
+        "{types:?}"
+    );
+    sent.await??;
+    Ok(())
+}
+
+/// A frame that never becomes ready: the command fails with a typed
+/// error, not silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_to_a_frame_that_never_becomes_ready_fails_typed() -> Res {
+    let h = harness(Duration::ZERO).await?;
+    let g = grant(&h).await?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    until(&mut ws, "welcome").await?;
+    let dial = Command::Dial {
+        number: "+14155550100".into(),
+        immediately: true,
+        contact: None,
+    };
+    let started = std::time::Instant::now();
+    let result = h.bridge.send(&g.page_id, &dial).await;
+    assert!(
+        matches!(result, Err(cti_server_kit::bridge::BridgeError::NotReady)),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), until(&mut ws, "command"))
+            .await
+            .is_err(),
+        "the command was posted after all"
+    );
+    Ok(())
+}
+
+/// LeadDesk Talk may run from another login host than its iframe's
+/// `src` (seed 004): its `login` is heard from an allowed LeadDesk origin
+/// and pins the origin it names; before it nothing is heard, a login
+/// naming another origin is ignored, and `logout` unpins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaddesk_follows_the_origin_its_login_names() -> Res {
+    let mut h = harness(Duration::ZERO).await?;
+    let frame = Origin::parse("https://login-ce2.leaddesk.com")?;
+    let g = h.bridge.issue_page(Vendor::LeadDesk, &frame, None).await?;
+    assert_eq!(
+        g.login_origins.as_deref(),
+        Some(&["https://*.leaddesk.com".to_owned()][..])
+    );
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    until(&mut ws, "welcome").await?;
+    let event = |seq: u64, from: &str, data: Value| {
+        json!({"t": "event", "seq": seq, "from": from, "data": data}).to_string()
+    };
+    let talk = "https://login-qed-fi1.leaddesk.com";
+    // Before the login: not heard.
+    ws.send(Message::Text(
+        event(
+            1,
+            talk,
+            json!({"action": "connected", "callStart": "2024-03-05 14:07:15"}),
+        )
+        .into(),
+    ))
+    .await?;
+    acked(&mut ws, 1).await?;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), h.events.recv())
+            .await
+            .is_err()
+    );
+    // A login naming an origin outside the allowlist: ignored.
+    ws.send(Message::Text(
+        event(
+            2,
+            talk,
+            json!({"action": "login", "language": "fi", "origin": "https://evil.example"}),
+        )
+        .into(),
+    ))
+    .await?;
+    acked(&mut ws, 2).await?;
+    // The seed's login: pinned to the origin it names.
+    ws.send(Message::Text(
+        event(
+            3,
+            talk,
+            json!({"action": "login", "language": "fi", "origin": talk}),
+        )
+        .into(),
+    ))
+    .await?;
+    let pin = until(&mut ws, "pin").await?;
+    assert_eq!(pin["origin"], talk);
+    let (_, login) = tokio::time::timeout(Duration::from_secs(5), h.events.recv())
+        .await?
+        .ok_or("no event")?;
+    assert!(
+        matches!(login.kind, EventKind::AgentLoggedIn { .. }),
+        "{:?}",
+        login.kind
+    );
+    // Now commands go out.
+    let dial = Command::Dial {
+        number: "0401234567".into(),
+        immediately: true,
+        contact: None,
+    };
+    h.bridge.send(&g.page_id, &dial).await?;
+    let cmd = until(&mut ws, "command").await?;
+    assert_eq!(cmd["data"]["action"], "call", "{cmd}");
+    // Logout: unpinned, and commands wait again.
+    ws.send(Message::Text(
+        event(4, talk, json!({"action": "logout"})).into(),
+    ))
+    .await?;
+    until(&mut ws, "unpin").await?;
+    assert!(matches!(
+        h.bridge.send(&g.page_id, &dial).await,
+        Err(cti_server_kit::bridge::BridgeError::NotReady)
+    ));
+    Ok(())
+}
+
+/// The host page tells the bridge script to follow LeadDesk's login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaddesk_host_pages_follow_the_login() -> Res {
+    let h = harness(Duration::ZERO).await?;
+    let frame = EmbedFrame::leaddesk("https://login-ce2.leaddesk.com/")?;
+    let g = h
+        .bridge
+        .issue_page(Vendor::LeadDesk, &frame.origin()?, None)
+        .await?;
+    let page = HostPage::new("CRM", Vendor::LeadDesk, frame);
+    let nonce = cti_server_kit::layer::CspNonce::generate()?;
+    let html = page.render(&g, &nonce)?;
+    assert!(html.contains(r#"data-origin-mode="login""#), "{html}");
+    assert!(
+        html.contains(r#"data-login-origins="https://*.leaddesk.com""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"allow="microphone *""#), "{html}");
     Ok(())
 }
