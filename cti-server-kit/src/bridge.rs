@@ -45,8 +45,27 @@
 //!
 //! Serve with `TCP_NODELAY` (see the crate README): the bridge sends
 //! small frames and latency matters more than packet count.
-//! Commands issued before the frame is ready wait in the page and are
-//! posted once it is.
+//!
+//! # Ready, and where to
+//!
+//! A vendor frame takes commands only once it is ready in its vendor's
+//! sense ([`Vendor::readiness`]): Zoom after its init handshake
+//! (`zcc-init-config-request`), LeadDesk Talk between `login` and
+//! `logout`, CCAI after `Agent_Login`. Until then commands wait in the
+//! server; [`Bridge::send`] returns once its command is posted, or
+//! fails with [`BridgeError::NotReady`] after
+//! [`BridgeBuilder::ready_timeout`]. Answers to a request the frame made
+//! (a lookup, its configuration) go out at once.
+//!
+//! Zoom and CCAI frames are heard from, and posted to, the frame's own
+//! origin. LeadDesk Talk may start on one login host and run from
+//! another, whose `login` names it (seed 004): its page hears the frame's
+//! window on any origin of [`BridgeBuilder::login_origins`] (default
+//! `https://*.leaddesk.com`), the server accepts a `login` that names one
+//! of those and tells the page to pin it (`{"t":"pin"}`); from then on
+//! only that origin is heard and posted to, until `logout`
+//! (`{"t":"unpin"}`) or a reload. Before the login, nothing else from
+//! the frame is heard.
 //!
 //! # Answers with a deadline
 //!

@@ -426,6 +426,26 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
         "return document.querySelectorAll('#contact-list li').length === 5;",
     )
     .await?;
+    if vendor == Vendor::LeadDesk {
+        // Talk runs from a second origin, as a real Talk frame moves to
+        // another login host (seed 004): the frame's `src` was the
+        // simulator's first origin, and the bridge heard the login from
+        // the second and pinned it.
+        let talk = in_phone(client, "return location.origin;").await?;
+        let talk = talk.as_str().ok_or("no Talk origin")?.to_owned();
+        assert_ne!(talk, demo.sim_url, "Talk did not move to its own origin");
+        let src = js(client, "return document.querySelector('iframe').src;").await?;
+        assert!(
+            src.as_str().is_some_and(|s| s.starts_with(&demo.sim_url)),
+            "{src}"
+        );
+        let allow = js(
+            client,
+            "return document.querySelector('iframe').getAttribute('allow');",
+        )
+        .await?;
+        assert_eq!(allow, "microphone *");
+    }
 
     let mut steps = full_call(client, &demo, vendor, http).await;
     if steps.is_ok() && vendor != Vendor::LeadDesk {
