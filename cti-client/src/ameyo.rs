@@ -202,6 +202,30 @@ pub struct AmeyoClient {
     pub(crate) base: Url,
     pub(crate) auth: AmeyoAuth,
     pub(crate) transport: Transport,
+    pub(crate) dispose_path: DisposePath,
+    pub(crate) voice_log_method: VoiceLogMethod,
+}
+
+/// Which path `disposeCallForUser` is posted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DisposePath {
+    /// `/ameyorestapi/voice/disposeCallForUser` (the seed's curl sample).
+    #[default]
+    Voice,
+    /// `/ameyorestapi/disposecallforuser` (the seed's prose).
+    Short,
+}
+
+/// How `downloadVoiceLog` is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum VoiceLogMethod {
+    /// GET with `data=` in the query (the seed's sample).
+    #[default]
+    Get,
+    /// POST with the form body `data=` (the seed allows either).
+    Post,
 }
 
 impl AmeyoClient {
@@ -225,7 +249,24 @@ impl AmeyoClient {
             base: parse_base(base)?,
             auth,
             transport: Transport::new(http),
+            dispose_path: DisposePath::default(),
+            voice_log_method: VoiceLogMethod::default(),
         })
+    }
+
+    /// Which path `disposeCallForUser` is posted to (default the seed's
+    /// curl sample, `/ameyorestapi/voice/disposeCallForUser`).
+    #[must_use]
+    pub fn dispose_path(mut self, path: DisposePath) -> Self {
+        self.dispose_path = path;
+        self
+    }
+
+    /// How `downloadVoiceLog` is asked for (default GET).
+    #[must_use]
+    pub fn voice_log_method(mut self, method: VoiceLogMethod) -> Self {
+        self.voice_log_method = method;
+        self
     }
 
     /// Sets the timeout of each attempt (for downloads: of the wait for
@@ -285,9 +326,19 @@ impl AmeyoClient {
         } else {
             req
         };
-        let answer = self
-            .run::<DisposeCallForUser>(req, Idempotency::Keyed)
-            .await?;
+        let answer = match self.dispose_path {
+            DisposePath::Short => {
+                self.run::<cti_protocol::ameyo::api::DisposeCallForUserShortPath>(
+                    req,
+                    Idempotency::Keyed,
+                )
+                .await?
+            }
+            _ => {
+                self.run::<DisposeCallForUser>(req, Idempotency::Keyed)
+                    .await?
+            }
+        };
         ameyo_result(&answer, DisposeCallForUser::METADATA.name)
     }
 

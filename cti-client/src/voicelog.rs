@@ -235,12 +235,22 @@ impl<'a> VoiceLogDownload<'a> {
     async fn run<T: Target>(self, target: &mut T) -> Result<DownloadSummary> {
         let client = self.client;
         let headers = client.auth.headers_for(&DownloadVoiceLog::METADATA)?;
-        let prepared = prepare::<DownloadVoiceLog>(
-            &client.base,
-            &self.request,
-            headers,
-            Idempotency::Idempotent,
-        )?;
+        let prepared = match client.voice_log_method {
+            crate::ameyo::VoiceLogMethod::Post => {
+                prepare::<cti_protocol::ameyo::api::DownloadVoiceLogPost>(
+                    &client.base,
+                    &self.request,
+                    headers,
+                    Idempotency::Idempotent,
+                )?
+            }
+            _ => prepare::<DownloadVoiceLog>(
+                &client.base,
+                &self.request,
+                headers,
+                Idempotency::Idempotent,
+            )?,
+        };
         let span = tracing::info_span!(
             "cti.request",
             endpoint = prepared.name,

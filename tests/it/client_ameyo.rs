@@ -57,6 +57,28 @@ async fn dispose_sends_the_seed_request() {
     assert!(!format!("{c:?}").contains("12345abc"));
 }
 
+/// The seed's prose gives `/ameyorestapi/disposecallforuser`, its curl
+/// sample `/ameyorestapi/voice/disposeCallForUser`: either can be chosen.
+#[tokio::test]
+async fn dispose_at_the_short_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/ameyorestapi/disposecallforuser"))
+        .and(header("authorization", "12345abc"))
+        .respond_with(ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server, AmeyoAuth::new().token("12345abc"))
+        .dispose_path(cti_client::ameyo::DisposePath::Short);
+    assert!(
+        c.dispose_call_for_user(&seed_dispose())
+            .await
+            .unwrap()
+            .is_success()
+    );
+}
+
 #[tokio::test]
 async fn dispose_without_request_id_gets_one_and_keeps_it_across_retries() {
     let server = MockServer::start().await;

@@ -58,6 +58,33 @@ async fn downloads_the_seed_request_with_progress() {
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
+/// The seed passes the command's parameters "via GET or POST".
+#[tokio::test]
+async fn downloads_by_post_with_the_form_data() {
+    let server = MockServer::start().await;
+    let audio = expected(4_000);
+    Mock::given(method("POST"))
+        .and(path("/ameyowebaccess/command"))
+        .and(query_param("command", "downloadVoiceLog"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(wiremock::matchers::body_string(
+            "data=%7B%22crtObjectId%22%3A%22d865-68dbb572-vce-22%22%2C%22targetFormat%22%3A%22wav%22%7D",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(audio.clone(), "audio/wav"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = AmeyoClient::new(&server.uri(), AmeyoAuth::new())
+        .unwrap()
+        .voice_log_method(cti_client::ameyo::VoiceLogMethod::Post);
+    let mut out = Vec::new();
+    c.download_voice_log("d865-68dbb572-vce-22", VoiceLogFormat::Wav)
+        .to_writer(&mut out)
+        .await
+        .unwrap();
+    assert_eq!(out, audio);
+}
+
 #[tokio::test]
 async fn failure_bodies_are_typed_and_never_saved() {
     let cases: Vec<(ResponseTemplate, ErrorKind)> = vec![

@@ -7,6 +7,8 @@
 //! | [`ClickToDial`] | POST `/ameyowebaccess/command/?command=clickToDialWithTokenAsync` | `hash-key`, `requesting-host`, `policy-name` | JSON, or form `data=` ([`ClickToDialForm`]) |
 //! | [`DisposeAndManualDial`] | POST `/ameyorestapi/voice/disposeAndManualDial` | `sessionId` | JSON |
 //! | [`DownloadVoiceLog`] | GET `/ameyowebaccess/command?command=downloadVoiceLog&data=…` | token headers where the deployment uses them | JSON in `data` |
+//! | [`DownloadVoiceLogPost`] | POST, the same path | as above | form `data=` |
+//! | [`DisposeCallForUserShortPath`] | POST `/ameyorestapi/disposecallforuser` | `Authorization` | JSON |
 //! | [`LegacyDispose`] | GET `/dacx/dispose?…` | — | query |
 //!
 //! Ameyo's page lost the case of several names; the spellings here follow
@@ -225,6 +227,21 @@ impl Endpoint for DisposeCallForUser {
         body: BodyEncoding::Json,
         response: ResponseKind::Json,
         idempotent: false,
+    };
+}
+
+/// [`DisposeCallForUser`] at the path the seed's prose gives,
+/// `/ameyorestapi/disposecallforuser` (its curl sample has the `voice/`
+/// path): deployments answer on one or the other.
+#[derive(Debug, Clone, Copy)]
+pub struct DisposeCallForUserShortPath;
+
+impl Endpoint for DisposeCallForUserShortPath {
+    type Request = DisposeCallForUserRequest;
+    type Response = AmeyoResult;
+    const METADATA: Metadata = Metadata {
+        path: "/ameyorestapi/disposecallforuser",
+        ..DisposeCallForUser::METADATA
     };
 }
 
@@ -474,6 +491,21 @@ impl Endpoint for DownloadVoiceLog {
         body: BodyEncoding::QueryField("data"),
         response: ResponseKind::Binary,
         idempotent: true,
+    };
+}
+
+/// [`DownloadVoiceLog`] as a POST with the form body `data=<json>`: the
+/// seed passes the command's parameters "via GET or POST".
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadVoiceLogPost;
+
+impl Endpoint for DownloadVoiceLogPost {
+    type Request = VoiceLogRequest;
+    type Response = serde_json::Value;
+    const METADATA: Metadata = Metadata {
+        method: Method::Post,
+        body: BodyEncoding::FormField("data"),
+        ..DownloadVoiceLog::METADATA
     };
 }
 
