@@ -137,8 +137,10 @@ async fn found_account_and_record_reuse() {
         .await;
     Mock::given(method("POST"))
         .and(path("/records"))
+        // The id the CRM gave as a number goes back as one (seed 001's
+        // record example: `"contactId": 123`).
         .and(body_json(
-            json!({"subject": "Call from James", "contactId": "123"}),
+            json!({"subject": "Call from James", "contactId": 123}),
         ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "r-789"})))
         .expect(1)
@@ -165,7 +167,8 @@ async fn update_comment_and_uploads() {
     Mock::given(method("PATCH"))
         .and(path("/records/456"))
         .and(header("x-api-key", "key-1"))
-        .and(body_json(json!({"subject": "Billing", "rating": "5"})))
+        // Seed 001's record example sends the rating as a number.
+        .and(body_json(json!({"subject": "Billing", "rating": 5})))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
@@ -514,4 +517,113 @@ async fn an_expiring_oauth_token_is_refreshed_before_use() {
             "Bearer AT-LONG"
         ]
     );
+}
+
+/// Seed 001: every 400 is retried — a GET too — and the seed's bodies
+/// send ids and ratings as numbers, phone numbers as text.
+#[tokio::test]
+async fn a_get_answered_400_is_queued_and_ids_stay_numbers() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records"))
+        .and(body_json(
+            json!({"subject": "Call from Ada", "contactId": 123}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 456})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let queue = Arc::new(MemoryRetryQueue::new());
+    let c = crm(&server, CrmAuth::None)
+        .retry_queue(queue.clone())
+        .reuse_records(false);
+    let mut v = Values::new()
+        .with(Variable::PhoneNumber, "+14155550100")
+        .with(Variable::Name, "Ada");
+    let err = c.find_or_create_account(&mut v).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Queued);
+    assert_eq!(queue.pending().await.unwrap(), 1);
+    let mut v = v.with(Variable::AccountId, "123");
+    c.find_or_create_record(&mut v).await.unwrap();
+}
+
+/// A multipart upload answered with 400 is queued with its file and sent
+/// again as a multipart form; a network error during a retry keeps the
+/// job for later.
+#[tokio::test]
+async fn multipart_retries_keep_their_file_and_survive_network_errors() {
+    let server = MockServer::start().await;
+    let u = server.uri();
+    Mock::given(method("PUT"))
+        .and(path("/records/456/multipart"))
+        .respond_with(ResponseTemplate::new(400))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/records/456/multipart"))
+        .and(body_string_contains(
+            "name=\"upload\"; filename=\"call.mp3\"",
+        ))
+        .and(body_string_contains("ID3"))
+        .and(body_string_contains("name=\"title\""))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"url": "https://files.example/9"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut multi = ep(
+        EndpointKind::UploadFile,
+        Method::Put,
+        format!("{u}/records/{{RECORD_ID}}/multipart"),
+    )
+    .param("title", "Call recording")
+    .unwrap()
+    .param("upload", "{FILE_DATA}")
+    .unwrap();
+    multi.upload = UploadType::Multipart;
+    multi.attachment = Some(AttachmentResult::Url {
+        location: "url".into(),
+    });
+    let queue = Arc::new(MemoryRetryQueue::new());
+    let c = GenericCrmClient::new(CrmAuth::None)
+        .endpoint(multi)
+        .retry_queue(queue.clone());
+    let v = Values::new().with(Variable::RecordId, "456");
+    let file = Upload::new("call.mp3", "audio/mpeg", &b"ID3\x03\x00"[..]);
+    let err = c.upload_file(&v, &file, None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Queued);
+    let jobs = queue
+        .take_due(jiff::Timestamp::now() + Duration::from_secs(3600), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].upload.is_some(), "the file is queued with the job");
+    // The CRM is unreachable when the retry runs: the job stays.
+    let mut unreachable = jobs[0].clone();
+    unreachable.url = "http://127.0.0.1:9/records/456/multipart".into();
+    queue.push(unreachable).await.unwrap();
+    let now = jiff::Timestamp::now() + Duration::from_secs(3600);
+    let r = c.run_retries(now, 10).await.unwrap();
+    assert_eq!((r.sent, r.requeued, r.dropped), (1, 1, 0));
+    assert_eq!(queue.pending().await.unwrap(), 1);
+    // Reachable again: the file goes as a multipart form, not JSON.
+    let mut back = queue
+        .take_due(now + Duration::from_secs(7 * 24 * 3600), 10)
+        .await
+        .unwrap();
+    let mut job = back.remove(0);
+    job.url = format!("{u}/records/456/multipart");
+    queue.push(job).await.unwrap();
+    let r = c
+        .run_retries(now + Duration::from_secs(7 * 24 * 3600), 10)
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.succeeded), (1, 1));
 }

@@ -52,7 +52,7 @@ use url::Url;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{Answer, Prepared, Transport};
 use crate::policy::{CcaiRetryRule, Idempotency, RetryPolicy};
-use queue::{RetryJob, RetryQueue};
+use queue::{QueuedFile, RetryJob, RetryQueue};
 
 mod oauth;
 pub use oauth::OAuthConfig;
@@ -524,14 +524,18 @@ impl GenericCrmClient {
             .build(&values)
             .map_err(|e| config(format!("{}: {e}", kind_name(ep.kind))))?;
         let answer = self.send_built(ep, &built).await?;
-        self.interpret(ep, &built, &answer).await
+        self.interpret(ep, &built, &answer, None).await
     }
 
+    /// Reads an answer; a 400 queues the request (with its file, for a
+    /// multipart upload) when a queue is set: every 400 is retried
+    /// (seed 001), a GET too.
     async fn interpret(
         &self,
         ep: &GenericEndpoint,
         built: &BuiltRequest,
         answer: &Answer,
+        upload: Option<&Upload>,
     ) -> Result<Option<Value>> {
         let name = kind_name(ep.kind);
         if answer.status == 404 && searching_kind(ep.kind) {
@@ -539,7 +543,6 @@ impl GenericCrmClient {
         }
         if !answer.is_success() {
             if answer.status == 400
-                && built.method != Method::Get
                 && let Some(queue) = &self.queue
             {
                 let now = Timestamp::now();
@@ -557,6 +560,7 @@ impl GenericCrmClient {
                     first_failed_at: now,
                     next_at: now + delay,
                     last_status: 400,
+                    upload: upload.map(|file| queued_file(built.body.as_ref(), file)),
                 };
                 queue.push(job).await?;
                 return Err(answer.error(
@@ -713,8 +717,17 @@ impl GenericCrmClient {
                 let built = ep
                     .build(&staged)
                     .map_err(|e| config(format!("{name}: {e}")))?;
-                let answer = self.send_multipart(ep, &built, file).await?;
-                self.interpret(ep, &built, &answer)
+                let answer = self
+                    .send_multipart(
+                        name,
+                        built.method,
+                        &built.url,
+                        built.body.as_ref(),
+                        file,
+                        built.timeout,
+                    )
+                    .await?;
+                self.interpret(ep, &built, &answer, Some(file))
                     .await?
                     .unwrap_or(Value::Null)
             }
@@ -725,7 +738,7 @@ impl GenericCrmClient {
                     .build(&with_file)
                     .map_err(|e| config(format!("{name}: {e}")))?;
                 let answer = self.send_built(ep, &built).await?;
-                self.interpret(ep, &built, &answer)
+                self.interpret(ep, &built, &answer, None)
                     .await?
                     .unwrap_or(Value::Null)
             }
@@ -773,11 +786,14 @@ impl GenericCrmClient {
 
     async fn send_multipart(
         &self,
-        ep: &GenericEndpoint,
-        built: &BuiltRequest,
+        name: &str,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
         file: &Upload,
+        timeout: Option<Duration>,
     ) -> Result<Answer> {
-        let url = Url::parse(&built.url).map_err(|e| config(format!("bad URL: {e}")))?;
+        let url = Url::parse(url).map_err(|e| config(format!("bad URL: {e}")))?;
         let make_form = || -> Result<reqwest::multipart::Form> {
             let mut form = reqwest::multipart::Form::new();
             let mut file_named = false;
@@ -787,7 +803,7 @@ impl GenericCrmClient {
                     .mime_str(&file.content_type)
                     .map_err(|_| config(format!("`{}` is not a media type", file.content_type)))
             };
-            if let Some(Value::Object(fields)) = &built.body {
+            if let Some(Value::Object(fields)) = body {
                 for (k, v) in fields {
                     match v {
                         Value::String(s) if s == FILE_SENTINEL => {
@@ -804,13 +820,13 @@ impl GenericCrmClient {
             }
             Ok(form)
         };
-        let timeout = built.timeout.unwrap_or(self.transport.timeout);
+        let timeout = timeout.unwrap_or(self.transport.timeout);
         for attempt in 0..2 {
             let (headers, bearer) = self.auth_headers().await?;
             let request = self
                 .transport
                 .http
-                .request(to_reqwest(built.method), url.clone())
+                .request(to_reqwest(method), url.clone())
                 .headers(headers)
                 .multipart(make_form()?);
             let answer = match tokio::time::timeout(timeout, async {
@@ -838,7 +854,7 @@ impl GenericCrmClient {
                 Err(_) => {
                     return Err(Error::new(
                         ErrorKind::Timeout,
-                        format!("{}: no answer within {timeout:?}", kind_name(ep.kind)),
+                        format!("{name}: no answer within {timeout:?}"),
                     )
                     .with_url(&url));
                 }
@@ -876,39 +892,85 @@ impl GenericCrmClient {
                 "GET" => Method::Get,
                 _ => Method::Post,
             };
-            let (headers, _) = self.auth_headers().await?;
-            let url = match Url::parse(&job.url) {
-                Ok(u) => u,
-                Err(_) => {
-                    report.dropped += 1;
-                    continue;
+            let sent = match &job.upload {
+                // A multipart upload goes again as a multipart form, file
+                // and all.
+                Some(file) => match unqueued_file(file) {
+                    Some(upload) => {
+                        self.send_multipart(
+                            "retry",
+                            method,
+                            &job.url,
+                            job.body.as_ref(),
+                            &upload,
+                            None,
+                        )
+                        .await
+                    }
+                    None => {
+                        report.dropped += 1;
+                        continue;
+                    }
+                },
+                None => {
+                    let (headers, _) = self.auth_headers().await?;
+                    let url = match Url::parse(&job.url) {
+                        Ok(u) => u,
+                        Err(_) => {
+                            report.dropped += 1;
+                            continue;
+                        }
+                    };
+                    let body = match &job.body {
+                        Some(b) => serde_json::to_vec(b)
+                            .ok()
+                            .map(|v| (Bytes::from(v), "application/json")),
+                        None => None,
+                    };
+                    let p = Prepared {
+                        name: "retry",
+                        method: to_reqwest(method),
+                        url,
+                        headers,
+                        body,
+                        idempotency: Idempotency::Unsafe,
+                        timeout: None,
+                    };
+                    self.transport.execute(&p).await
                 }
             };
-            let body = match &job.body {
-                Some(b) => serde_json::to_vec(b)
-                    .ok()
-                    .map(|v| (Bytes::from(v), "application/json")),
-                None => None,
+            // A 400 again, or no answer at all (the network or the CRM
+            // was down): sent again later while the window lasts. Any
+            // other answer is final.
+            let again = match &sent {
+                Ok(a) if a.is_success() => {
+                    report.succeeded += 1;
+                    continue;
+                }
+                Ok(a) if a.status == 400 => Some(400),
+                Ok(_) => None,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Connect
+                            | ErrorKind::Timeout
+                            | ErrorKind::Interrupted
+                            | ErrorKind::Io
+                    ) =>
+                {
+                    Some(0)
+                }
+                Err(_) => None,
             };
-            let p = Prepared {
-                name: "retry",
-                method: to_reqwest(method),
-                url,
-                headers,
-                body,
-                idempotency: Idempotency::Unsafe,
-                timeout: None,
-            };
-            match self.transport.execute(&p).await {
-                Ok(a) if a.is_success() => report.succeeded += 1,
-                Ok(a) if a.status == 400 => {
+            match again {
+                Some(status) => {
                     job.failures += 1;
                     let since = now.duration_since(job.first_failed_at);
                     let since = Duration::try_from(since).unwrap_or_default();
                     match self.rule.next_delay(400, job.failures, since) {
                         Some(delay) => {
                             job.next_at = now + delay;
-                            job.last_status = 400;
+                            job.last_status = status;
                             queue.push(job).await?;
                             report.requeued += 1;
                         }
@@ -918,11 +980,42 @@ impl GenericCrmClient {
                         }
                     }
                 }
-                _ => report.dropped += 1,
+                None => report.dropped += 1,
             }
         }
         Ok(report)
     }
+}
+
+/// The file of a multipart upload, for the retry queue: the field that
+/// carried it in the body (else `file`) and its bytes.
+fn queued_file(body: Option<&Value>, file: &Upload) -> QueuedFile {
+    let field = match body {
+        Some(Value::Object(fields)) => fields
+            .iter()
+            .find(|(_, v)| v.as_str() == Some(FILE_SENTINEL))
+            .map(|(k, _)| k.clone()),
+        _ => None,
+    };
+    QueuedFile {
+        field: field.unwrap_or_else(|| "file".to_owned()),
+        file_name: file.file_name.clone(),
+        content_type: file.content_type.clone(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(&file.data),
+    }
+}
+
+/// The upload a queued file describes; `None` when its bytes do not
+/// decode.
+fn unqueued_file(file: &QueuedFile) -> Option<Upload> {
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(&file.data_base64)
+        .ok()?;
+    Some(Upload::new(
+        file.file_name.clone(),
+        file.content_type.clone(),
+        data,
+    ))
 }
 
 fn searching_kind(kind: EndpointKind) -> bool {

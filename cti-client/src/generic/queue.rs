@@ -34,8 +34,38 @@ pub struct RetryJob {
     pub first_failed_at: Timestamp,
     /// When to send it next.
     pub next_at: Timestamp,
-    /// The last status the CRM answered.
+    /// The last status the CRM answered (0: no answer, a network error).
     pub last_status: u16,
+    /// The file of a multipart upload, sent again with the body's fields
+    /// as a multipart form (not as JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<QueuedFile>,
+}
+
+/// The file of a queued multipart upload.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueuedFile {
+    /// The form field that carries the file.
+    pub field: String,
+    /// The file name.
+    pub file_name: String,
+    /// Its media type.
+    pub content_type: String,
+    /// The bytes, base64 (so that a queue in JSON keeps them compact).
+    pub data_base64: String,
+}
+
+impl fmt::Debug for QueuedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The file may be a recording or a transcript: its size only.
+        f.debug_struct("QueuedFile")
+            .field("field", &self.field)
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("base64_len", &self.data_base64.len())
+            .finish()
+    }
 }
 
 /// Storage for [`RetryJob`]s. The in-memory [`MemoryRetryQueue`] loses

@@ -216,16 +216,11 @@ impl GenericEndpoint {
     /// [`ErrorKind::Template`] when the URL cannot be expanded with these values.
     pub fn build(&self, values: &Values) -> crate::Result<BuiltRequest> {
         let mut url = self.url.expand(values)?;
-        let evaluated: Vec<(&str, Option<String>)> = self
-            .params
-            .iter()
-            .map(|(k, p)| (k.as_str(), p.evaluate(values)))
-            .collect();
         let body = if self.method == Method::Get {
             let mut query = String::new();
-            for (k, v) in &evaluated {
-                if let Some(v) = v {
-                    push_pair(&mut query, k, v);
+            for (k, p) in &self.params {
+                if let Some(v) = p.evaluate(values) {
+                    push_pair(&mut query, k, &v);
                 }
             }
             if !query.is_empty() {
@@ -236,7 +231,9 @@ impl GenericEndpoint {
         } else {
             Some(build_body(
                 &self.format,
-                evaluated.iter().map(|(k, v)| (*k, v.as_deref())),
+                self.params
+                    .iter()
+                    .map(|(k, p)| (k.as_str(), p.evaluate_json(values))),
             ))
         };
         Ok(BuiltRequest {

@@ -649,6 +649,52 @@ impl Parameter {
         eval(&self.expr, values).filter(|v| !v.is_empty())
     }
 
+    /// [`Self::evaluate`] as the JSON a request body carries. A parameter
+    /// that is one id-like variable (`{ACCOUNT_ID}`, `{RECORD_ID}`,
+    /// `{Call_ID}`, `{Chat_ID}`, `{AGENT_ID}`, `{QUEUE_ID}`,
+    /// `{SESSION_ID}`, `{UJET_ID}`) or `{RATING}`, whose value is a whole
+    /// number, is a JSON number, as the seed's request examples send
+    /// `"id": 123`, `"contactId": 123`, `"rating": 5`; everything else is
+    /// text (a phone number too: `"phone": "11234567890"`).
+    ///
+    /// ```
+    /// use cti_protocol::ccai::template::{Parameter, Values, Variable};
+    ///
+    /// let v = Values::new().with(Variable::AccountId, "123").with(Variable::PhoneNumber, "11234567890");
+    /// assert_eq!(Parameter::parse("{ACCOUNT_ID}")?.evaluate_json(&v), Some(serde_json::json!(123)));
+    /// assert_eq!(Parameter::parse("{PHONE_NUMBER}")?.evaluate_json(&v), Some(serde_json::json!("11234567890")));
+    /// assert_eq!(Parameter::parse("id-{ACCOUNT_ID}")?.evaluate_json(&v), Some(serde_json::json!("id-123")));
+    /// # Ok::<(), cti_protocol::Error>(())
+    /// ```
+    #[must_use]
+    pub fn evaluate_json(&self, values: &Values) -> Option<serde_json::Value> {
+        let text = self.evaluate(values)?;
+        let numeric_var = match &self.expr {
+            Expr::Text(pieces) => matches!(
+                pieces.as_slice(),
+                [Piece::Var(
+                    Variable::AccountId
+                        | Variable::RecordId
+                        | Variable::CallId
+                        | Variable::ChatId
+                        | Variable::AgentId
+                        | Variable::QueueId
+                        | Variable::SessionId
+                        | Variable::UjetId
+                        | Variable::Rating
+                )]
+            ),
+            Expr::Call(..) => false,
+        };
+        let whole = !text.is_empty()
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text == "0" || !text.starts_with('0'));
+        match text.parse::<u64>() {
+            Ok(n) if numeric_var && whole => Some(serde_json::Value::from(n)),
+            _ => Some(serde_json::Value::String(text)),
+        }
+    }
+
     /// `true` when the parameter is a function call.
     #[must_use]
     pub fn is_function(&self) -> bool {
@@ -803,18 +849,18 @@ pub enum RequestFormat {
 /// ```
 /// use cti_protocol::ccai::template::{build_body, RequestFormat};
 ///
-/// let params = [("subject", Some("Call from Ada".to_owned())), ("email", None)];
-/// let body = build_body(&RequestFormat::ContainerArray("data".into()), params.iter().map(|(k, v)| (*k, v.as_deref())));
-/// assert_eq!(body, serde_json::json!({"data": [{"subject": "Call from Ada"}]}));
+/// let params = [("subject", Some(serde_json::json!("Call from Ada"))), ("id", Some(serde_json::json!(123))), ("email", None)];
+/// let body = build_body(&RequestFormat::ContainerArray("data".into()), params);
+/// assert_eq!(body, serde_json::json!({"data": [{"subject": "Call from Ada", "id": 123}]}));
 /// ```
 pub fn build_body<'a>(
     format: &RequestFormat,
-    params: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    params: impl IntoIterator<Item = (&'a str, Option<serde_json::Value>)>,
 ) -> serde_json::Value {
     use serde_json::{Map, Value};
     let map: Map<String, Value> = params
         .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), Value::String(v.to_owned()))))
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
         .collect();
     match format {
         RequestFormat::Property => Value::Object(map),
