@@ -145,6 +145,14 @@ impl Renderer {
         self
     }
 
+    /// Renders the forms seen in use where they differ from the documented
+    /// ones (see [`Softphone::observed_forms`]).
+    #[must_use]
+    pub fn observed_forms(mut self, on: bool) -> Self {
+        self.phone.observed_forms = on;
+        self
+    }
+
     /// The vendor.
     #[must_use]
     pub fn vendor(&self) -> Vendor {

@@ -43,13 +43,29 @@ pub struct Softphone {
     pub agent: AgentRef,
     /// The queue interactions come from, unless the event names one.
     pub queue: Option<QueueRef>,
+    /// Write the forms seen in use where they differ from the documented
+    /// ones: Zoom's call log with `callDuration` and the times in
+    /// milliseconds and a numeric `agentExtension` (PROTOCOLS.md §1: the
+    /// Zoom CRM sample's types). For simulators and tests.
+    pub observed_forms: bool,
 }
 
 impl Softphone {
     /// A softphone for `agent`.
     #[must_use]
     pub fn new(agent: AgentRef) -> Self {
-        Self { agent, queue: None }
+        Self {
+            agent,
+            queue: None,
+            observed_forms: false,
+        }
+    }
+
+    /// Writes the observed forms (see [`Softphone::observed_forms`]).
+    #[must_use]
+    pub fn observed_forms(mut self, on: bool) -> Self {
+        self.observed_forms = on;
+        self
     }
 
     /// Sets the queue interactions come from.
@@ -182,6 +198,31 @@ impl Vendor {
             }
             _ => None,
         }
+    }
+
+    /// `true` for a vendor whose frame posts its messages as JSON strings
+    /// as well as objects (CCAI's adapter; seed 001's listener parses
+    /// `e.data`).
+    #[must_use]
+    pub fn posts_json_strings(self) -> bool {
+        matches!(self, Self::Ccai)
+    }
+
+    /// A message of type `kind` that this crate does not know, in this
+    /// vendor's layout (`{type, data}` or `{action, …}`): what a frame of
+    /// a newer release might post. For simulators and tests.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] for a vendor without a postMessage
+    /// dialect.
+    pub fn unreleased_message(self, kind: &str) -> Result<VendorMessage> {
+        let text = match self {
+            Self::Zoom | Self::Ccai => serde_json::json!({"type": kind, "data": {}}),
+            Self::LeadDesk => serde_json::json!({"action": kind}),
+            _ => return Err(no_dialect(self)),
+        };
+        crate::decode(self, &text.to_string())
     }
 
     /// Where this vendor's frame talks from (see [`OriginStrategy`]).

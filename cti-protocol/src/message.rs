@@ -264,6 +264,37 @@ impl VendorMessage {
     }
 }
 
+impl VendorMessage {
+    /// The message as the frame posts it in `form`: the object, or a JSON
+    /// string holding it.
+    #[must_use]
+    pub fn posted_as(&self, form: WireForm) -> Value {
+        match form {
+            WireForm::JsonString => Value::String(self.to_value().to_string()),
+            _ => self.to_value(),
+        }
+    }
+
+    /// A copy with one more member `name` in its payload (in `data` for
+    /// `{type, data}` messages, beside the tag otherwise): what a frame of
+    /// a newer release might add. For simulators and tests.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::decode`] (never, for a message that decoded).
+    pub fn with_member(&self, name: &str, value: Value) -> Result<Self> {
+        let mut v = self.to_value();
+        let target = match v.get_mut("data") {
+            Some(Value::Object(_)) if self.vendor != Vendor::LeadDesk => v.get_mut("data"),
+            _ => Some(&mut v),
+        };
+        if let Some(Value::Object(m)) = target {
+            m.insert(name.to_owned(), value);
+        }
+        crate::decode(self.vendor, &v.to_string())
+    }
+}
+
 /// The layout of a vendor's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layout {

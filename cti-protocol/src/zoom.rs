@@ -2054,7 +2054,12 @@ fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
         let secs = ended?.duration_since(started?).as_secs();
         u64::try_from(secs).ok()
     });
-    let iso = |t: Option<Timestamp>| t.map_or_else(IsoTime::empty, IsoTime::from_timestamp);
+    let observed = phone.observed_forms;
+    let iso = |t: Option<Timestamp>| match t {
+        Some(t) if observed => IsoTime::from_millis(t.as_millisecond()),
+        Some(t) => IsoTime::from_timestamp(t),
+        None => IsoTime::empty(),
+    };
     let from = party_text(i.from.as_ref());
     let to = party_text(i.to.as_ref());
     let extension = if i.direction == Some(Direction::Outbound) {
@@ -2066,7 +2071,10 @@ fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
         call_type: Some(direction_text(i)),
         from,
         to,
-        call_duration: Some(call_duration(seconds)),
+        call_duration: Some(match seconds {
+            Some(secs) if observed => ClockDuration::from_millis(secs.saturating_mul(1000)),
+            other => call_duration(other),
+        }),
         call_start_time: Some(iso(started)),
         call_end_time: Some(iso(ended)),
         call_queue: Some(
@@ -2074,7 +2082,10 @@ fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
                 .and_then(|q| q.name.clone())
                 .unwrap_or_default(),
         ),
-        agent_extension: extension.map(NumOrStr::text),
+        agent_extension: extension.map(|e| match e.parse::<i64>() {
+            Ok(n) if observed && e.bytes().all(|b| b.is_ascii_digit()) => NumOrStr::number(n),
+            _ => NumOrStr::text(e),
+        }),
         agent_name: Some(
             i.agent
                 .as_ref()

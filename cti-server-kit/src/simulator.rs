@@ -38,6 +38,19 @@
 //! | LeadDesk Talk | `login` | `call`, `answer`, `hangup`, `setStatus`, `reset` |
 //! | CCAI adapter | `Agent_Login` | none (the adapter takes no commands) |
 //!
+//! # Production quirks
+//!
+//! The phones behave like the vendors' production frames, not like our
+//! reading of the docs ([`SimulatorBuilder::production_quirks`], on by
+//! default). Each quirk, its source, and the test that runs it:
+//!
+//! | vendor | behaviour | source | covered by |
+//! |---|---|---|---|
+//! | LeadDesk | the frame starts on one origin and Talk runs from a second one, whose `login` names it ([`SimulatorBuilder::leaddesk_talk_origin`]) | seed 004 | `tests/e2e` (LeadDesk), kit `bridge::leaddesk_follows_the_origin_its_login_names` |
+//! | Zoom | call logs come by turns in the documented forms (`m:ss`, ISO times, `NaN:NaN` and `""` when not connected) and the observed ones (milliseconds, a numeric `agentExtension`) | PROTOCOLS.md §1 (call log) | `tests/e2e` (Zoom), `tests/it` `dialects::zoom_messages_with_odd_fields_are_kept` |
+//! | CCAI | messages come as objects and as JSON strings | seed 001 (`JSON.parse(e.data)`) | `tests/e2e` (CCAI), `tests/it` `fixtures::ccai_accepts_both_forms_and_id_types` |
+//! | all | now and then a message type of a newer release, and members this version does not model | every vendor ships new messages first | `tests/e2e`, the unit test `simulator::tests::the_phones_post_production_quirks` |
+//!
 //! Inbound Zoom calls ask the host for a contact (`zcc-incomingPhone-request`)
 //! before they ring; the name the host answers is shown on the phone.
 //! Answered voice calls are recorded (a test tone for the length of the
@@ -78,7 +91,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -92,6 +105,7 @@ use cti_media::engine::{AgentId, AgentState, Engine, EngineConfig, EngineEvent, 
 use cti_media::interaction::{Change, Flag, Interaction, InteractionId, Op, State as CallState};
 use cti_media::recording::{AudioSpec, Recorder, Recordings};
 use cti_media::render::{AgentProfile, Renderer};
+use cti_protocol::ccai::WireForm;
 use cti_protocol::ccai::template::{UrlTemplate, Values, Variable};
 use cti_protocol::embed::escape_attr;
 use cti_protocol::leaddesk::{TalkCommand, TalkMessage};
@@ -342,6 +356,7 @@ pub struct SimulatorBuilder {
     max_interactions: usize,
     max_running_scripts: usize,
     talk_origin: Option<Origin>,
+    quirks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -494,6 +509,15 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Whether the phones behave like the vendors' production frames,
+    /// quirks included (see the [module docs](self)): on by default. Off,
+    /// they post only the documented forms, as objects.
+    #[must_use]
+    pub fn production_quirks(mut self, on: bool) -> Self {
+        self.quirks = on;
+        self
+    }
+
     /// The engine's settings (ring, queue and wrap-up timeouts).
     #[must_use]
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
@@ -559,6 +583,9 @@ impl SimulatorBuilder {
             ameyo_pop: self.ameyo_pop,
             ccai_lookup: self.ccai_lookup,
             talk_origin: self.talk_origin,
+            quirks: self.quirks,
+            posted: AtomicU64::new(0),
+            zoom_observed: renderer(Vendor::Zoom).observed_forms(true),
             max_interactions: self.max_interactions,
             max_running_scripts: self.max_running_scripts,
             running_scripts: Arc::new(AtomicUsize::new(0)),
@@ -600,6 +627,12 @@ struct Inner {
     ameyo_pop: Option<String>,
     ccai_lookup: Option<UrlTemplate>,
     talk_origin: Option<Origin>,
+    /// Production quirks on (see the module docs).
+    quirks: bool,
+    /// Messages posted so far (the quirks take turns by it).
+    posted: AtomicU64,
+    /// Zoom's renderer writing the observed call-log forms.
+    zoom_observed: Renderer,
     max_interactions: usize,
     max_running_scripts: usize,
     running_scripts: Arc<AtomicUsize>,
@@ -622,6 +655,10 @@ struct Outgoing {
 }
 
 const DIALECTS: [Vendor; 3] = Vendor::DIALECTS;
+
+/// The type of the messages "of a newer release" the phones post now and
+/// then (no vendor has it).
+const UNRELEASED_TYPE: &str = "sim.unreleased";
 
 fn index(d: Vendor) -> usize {
     match d {
@@ -681,6 +718,7 @@ impl Simulator {
             ameyo_pop: None,
             ccai_lookup: None,
             talk_origin: None,
+            quirks: true,
             max_interactions: 10_000,
             max_running_scripts: 16,
         }
@@ -920,9 +958,40 @@ impl Inner {
     }
 
     fn post(&self, dialect: Vendor, message: &VendorMessage) {
+        let n = self.posted.fetch_add(1, Ordering::Relaxed);
+        if !self.quirks {
+            self.send(
+                Some(dialect),
+                &json!({"t": "post", "msg": message.to_value()}),
+            );
+            return;
+        }
+        // Now and then a message type of a newer release…
+        if n % 4 == 3
+            && let Ok(unreleased) = dialect.unreleased_message(UNRELEASED_TYPE)
+        {
+            self.send(
+                Some(dialect),
+                &json!({"t": "post", "msg": unreleased.to_value()}),
+            );
+        }
+        // …a member this version does not model…
+        let message = if n % 3 == 2 {
+            message
+                .with_member("simNote", json!({"from": "a newer release"}))
+                .unwrap_or_else(|_| message.clone())
+        } else {
+            message.clone()
+        };
+        // …and, for a vendor that does, the message as a JSON string.
+        let form = if dialect.posts_json_strings() && n % 2 == 1 {
+            WireForm::JsonString
+        } else {
+            WireForm::Object
+        };
         self.send(
             Some(dialect),
-            &json!({"t": "post", "msg": message.to_value()}),
+            &json!({"t": "post", "msg": message.posted_as(form)}),
         );
     }
 
@@ -1051,7 +1120,16 @@ impl Inner {
             );
         }
         for d in DIALECTS {
-            match self.renderers[index(d)].render_event(event, &interaction) {
+            // Zoom's call logs come in the documented and the observed
+            // forms, by turns.
+            let renderer =
+                if d == Vendor::Zoom && self.quirks && self.posted.load(Ordering::Relaxed) % 2 == 1
+                {
+                    &self.zoom_observed
+                } else {
+                    &self.renderers[index(d)]
+                };
+            match renderer.render_event(event, &interaction) {
                 Ok(messages) => messages.iter().for_each(|m| self.post(d, m)),
                 Err(e) => tracing::error!(error = %e, "render"),
             }
@@ -1766,6 +1844,65 @@ mod tests {
                 code: "sale".into()
             }
         );
+    }
+
+    /// The quirks of production frames: CCAI posts JSON strings as well
+    /// as objects, every vendor now and then a message type of a newer
+    /// release and members this version does not model; all still
+    /// decode as what they are.
+    #[tokio::test]
+    async fn the_phones_post_production_quirks() {
+        let hosts = OriginAllowlist::parse(["http://crm.test"]).unwrap_or_default();
+        for quirks in [true, false] {
+            let sim = Simulator::builder(hosts.clone())
+                .production_quirks(quirks)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut out = sim.inner.out.subscribe();
+            let started = cti_protocol::decode(
+                Vendor::Ccai,
+                r#"{"type":"New_Call","data":{"agent_id":7,"call_id":103646}}"#,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            for _ in 0..12 {
+                sim.inner.post(Vendor::Ccai, &started);
+            }
+            let (mut strings, mut notes, mut unreleased, mut known) = (0, 0, 0, 0);
+            while let Ok(frame) = out.try_recv() {
+                let v: Value = serde_json::from_str(&frame.text).unwrap_or_default();
+                let msg = &v["msg"];
+                if msg.is_string() {
+                    strings += 1;
+                }
+                let text = if let Value::String(s) = msg {
+                    serde_json::to_string(s).unwrap_or_default()
+                } else {
+                    msg.to_string()
+                };
+                let decoded = cti_protocol::decode(Vendor::Ccai, &text)
+                    .unwrap_or_else(|e| panic!("{text}: {e}"));
+                if decoded.wire_type() == UNRELEASED_TYPE {
+                    assert!(!decoded.is_known());
+                    unreleased += 1;
+                    continue;
+                }
+                assert_eq!(decoded.wire_type(), "New_Call");
+                assert!(decoded.unreadable().is_empty());
+                known += 1;
+                if decoded.to_value()["data"]["simNote"].is_object() {
+                    notes += 1;
+                }
+            }
+            assert_eq!(known, 12);
+            if quirks {
+                assert!(
+                    strings > 0 && notes > 0 && unreleased > 0,
+                    "{strings} {notes} {unreleased}"
+                );
+            } else {
+                assert_eq!((strings, notes, unreleased), (0, 0, 0));
+            }
+        }
     }
 
     #[test]
