@@ -63,8 +63,32 @@ pub struct SsoResponse {
     pub message: String,
 }
 
-/// The members of a JSON object, found by name without regard to case.
-struct Members(serde_json::Map<String, serde_json::Value>);
+/// The members of a JSON object, every one kept (a name given twice too),
+/// found by name without regard to case.
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push(entry);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 impl Members {
     fn get<E: serde::de::Error>(&self, name: &str) -> Result<Option<&serde_json::Value>, E> {
@@ -97,7 +121,7 @@ impl Members {
 
 impl<'de> Deserialize<'de> for SsoRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = Members(serde_json::Map::deserialize(d)?);
+        let m = Members::deserialize(d)?;
         let command = m.required::<D::Error>("command")?;
         if command.eq_ignore_ascii_case("login") {
             Ok(Self::Login {
@@ -119,7 +143,7 @@ impl<'de> Deserialize<'de> for SsoRequest {
 
 impl<'de> Deserialize<'de> for SsoResponse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = Members(serde_json::Map::deserialize(d)?);
+        let m = Members::deserialize(d)?;
         Ok(Self {
             status: m.required::<D::Error>("status")?.to_owned(),
             crm_session_id: m.text::<D::Error>("crmSessionId")?.map(SecretText::new),
@@ -230,6 +254,7 @@ mod tests {
         );
         for bad in [
             r#"{"command":"login","userId":"a","userid":"b","password":"p"}"#,
+            r#"{"command":"logout","crmSessionId":"a","crmSessionId":"b"}"#,
             r#"{"command":"login","userId":7,"password":"p"}"#,
             r#"{"command":"dance"}"#,
             r#"{"userId":"a","password":"p"}"#,
