@@ -357,6 +357,7 @@ pub struct SimulatorBuilder {
     max_running_scripts: usize,
     talk_origin: Option<Origin>,
     quirks: bool,
+    recording_base: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -509,6 +510,16 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Where the phones say a recorded call's recording is:
+    /// `{base}{interaction id}` in Zoom's `zcc-call-recording` and
+    /// LeadDesk's `recordUrl` (a CRM's own download route, for example).
+    /// Without it the phones name no recording URL.
+    #[must_use]
+    pub fn recording_url_base(mut self, base: impl Into<String>) -> Self {
+        self.recording_base = Some(base.into());
+        self
+    }
+
     /// Whether the phones behave like the vendors' production frames,
     /// quirks included (see the [module docs](self)): on by default. Off,
     /// they post only the documented forms, as objects.
@@ -550,10 +561,15 @@ impl SimulatorBuilder {
         profile.id = Some(self.agent.id.as_str().into());
         profile.name = Some(self.agent.name.as_str().into());
         profile.email = Some(self.agent.email.as_str().into());
+        let recording_base = self.recording_base.clone();
         let renderer = |d| {
-            Renderer::new(d)
+            let r = Renderer::new(d)
                 .agent(profile.clone())
-                .queue(self.queue.0.as_str(), self.queue.1.as_str())
+                .queue(self.queue.0.as_str(), self.queue.1.as_str());
+            match &recording_base {
+                Some(base) => r.recording_base(base.as_str()),
+                None => r,
+            }
         };
         let recorder = self
             .recordings
@@ -719,6 +735,7 @@ impl Simulator {
             ccai_lookup: None,
             talk_origin: None,
             quirks: true,
+            recording_base: None,
             max_interactions: 10_000,
             max_running_scripts: 16,
         }

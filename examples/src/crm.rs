@@ -554,7 +554,9 @@ impl EventHandler for Crm {
         match event.kind {
             EventKind::ConfigRequested => Reply::command(Command::Configure {
                 screen_pop_on: Some("RINGING".into()),
-                recording_urls: Some(false),
+                // After wrap-up Zoom says where the recording is, also
+                // when the call was disposed on the phone.
+                recording_urls: Some(true),
                 prevent_manual_dialing: None,
             }),
             EventKind::ContactLookupRequested(lookup) => {
@@ -591,16 +593,21 @@ impl EventHandler for Crm {
             }
             EventKind::InteractionEnded(i) => {
                 if let Some(id) = self.id_of(&i) {
+                    let recorded = i.recording_url.is_some();
                     self.upsert(&id, vendor, |e| {
                         if e.state != "completed" {
                             e.state = "ended".into();
                         }
+                        // LeadDesk names the recording when the call ends.
+                        e.recorded |= recorded;
                     });
                 }
                 Reply::none()
             }
             EventKind::InteractionCompleted(c) => {
                 if let Some(id) = self.id_of(&c.interaction) {
+                    // Keyed on the vendor's id: a completion posted twice,
+                    // or after a dispose in the CRM, edits the same row.
                     self.upsert(&id, vendor, |e| {
                         e.state = "completed".into();
                         if e.disposition.is_none() {
@@ -609,8 +616,20 @@ impl EventHandler for Crm {
                         if c.duration_seconds.is_some() {
                             e.duration_seconds = c.duration_seconds;
                         }
+                        if c.recording_url.is_some() {
+                            e.recorded = true;
+                        }
                     });
                 }
+                Reply::none()
+            }
+            EventKind::RecordingAvailable {
+                interaction_id: Some(id),
+                ..
+            } => {
+                // The phone says the call was recorded (Zoom after
+                // wrap-up): its recording links show in the call log.
+                self.upsert(&id, vendor, |e| e.recorded = true);
                 Reply::none()
             }
             EventKind::InteractionNotConnected { interaction, .. } => {
@@ -666,6 +685,9 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         .ccai_lookup_url(&format!("{crm_url}/lookup?phone={{ANI}}&email={{EMAIL}}"))
         .map_err(config_error)?
         .leaddesk_talk_origin(talk_origin.clone())
+        // The phones name the CRM's own (session-guarded) download route
+        // as a recorded call's recording.
+        .recording_url_base(format!("{crm_url}/api/calls/"))
         .build()
         .map_err(config_error)?;
 
@@ -750,6 +772,14 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         .route("/api/dispose", post(api_dispose))
         .route("/api/sign-out", post(api_sign_out))
         .route("/api/calls/{id}/voicelog", get(api_voicelog))
+        // The recording URL the phones name: the WAV download.
+        .route(
+            "/api/calls/{id}",
+            get(|Path(id): Path<String>| async move {
+                let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+                Redirect::to(&format!("/api/calls/{id}/voicelog?format=wav"))
+            }),
+        )
         .route("/ameyo/customer", get(ameyo_customer))
         .layer(CsrfGuard::new(hosts.clone()).layer())
         .layer(RequireSession::new(Arc::clone(&sso), cookie.clone()));

@@ -448,6 +448,10 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
     }
 
     let mut steps = full_call(client, &demo, vendor, http).await;
+    if steps.is_ok() && vendor != Vendor::Ccai {
+        // CCAI's adapter posts nothing when a call is disposed on it.
+        steps = call_disposed_on_the_phone(client, &demo, vendor).await;
+    }
     if steps.is_ok() && vendor != Vendor::LeadDesk {
         steps = chat(client, &demo).await;
     }
@@ -542,6 +546,60 @@ async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
         "the contacts",
         "return document.querySelectorAll('#contact-list li').length === 5;",
     )
+    .await?;
+    Ok(())
+}
+
+/// A call disposed on the phone: the vendor's wrap-up messages bring it
+/// into the call log once, with its disposition and recording links.
+async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor) -> Res {
+    let name = vendor.name();
+    demo.sim.inbound(&Inbound::voice("+1 (415) 555-0101"))?;
+    until_sim(demo, "the second ring", |s| {
+        s["interaction"]["state"] == "offered"
+    })
+    .await?;
+    phone_click(client, "answer").await?;
+    until_sim(demo, "the second call to connect", |s| {
+        s["interaction"]["state"] == "connected"
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    phone_click(client, "hangup").await?;
+    until_sim(demo, "the second call to end", |s| {
+        s["interaction"]["state"] == "ended" || s["interaction"]["state"] == "wrap-up"
+    })
+    .await?;
+    until_in_phone(
+        client,
+        "the phone's dispose form",
+        "const c = document.getElementById('code'); if (!c) return false; c.value = 'phone_wrap_up'; \
+         document.querySelector('#wrap button').click(); return true;",
+    )
+    .await?;
+    let row = until(
+        client,
+        "the phone-disposed call with its recording links",
+        &row_script("phone_wrap_up").replace("return r ?", "return r && r.children[5].textContent ?"),
+    )
+    .await?;
+    assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");
+    assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
+    let rows = js(
+        client,
+        "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.children[3].textContent === 'phone_wrap_up').length;",
+    )
+    .await?;
+    assert_eq!(rows, 1, "{name}: the call is logged once");
+    until(
+        client,
+        "the pop to clear after the phone's dispose",
+        "return document.getElementById('pop-card').hidden;",
+    )
+    .await?;
+    until_sim(demo, "the agent to be available again", |s| {
+        s["agent"]["state"] == "available" && s["interaction"].is_null()
+    })
     .await?;
     Ok(())
 }
