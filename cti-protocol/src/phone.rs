@@ -166,6 +166,54 @@ pub fn format_phone(
     })
 }
 
+/// Splits a number in international form (`+44 20 7183 8750`) into its
+/// country calling code (`+44`) and its national significant number
+/// (`2071838750`: no trunk prefix, no spaces), for APIs that take the two
+/// apart (Streem's `callingCode` and `phone`).
+///
+/// ```
+/// use cti_protocol::phone::split_international;
+///
+/// assert_eq!(split_international("+44 20 7183 8750")?, ("+44".to_owned(), "2071838750".to_owned()));
+/// assert_eq!(split_international("+1 (415) 555-2671")?, ("+1".to_owned(), "4155552671".to_owned()));
+/// assert!(split_international("4155552671").is_err());
+/// # Ok::<(), cti_protocol::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ErrorKind::Phone`] when `number` does not start with `+` or is not a
+/// valid number.
+pub fn split_international(number: &str) -> crate::Result<(String, String)> {
+    let err = |why: &str| {
+        Error::new(
+            ErrorKind::Phone,
+            format!("`{}` {why}", truncate(number, 40)),
+        )
+    };
+    let trimmed = number.trim();
+    if !trimmed.starts_with('+') {
+        return Err(err(
+            "is not in international form (`+` and the country code)",
+        ));
+    }
+    if trimmed.len() > 64 {
+        return Err(err("is too long to be a phone number"));
+    }
+    let parsed = phonenumber::parse(None, trimmed)
+        .map_err(|e| err(&format!("is not a phone number: {e}")))?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(err("is not a valid phone number"));
+    }
+    let national = parsed.national();
+    let digits = format!(
+        "{}{}",
+        "0".repeat(usize::from(national.zeros())),
+        national.value()
+    );
+    Ok((format!("+{}", parsed.code().value()), digits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,52 +293,4 @@ mod tests {
             PhoneFormat::UsLocalStandard
         );
     }
-}
-
-/// Splits a number in international form (`+44 20 7183 8750`) into its
-/// country calling code (`+44`) and its national significant number
-/// (`2071838750`: no trunk prefix, no spaces), for APIs that take the two
-/// apart (Streem's `callingCode` and `phone`).
-///
-/// ```
-/// use cti_protocol::phone::split_international;
-///
-/// assert_eq!(split_international("+44 20 7183 8750")?, ("+44".to_owned(), "2071838750".to_owned()));
-/// assert_eq!(split_international("+1 (415) 555-2671")?, ("+1".to_owned(), "4155552671".to_owned()));
-/// assert!(split_international("4155552671").is_err());
-/// # Ok::<(), cti_protocol::Error>(())
-/// ```
-///
-/// # Errors
-///
-/// [`ErrorKind::Phone`] when `number` does not start with `+` or is not a
-/// valid number.
-pub fn split_international(number: &str) -> crate::Result<(String, String)> {
-    let err = |why: &str| {
-        Error::new(
-            ErrorKind::Phone,
-            format!("`{}` {why}", truncate(number, 40)),
-        )
-    };
-    let trimmed = number.trim();
-    if !trimmed.starts_with('+') {
-        return Err(err(
-            "is not in international form (`+` and the country code)",
-        ));
-    }
-    if trimmed.len() > 64 {
-        return Err(err("is too long to be a phone number"));
-    }
-    let parsed = phonenumber::parse(None, trimmed)
-        .map_err(|e| err(&format!("is not a phone number: {e}")))?;
-    if !phonenumber::is_valid(&parsed) {
-        return Err(err("is not a valid phone number"));
-    }
-    let national = parsed.national();
-    let digits = format!(
-        "{}{}",
-        "0".repeat(usize::from(national.zeros())),
-        national.value()
-    );
-    Ok((format!("+{}", parsed.code().value()), digits))
 }

@@ -580,7 +580,8 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     let row = until(
         client,
         "the phone-disposed call with its recording links",
-        &row_script("phone_wrap_up").replace("return r ?", "return r && r.children[5].textContent ?"),
+        &row_script("phone_wrap_up")
+            .replace("return r ?", "return r && r.children[5].textContent ?"),
     )
     .await?;
     assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");

@@ -627,3 +627,150 @@ async fn multipart_retries_keep_their_file_and_survive_network_errors() {
         .unwrap();
     assert_eq!((r.sent, r.succeeded), (1, 1));
 }
+
+/// Seed 001's post call or chat actions flow: account, record, update
+/// (CSAT), comments for start, end, CSAT and disposition with notes, then
+/// each file uploaded with its comment; a step the CRM answers with 400
+/// is queued and the flow goes on.
+#[tokio::test]
+async fn the_post_call_actions_flow_runs_every_step_in_order() {
+    use cti_client::generic::flow::{Csat, PostSession, SessionFile, StepOutcome};
+    let server = MockServer::start().await;
+    let u = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": [{"id": 123, "name": "Ada"}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/records"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"records": [{"id": 456}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/records/456"))
+        .and(body_json(json!({"rating": 4, "feedback": "quick"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records/456/comments"))
+        .and(body_string_contains("CSAT rating"))
+        .respond_with(ResponseTemplate::new(400))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records/456/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/records/456/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"result": {"id": 77}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut upload = ep(
+        EndpointKind::UploadFile,
+        Method::Post,
+        format!("{u}/records/{{RECORD_ID}}/files"),
+    )
+    .param("file", "{FILE_DATA}")
+    .unwrap();
+    upload.attachment = Some(AttachmentResult::Id {
+        location: "result.id".into(),
+        builder: UrlTemplate::parse(
+            "https://crm.example/records/{RECORD_ID}/files/{ATTACHMENT_ID}",
+        )
+        .unwrap(),
+    });
+    let queue = Arc::new(MemoryRetryQueue::new());
+    let c = crm(&server, CrmAuth::None)
+        .endpoint(
+            ep(
+                EndpointKind::UpdateRecord,
+                Method::Patch,
+                format!("{u}/records/{{RECORD_ID}}"),
+            )
+            .param("rating", "{RATING}")
+            .unwrap()
+            .param("feedback", "{FEEDBACK}")
+            .unwrap(),
+        )
+        .endpoint(
+            ep(
+                EndpointKind::Comment,
+                Method::Post,
+                format!("{u}/records/{{RECORD_ID}}/comments"),
+            )
+            .param("comment", "{COMMENT_BODY}")
+            .unwrap(),
+        )
+        .endpoint(upload)
+        .retry_queue(queue.clone());
+    let mut session = PostSession::new("call");
+    session.started = Some(jiff::Timestamp::from_second(1_800_000_000).unwrap());
+    session.ended = Some(jiff::Timestamp::from_second(1_800_000_300).unwrap());
+    let mut csat = Csat::new(4);
+    csat.comment = Some("quick".into());
+    session.csat = Some(csat);
+    session.disposition = Some("resolved".into());
+    session.notes = vec!["refund sent".into()];
+    session.files = vec![SessionFile::new(
+        Upload::new("call.mp3", "audio/mpeg", &b"ID3\x03\x00"[..]),
+        "Recording",
+    )];
+    let mut v = Values::new().with(Variable::PhoneNumber, "+14155550100");
+    let report = c.run_post_session(&mut v, &session).await.unwrap();
+    let steps: Vec<(&str, &str)> = report
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                match s.outcome {
+                    StepOutcome::Done => "done",
+                    StepOutcome::Skipped => "skipped",
+                    StepOutcome::Queued => "queued",
+                    _ => "failed",
+                },
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("account", "done"),
+            ("record", "done"),
+            ("update", "done"),
+            ("comment: start", "done"),
+            ("comment: end", "done"),
+            ("comment: csat", "queued"),
+            ("comment: disposition", "done"),
+            ("upload: Recording", "done"),
+        ]
+    );
+    assert!(!report.is_complete());
+    assert_eq!(queue.pending().await.unwrap(), 1);
+    // The comments' order on the wire, and what they say.
+    let comments: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/records/456/comments")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        comments[0].contains("The call started at 2027-01-15 08:00:00 UTC"),
+        "{comments:?}"
+    );
+    assert!(comments[1].contains("The call ended at 2027-01-15 08:05:00 UTC"));
+    assert!(comments[3].contains("Disposition: resolved") && comments[3].contains("refund sent"));
+    // The upload's own comment names the file and its URL.
+    assert!(comments[4].contains("Recording") && comments[4].contains("/records/456/files/77"));
+}

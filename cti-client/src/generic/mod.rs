@@ -54,6 +54,7 @@ use crate::exec::{Answer, Prepared, Transport};
 use crate::policy::{CcaiRetryRule, Idempotency, RetryPolicy};
 use queue::{QueuedFile, RetryJob, RetryQueue};
 
+pub mod flow;
 mod oauth;
 pub use oauth::OAuthConfig;
 use oauth::OAuthTokens;

@@ -23,7 +23,7 @@
 //! assert_eq!(req.url, "https://crm.example.com/api/records");
 //! assert_eq!(
 //!     req.body,
-//!     Some(serde_json::json!({"record": {"subject": "Call from Ada", "owner": "support@example.com", "contactId": "123"}}))
+//!     Some(serde_json::json!({"record": {"subject": "Call from Ada", "owner": "support@example.com", "contactId": 123}}))
 //! );
 //! # Ok::<(), cti_protocol::Error>(())
 //! ```
