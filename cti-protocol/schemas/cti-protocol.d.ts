@@ -1165,7 +1165,11 @@ active: Array<Interaction>,
 /**
  * In wrap-up.
  */
-wrap_up: Array<Interaction>, } | { "event": "resized", 
+wrap_up: Array<Interaction>, 
+/**
+ * The host request this answers, when the vendor echoes it.
+ */
+request_id?: string | null, } | { "event": "resized", 
 /**
  * Width in CSS pixels.
  */
@@ -1181,7 +1185,12 @@ code?: string | null,
 /**
  * The vendor's message.
  */
-message?: string | null, } | { "event": "unknown", 
+message?: string | null, 
+/**
+ * The host request that caused it, when the vendor says (Zoom's
+ * `requestId`).
+ */
+request_id?: string | null, } | { "event": "unknown", 
 /**
  * The wire type string.
  */

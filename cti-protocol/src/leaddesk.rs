@@ -587,6 +587,7 @@ pub(crate) fn normalise(e: &TalkEvent) -> Option<EventKind> {
         },
         TalkEvent::Error(err) => K::Error {
             code: None,
+            request_id: None,
             message: err.message.clone(),
         },
         TalkEvent::Jwt(_) => K::TokenIssued,

@@ -595,6 +595,9 @@ pub enum EventKind {
         active: Vec<Interaction>,
         /// In wrap-up.
         wrap_up: Vec<Interaction>,
+        /// The host request this answers, when the vendor echoes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<Str>,
     },
     /// The softphone was resized.
     Resized {
@@ -616,6 +619,10 @@ pub enum EventKind {
         /// The vendor's message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<Str>,
+        /// The host request that caused it, when the vendor says (Zoom's
+        /// `requestId`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<Str>,
     },
     /// A message type this version does not know.
     Unknown {

@@ -1554,6 +1554,7 @@ pub(crate) fn normalise(e: &ZoomEvent) -> Option<EventKind> {
             K::InteractionsListed {
                 active: conv(&st.active),
                 wrap_up: conv(&st.wrapup),
+                request_id: st.request_id.clone(),
             }
         }
         ZoomEvent::AgentStatusNotification(n) => K::AgentStatusChanged {
@@ -1566,6 +1567,7 @@ pub(crate) fn normalise(e: &ZoomEvent) -> Option<EventKind> {
         ZoomEvent::Error(err) => K::Error {
             code: err.code.clone(),
             message: err.message.clone(),
+            request_id: err.request_id.clone(),
         },
         ZoomEvent::EngagementLogUrl(_) | ZoomEvent::GetVariablesResponse(_) => return None,
     })
@@ -2017,10 +2019,14 @@ fn render_event(e: &EventKind, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
             engagement_id: EngagementId::from(interaction_id.as_deref().unwrap_or_default()),
             recording_url: url.clone(),
         }))),
-        K::Error { code, message } => out.push(ZoomEvent::Error(Box::new(ZoomError {
+        K::Error {
+            code,
+            message,
+            request_id,
+        } => out.push(ZoomEvent::Error(Box::new(ZoomError {
             code: code.clone(),
             message: message.clone(),
-            request_id: None,
+            request_id: request_id.clone(),
         }))),
         _ => {}
     }

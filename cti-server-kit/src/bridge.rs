@@ -395,6 +395,7 @@ impl BridgeBuilder {
             node_id,
             login_origins: self.login_origins,
             ready_timeout: self.ready_timeout,
+            waiters: Mutex::new(HashMap::new()),
         });
         let mut stream = inner.store.subscribe(&node_channel(&inner.node_id)).await?;
         let weak = Arc::downgrade(&inner);
@@ -444,6 +445,15 @@ pub enum BridgeError {
     /// handshake, LeadDesk's `login`, CCAI's `Agent_Login` never came).
     #[error("the vendor frame did not become ready for commands in time")]
     NotReady,
+    /// The frame answered the request with an error (Zoom's `zcc-error`
+    /// carrying the request's `requestId`).
+    #[error("the vendor frame refused the command: {}", .message.as_deref().or(.code.as_deref()).unwrap_or("no reason given"))]
+    Refused {
+        /// The vendor's code (`no-phone`, …).
+        code: Option<String>,
+        /// The vendor's message.
+        message: Option<String>,
+    },
 }
 
 impl IntoResponse for BridgeError {
@@ -454,6 +464,7 @@ impl IntoResponse for BridgeError {
             Self::Protocol(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_command"),
             Self::TooManyPages => (StatusCode::TOO_MANY_REQUESTS, "too_many_pages"),
             Self::NotReady => (StatusCode::CONFLICT, "not_ready"),
+            Self::Refused { .. } => (StatusCode::CONFLICT, "refused_by_vendor"),
             Self::Config(_) | Self::Store(_) | Self::Random(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "bridge_error")
             }
@@ -545,6 +556,8 @@ struct Inner {
     node_id: String,
     login_origins: OriginAllowlist,
     ready_timeout: Duration,
+    /// Requests waiting for the frame's answer, by page and request id.
+    waiters: Mutex<HashMap<(String, String), oneshot::Sender<CtiEvent>>>,
 }
 
 impl Inner {
@@ -772,6 +785,87 @@ impl Bridge {
                 Ok(())
             }
             _ => Err(BridgeError::NotConnected),
+        }
+    }
+
+    /// Sends a command that carries a request id (a [`Target`]'s
+    /// `request_id`, or `ListInteractions`'s; one is made up when it has
+    /// none) and waits up to `wait` for the frame's answer to that id.
+    ///
+    /// `Ok(Some(event))` is the answer (the engagement list of a
+    /// `ListInteractions`); `Ok(None)` means no answer came, which for
+    /// Zoom's control commands means none was needed (it answers them
+    /// only to refuse). The page must be connected to this node.
+    ///
+    /// [`Target`]: cti_protocol::model::Target
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Refused`] when the frame answers with an error for
+    /// this request (Zoom's `zcc-error` with its `requestId`),
+    /// [`BridgeError::Config`] for a command without a request id, and
+    /// [`Self::send`]'s errors.
+    pub async fn request(
+        &self,
+        page_id: &str,
+        command: &Command,
+        wait: Duration,
+    ) -> Result<Option<CtiEvent>, BridgeError> {
+        let mut command = command.clone();
+        let slot = match &mut command {
+            Command::Answer { target }
+            | Command::Reject { target }
+            | Command::HangUp { target }
+            | Command::Hold { target, .. }
+            | Command::Mute { target, .. }
+            | Command::SetDisposition { target, .. }
+            | Command::CompleteWrapUp { target } => &mut target.request_id,
+            Command::ListInteractions { request_id } => request_id,
+            other => {
+                return Err(BridgeError::Config(format!(
+                    "`{}` carries no request id to wait on",
+                    other.name()
+                )));
+            }
+        };
+        let id = match slot {
+            Some(id) => id.to_string(),
+            None => {
+                let id = random_id(9)?;
+                *slot = Some(id.as_str().into());
+                id
+            }
+        };
+        let key = (page_id.to_owned(), id);
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone(), tx);
+        let forget = || {
+            self.inner
+                .waiters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&key);
+        };
+        if let Err(e) = self.send(page_id, &command).await {
+            forget();
+            return Err(e);
+        }
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(event)) => match &event.kind {
+                EventKind::Error { code, message, .. } => Err(BridgeError::Refused {
+                    code: code.as_deref().map(str::to_owned),
+                    message: message.as_deref().map(str::to_owned),
+                }),
+                _ => Ok(Some(event)),
+            },
+            _ => {
+                forget();
+                Ok(None)
+            }
         }
     }
 
@@ -1236,6 +1330,22 @@ async fn run_connection(
                                     });
                                     next_request
                                 });
+                                // The answer to a request someone waits on.
+                                let answered = match &event.kind {
+                                    EventKind::Error { request_id: Some(id), .. }
+                                    | EventKind::InteractionsListed { request_id: Some(id), .. } => Some(id.to_string()),
+                                    _ => None,
+                                };
+                                if let Some(id) = answered {
+                                    let waiter = inner
+                                        .waiters
+                                        .lock()
+                                        .unwrap_or_else(PoisonError::into_inner)
+                                        .remove(&(page.page_id.clone(), id));
+                                    if let Some(tx) = waiter {
+                                        let _ = tx.send(event.clone());
+                                    }
+                                }
                                 // Bounded: a flood waits here (backpressure)
                                 // instead of growing memory.
                                 if work_tx.send((Box::new(event), request)).await.is_err() {

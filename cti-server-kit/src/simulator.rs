@@ -1342,6 +1342,7 @@ impl Inner {
                         &[EventKind::Error {
                             code: Some("no-phone".into()),
                             message: Some("Phone number is required".into()),
+                            request_id: None,
                         }],
                     );
                     Err(SimError::Invalid("onclicktoact without a phone".into()))

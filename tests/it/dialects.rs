@@ -223,10 +223,16 @@ fn zoom_event() -> impl Strategy<Value = EventKind> {
         status,
         label: Some(label.into()),
     });
-    let error = ("[a-z-]{1,12}", "[A-Za-z ]{1,30}").prop_map(|(code, message)| EventKind::Error {
-        code: Some(code.into()),
-        message: Some(message.into()),
-    });
+    let error = (
+        "[a-z-]{1,12}",
+        "[A-Za-z ]{1,30}",
+        prop::option::of("[a-z0-9-]{1,12}"),
+    )
+        .prop_map(|(code, message, request_id)| EventKind::Error {
+            code: Some(code.into()),
+            message: Some(message.into()),
+            request_id: request_id.map(Into::into),
+        });
     prop_oneof![
         offered_voice,
         offered_chat,

@@ -965,3 +965,104 @@ async fn leaddesk_host_pages_follow_the_login() -> Res {
     assert!(html.contains(r#"allow="microphone *""#), "{html}");
     Ok(())
 }
+
+/// A host request carrying a `requestId` gets its answer (PROTOCOLS.md
+/// §1: host requests carry a host-chosen `requestId`; `zcc-error` is
+/// `{code, message, requestId?}`): the engagement list for a status
+/// request, a typed refusal for a `zcc-error` naming the request; an
+/// error naming another request, or none, goes to the handler only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_get_their_own_answer_or_refusal() -> Res {
+    let mut h = harness(Duration::ZERO).await?;
+    let g = grant(&h).await?;
+    let mut ws = connect(h.addr, Some(HOST), Some(&protocols(&g)))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    until(&mut ws, "welcome").await?;
+    zoom_ready(&mut ws, 1).await?;
+    let _ = h.events.recv().await;
+
+    // A status request: the answer echoes its id.
+    let bridge = h.bridge.clone();
+    let page = g.page_id.clone();
+    let asked = tokio::spawn(async move {
+        bridge
+            .request(
+                &page,
+                &Command::ListInteractions { request_id: None },
+                Duration::from_secs(5),
+            )
+            .await
+    });
+    let cmd = until(&mut ws, "command").await?;
+    assert_eq!(
+        cmd["data"]["type"], "zcc-engagement-status-request",
+        "{cmd}"
+    );
+    let id = cmd["data"]["data"]["requestId"]
+        .as_str()
+        .ok_or("no requestId")?
+        .to_owned();
+    // An unrelated error first: not this request's answer.
+    send_event(
+        &mut ws,
+        2,
+        json!({"type":"zcc-error","data":{"code":"other","message":"x","requestId":"someone-else"}}),
+    )
+    .await?;
+    send_event(
+        &mut ws,
+        3,
+        json!({"type":"zcc-engagement-status-response","data":{"active":[{"engagementId":"E1"}],"wrapup":[],"requestId": id}}),
+    )
+    .await?;
+    let answer = asked.await??.ok_or("no answer")?;
+    assert!(
+        matches!(&answer.kind, EventKind::InteractionsListed { active, .. } if active.len() == 1),
+        "{:?}",
+        answer.kind
+    );
+
+    // A hang-up the phone refuses with a zcc-error naming the request.
+    let bridge = h.bridge.clone();
+    let page = g.page_id.clone();
+    let refused = tokio::spawn(async move {
+        bridge
+            .request(
+                &page,
+                &Command::HangUp {
+                    target: Target::new("E1", cti_protocol::model::Channel::Voice)
+                        .request_id("hang-1"),
+                },
+                Duration::from_secs(5),
+            )
+            .await
+    });
+    let cmd = until(&mut ws, "command").await?;
+    assert_eq!(cmd["data"]["data"]["requestId"], "hang-1");
+    send_event(
+        &mut ws,
+        4,
+        json!({"type":"zcc-error","data":{"code":"no-engagement","message":"Nothing to end","requestId":"hang-1"}}),
+    )
+    .await?;
+    match refused.await? {
+        Err(cti_server_kit::bridge::BridgeError::Refused { code, .. }) => {
+            assert_eq!(code.as_deref(), Some("no-engagement"));
+        }
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+    // No answer at all: none was needed.
+    let quiet = h
+        .bridge
+        .request(
+            &g.page_id,
+            &Command::Answer {
+                target: Target::new("E2", cti_protocol::model::Channel::Voice),
+            },
+            Duration::from_millis(200),
+        )
+        .await?;
+    assert!(quiet.is_none());
+    Ok(())
+}
