@@ -358,7 +358,11 @@ pub struct SimulatorBuilder {
     talk_origin: Option<Origin>,
     quirks: bool,
     recording_base: Option<String>,
+    on_session_end: Option<SessionEndHook>,
 }
+
+/// What [`SimulatorBuilder::on_session_end`] calls.
+pub type SessionEndHook = Arc<dyn Fn(&Interaction) + Send + Sync>;
 
 #[derive(Debug, Clone)]
 struct AgentProfileConfig {
@@ -520,6 +524,16 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Called with each interaction of the simulator's agent once it is
+    /// completed (disposed, on the phone or through the Ameyo API): where
+    /// a contact-center platform runs its own post-session work, such as
+    /// CCAI's post call actions against the CRM's generic API.
+    #[must_use]
+    pub fn on_session_end(mut self, hook: impl Fn(&Interaction) + Send + Sync + 'static) -> Self {
+        self.on_session_end = Some(Arc::new(hook));
+        self
+    }
+
     /// Whether the phones behave like the vendors' production frames,
     /// quirks included (see the [module docs](self)): on by default. Off,
     /// they post only the documented forms, as objects.
@@ -600,6 +614,7 @@ impl SimulatorBuilder {
             ccai_lookup: self.ccai_lookup,
             talk_origin: self.talk_origin,
             quirks: self.quirks,
+            on_session_end: self.on_session_end,
             posted: AtomicU64::new(0),
             zoom_observed: renderer(Vendor::Zoom).observed_forms(true),
             max_interactions: self.max_interactions,
@@ -644,6 +659,8 @@ struct Inner {
     ccai_lookup: Option<UrlTemplate>,
     talk_origin: Option<Origin>,
     /// Production quirks on (see the module docs).
+    /// Called when an interaction is completed.
+    on_session_end: Option<SessionEndHook>,
     quirks: bool,
     /// Messages posted so far (the quirks take turns by it).
     posted: AtomicU64,
@@ -736,6 +753,7 @@ impl Simulator {
             talk_origin: None,
             quirks: true,
             recording_base: None,
+            on_session_end: None,
             max_interactions: 10_000,
             max_running_scripts: 16,
         }
@@ -1154,6 +1172,18 @@ impl Inner {
         if let EngineEvent::Changed { changes, .. } = event {
             self.record_pop(&interaction, changes);
             self.follow_up(&interaction, changes);
+            let completed = changes.iter().any(|c| {
+                matches!(
+                    c,
+                    Change::State {
+                        to: CallState::Completed,
+                        ..
+                    }
+                )
+            });
+            if completed && let Some(hook) = &self.on_session_end {
+                hook(&interaction);
+            }
         }
         self.send(None, &self.state());
     }

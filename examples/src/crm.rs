@@ -32,9 +32,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cti_client::ameyo::{AmeyoAuth, AmeyoClient};
+use cti_client::generic::flow::PostSession;
+use cti_client::generic::{CrmAuth, GenericCrmClient};
 use cti_protocol::Vendor;
 use cti_protocol::ameyo::api::{ClickToDialRequest, DisposeCallForUserRequest, VoiceLogFormat};
+use cti_protocol::ccai::generic::{EndpointKind, GenericEndpoint};
+use cti_protocol::ccai::template::{Values, Variable};
 use cti_protocol::embed::{EmbedFrame, escape_attr};
+use cti_protocol::endpoint::Method as EndpointMethod;
 use cti_protocol::model::{
     Channel, Command, CrmContact, CtiEvent, Direction, EventKind, LookupQuery, ScreenPopTarget,
 };
@@ -44,6 +49,7 @@ use cti_server_kit::ameyo::sso::{
     RequireSession, SessionCookie, SignedIn, SsoEndpoint, StaticCredentials, StoreSso,
 };
 use cti_server_kit::bridge::{Bridge, EventHandler, PageContext, Reply};
+use cti_server_kit::ccai::{CrmApi, CrmApiAuth, CrmBackend, CrmFailure, CrmParams};
 use cti_server_kit::csrf::{Bodies, CsrfGuard};
 use cti_server_kit::harden::Hardening;
 use cti_server_kit::layer::HostPageCsp;
@@ -643,6 +649,138 @@ impl EventHandler for Crm {
     }
 }
 
+/// The CRM's side of CCAI's generic CRM API: what CCAI's post call
+/// actions reach after a call handled through the CCAI adapter.
+struct CcaiApi(Arc<Crm>);
+
+/// The header and the paths of the demo's generic API (one description,
+/// for the CRM's routes and for the platform's client).
+const CCAI_API_KEY_HEADER: &str = "x-ccai-key";
+
+fn ccai_endpoints(base: &str) -> Result<Vec<GenericEndpoint>, cti_protocol::Error> {
+    Ok(vec![
+        GenericEndpoint::new(
+            EndpointKind::FindAccountByQuery,
+            EndpointMethod::Get,
+            &format!("{base}/ccai/api/accounts"),
+        )?
+        .param("phone", "{PHONE_NUMBER}")?,
+        GenericEndpoint::new(
+            EndpointKind::FindRecordByQuery,
+            EndpointMethod::Get,
+            &format!("{base}/ccai/api/records"),
+        )?
+        .param("callId", "=DEFAULT_VALUE({Call_ID}, {Chat_ID})")?,
+        GenericEndpoint::new(
+            EndpointKind::Comment,
+            EndpointMethod::Post,
+            &format!("{base}/ccai/api/records/{{RECORD_ID}}/comments"),
+        )?
+        .param("comment", "{COMMENT_BODY}")?,
+    ])
+}
+
+impl CrmBackend for CcaiApi {
+    async fn find_account(&self, p: CrmParams) -> Result<Option<Value>, CrmFailure> {
+        Ok(p.field("phone")
+            .and_then(find_contact)
+            .map(|c| json!({"id": c.id, "name": c.name})))
+    }
+
+    async fn find_record(&self, p: CrmParams) -> Result<Option<Value>, CrmFailure> {
+        // A call of the call log is the record.
+        let id = p.field("callId").unwrap_or_default();
+        Ok(self
+            .0
+            .calls()
+            .iter()
+            .any(|c| c.id == id)
+            .then(|| json!({"id": id})))
+    }
+
+    async fn comment(&self, p: CrmParams) -> Result<Value, CrmFailure> {
+        let id = p.var("RECORD_ID").unwrap_or_default().to_owned();
+        let text = p.field("comment").unwrap_or_default();
+        if let Some((code, notes)) = cti_client::generic::flow::disposition_comment(text) {
+            // Disposed on the phone: the call is final, once, in the log.
+            let recorded = self
+                .0
+                .fetch_recording(&id, VoiceLogFormat::Wav)
+                .await
+                .is_ok();
+            self.0.upsert(&id, Vendor::Ccai, |e| {
+                e.state = "completed".into();
+                if e.disposition.is_none() {
+                    e.disposition = code;
+                }
+                if e.notes.is_empty() {
+                    e.notes = notes;
+                }
+                e.recorded |= recorded;
+            });
+            self.0.log(
+                "in",
+                "ccai",
+                "comment",
+                json!({"record": id, "comment": text}),
+                json!({"event": "disposition_set", "id": id}),
+            );
+        }
+        Ok(json!({"ok": true}))
+    }
+}
+
+/// CCAI's post call actions for a call the simulator completed, when the
+/// CRM knows it as a CCAI call: the platform's side of the generic API.
+fn post_session(
+    crm: &Arc<Crm>,
+    client: &Arc<GenericCrmClient>,
+    interaction: &cti_media::interaction::Interaction,
+) {
+    let id = interaction.id().as_str().to_owned();
+    let ccai = crm
+        .calls()
+        .iter()
+        .any(|c| c.id == id && c.vendor == Vendor::Ccai.name());
+    if !ccai {
+        return;
+    }
+    let mut values = Values::new().with(
+        if interaction.channel() == Channel::Voice {
+            Variable::CallId
+        } else {
+            Variable::ChatId
+        },
+        id.clone(),
+    );
+    if let Some(address) = interaction
+        .parties()
+        .first()
+        .and_then(|p| p.address.as_deref())
+    {
+        values.set(Variable::PhoneNumber, address);
+    }
+    let mut session = PostSession::new(if interaction.channel() == Channel::Voice {
+        "call"
+    } else {
+        "chat"
+    });
+    session.started = interaction.times().connected;
+    session.ended = interaction.times().ended;
+    session.disposition = interaction.disposition().map(str::to_owned);
+    session.notes = interaction.notes().to_vec();
+    let client = Arc::clone(client);
+    tokio::spawn(async move {
+        match client.run_post_session(&mut values, &session).await {
+            Ok(report) if !report.is_complete() => {
+                tracing::warn!(call = %id, "post call actions incomplete: {report:?}");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(call = %id, error = %e, "post call actions failed"),
+        }
+    });
+}
+
 /// Starts both origins: the CRM at `config.addr`, the simulator at
 /// `config.sim_addr`.
 ///
@@ -674,7 +812,18 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         Some(t) if !t.trim().is_empty() => t,
         _ => random_token()?,
     };
+    // CCAI's post call actions reach the CRM's generic API (below) once
+    // the CRM exists.
+    let ccai_key = random_token()?;
+    let post_call: Arc<std::sync::OnceLock<(Arc<Crm>, Arc<GenericCrmClient>)>> =
+        Arc::new(std::sync::OnceLock::new());
+    let hook = Arc::clone(&post_call);
     let sim = Simulator::builder(hosts.clone())
+        .on_session_end(move |interaction| {
+            if let Some((crm, client)) = hook.get() {
+                post_session(crm, client, interaction);
+            }
+        })
         .api_token(&sim_token)
         .recordings(recordings)
         .ameyo_token(AMEYO_TOKEN)
@@ -707,6 +856,16 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         agent: sim.agent().as_str().to_owned(),
         origin: crm_origin.to_string(),
     });
+    let mut ccai_client = GenericCrmClient::new(CrmAuth::header(CCAI_API_KEY_HEADER, &ccai_key));
+    let mut ccai_api = CrmApi::new(
+        CcaiApi(Arc::clone(&crm)),
+        CrmApiAuth::header(CCAI_API_KEY_HEADER, &ccai_key),
+    );
+    for ep in ccai_endpoints(&crm_url).map_err(config_error)? {
+        ccai_api = ccai_api.endpoint(ep.clone()).map_err(config_error)?;
+        ccai_client = ccai_client.endpoint(ep);
+    }
+    let _ = post_call.set((Arc::clone(&crm), Arc::new(ccai_client)));
     let bridge = Bridge::builder(Handler(Arc::clone(&crm)))
         .host_origins(hosts.clone())
         // Talk's login comes from its own origin; only that one is heard.
@@ -804,6 +963,8 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
                 .session_cookie(cookie.clone())
                 .into_route(),
         )
+        // CCAI's generic API: server to server, with its own key.
+        .merge(ccai_api.into_router())
         .merge(
             Router::new()
                 .nest("/cti", bridge.router())

@@ -448,8 +448,9 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
     }
 
     let mut steps = full_call(client, &demo, vendor, http).await;
-    if steps.is_ok() && vendor != Vendor::Ccai {
-        // CCAI's adapter posts nothing when a call is disposed on it.
+    if steps.is_ok() {
+        // Zoom and LeadDesk post the wrap-up; CCAI's adapter posts nothing,
+        // and the platform's post call actions reach the CRM's generic API.
         steps = call_disposed_on_the_phone(client, &demo, vendor).await;
     }
     if steps.is_ok() && vendor != Vendor::LeadDesk {
@@ -550,8 +551,9 @@ async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
     Ok(())
 }
 
-/// A call disposed on the phone: the vendor's wrap-up messages bring it
-/// into the call log once, with its disposition and recording links.
+/// A call disposed on the phone: the vendor's wrap-up messages (CCAI: its
+/// post call actions over the generic API) bring it into the call log
+/// once, with its disposition and recording links, and the pop clears.
 async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor) -> Res {
     let name = vendor.name();
     demo.sim.inbound(&Inbound::voice("+1 (415) 555-0101"))?;

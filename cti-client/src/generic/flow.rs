@@ -164,6 +164,30 @@ fn at(t: Option<Timestamp>) -> String {
     })
 }
 
+/// Reads back the disposition comment [`GenericCrmClient::run_post_session`]
+/// leaves (`Disposition: code`, then `- note` lines): the code (`None`
+/// for `none`) and the notes. `None` when `text` is not such a comment.
+///
+/// ```
+/// use cti_client::generic::flow::disposition_comment;
+///
+/// let (code, notes) = disposition_comment("Disposition: resolved\n- refund sent").unwrap();
+/// assert_eq!(code.as_deref(), Some("resolved"));
+/// assert_eq!(notes, ["refund sent"]);
+/// assert!(disposition_comment("The call ended.").is_none());
+/// ```
+#[must_use]
+pub fn disposition_comment(text: &str) -> Option<(Option<String>, Vec<String>)> {
+    let mut lines = text.lines();
+    let code = lines.next()?.strip_prefix("Disposition: ")?.trim();
+    let code = (code != "none" && !code.is_empty()).then(|| code.to_owned());
+    let notes = lines
+        .filter_map(|l| l.strip_prefix("- "))
+        .map(str::to_owned)
+        .collect();
+    Some((code, notes))
+}
+
 impl GenericCrmClient {
     /// Runs the post call or chat actions flow for a finished session
     /// (see the [module docs](self)). `values` are the session's template
