@@ -1326,6 +1326,17 @@ async fn api_dispose(State(app): State<AppState>, bytes: bytes::Bytes) -> Respon
             );
         };
         let call = book.calls.iter().find(|c| c.id == id);
+        // Already disposed (on the phone, or by an earlier click): the
+        // call is final; nothing is sent again and nothing changes.
+        if let Some(done) = call.filter(|c| c.state == "completed") {
+            return axum::Json(json!({
+                "id": done.id,
+                "disposition": done.disposition,
+                "recorded": done.recorded,
+                "already_disposed": true,
+            }))
+            .into_response();
+        }
         (
             id,
             call.map(|c| c.notes.join("\n")).unwrap_or_default(),

@@ -594,6 +594,23 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     )
     .await?;
     assert_eq!(rows, 1, "{name}: the call is logged once");
+    // A dispose in the CRM after the phone's: the call is final already,
+    // nothing changes and no second row appears.
+    let again = js(
+        client,
+        "return fetch('/api/dispose', {method: 'POST', headers: {'Content-Type': 'application/json'}, \
+         body: JSON.stringify({disposition: 'sale'})}).then(async (r) => [r.status, await r.json()]);",
+    )
+    .await?;
+    assert_eq!(again[0], 200, "{name}: {again}");
+    assert_eq!(again[1]["already_disposed"], true, "{name}: {again}");
+    assert_eq!(again[1]["disposition"], "phone_wrap_up", "{name}: {again}");
+    let rows = js(
+        client,
+        "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.children[3].textContent === 'phone_wrap_up').length;",
+    )
+    .await?;
+    assert_eq!(rows, 1, "{name}: still one row");
     until(
         client,
         "the pop to clear after the phone's dispose",
