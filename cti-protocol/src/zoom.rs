@@ -1754,7 +1754,7 @@ fn control(t: &Target) -> EngagementControl {
 /// | offered | `zcc-call-ringing` (chat, SMS, video: `zcc-*-ringing`); outbound: `zcc-outbound-call-started` |
 /// | connected | `zcc-call-connected` (`zcc-*-started`) |
 /// | ended | `zcc-call-ended` (`zcc-*-ended`) |
-/// | completed | `zcc-add-note` × notes, `zcc-end-post-engagement`, `zcc-phone-call-log`, `zcc-call-recording` when recorded; nothing for an interaction never answered (it has no wrap-up) |
+/// | completed | `zcc-add-note` × notes, `zcc-end-post-engagement`, `zcc-phone-call-log`, `zcc-call-recording` when recorded; for an outbound attempt that never connected the call log has `NaN:NaN` and empty times; nothing for an inbound one (it has no wrap-up) |
 /// | not connected | `zcc-inbound-not-connected` / `zcc-outbound-not-connected` |
 /// | lookup | `zcc-incomingPhone-request`, `zcc-incomingEmail-request`, `zcc-contact-search-event` |
 /// | agent status | `zcc-agent-status-notification` |
@@ -2036,7 +2036,12 @@ fn render_event(e: &EventKind, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
 /// recording.
 fn render_wrap_up(c: &Completion, phone: &Softphone, out: &mut Vec<ZoomEvent>) {
     let i = &c.interaction;
-    if c.answered == Some(false) || kind(i.channel).is_none() {
+    // An inbound engagement that never connected has no wrap-up. The
+    // agent's own outbound attempt does: its call log carries `NaN:NaN`
+    // and empty times (PROTOCOLS.md §1, call log: a call that never
+    // connected, which integrations work around).
+    let outbound = i.direction == Some(Direction::Outbound);
+    if (c.answered == Some(false) && !outbound) || kind(i.channel).is_none() {
         return;
     }
     let id = id_of(i);

@@ -615,7 +615,11 @@ impl EventHandler for Crm {
                     // Keyed on the vendor's id: a completion posted twice,
                     // or after a dispose in the CRM, edits the same row.
                     self.upsert(&id, vendor, |e| {
-                        e.state = "completed".into();
+                        // An attempt that never connected stays "not
+                        // connected" through its wrap-up.
+                        if !(c.answered == Some(false) && e.state == "not_connected") {
+                            e.state = "completed".into();
+                        }
                         if e.disposition.is_none() {
                             e.disposition = c.disposition.as_deref().map(str::to_owned);
                         }
