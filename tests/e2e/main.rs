@@ -551,9 +551,10 @@ async fn sso_and_streem(client: &Client, demo: &Demo) -> Res {
     Ok(())
 }
 
-/// A call disposed on the phone: the vendor's wrap-up messages (CCAI: its
-/// post call actions over the generic API) bring it into the call log
-/// once, with its disposition and recording links, and the pop clears.
+/// A call disposed on the phone after a reload of the CRM page mid-wrap-up:
+/// the vendor's wrap-up messages (CCAI: its post call actions over the
+/// generic API) bring it into the call log once, with its disposition and
+/// recording links, and the pop clears.
 async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor) -> Res {
     let name = vendor.name();
     demo.sim.inbound(&Inbound::voice("+1 (415) 555-0101"))?;
@@ -571,6 +572,15 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     until_sim(demo, "the second call to end", |s| {
         s["interaction"]["state"] == "ended" || s["interaction"]["state"] == "wrap-up"
     })
+    .await?;
+    // A reload mid-wrap-up: the CRM page and its softphone come back, and
+    // the call is still the one being wrapped up.
+    client.refresh().await?;
+    until(
+        client,
+        "the bridge after the reload",
+        "return window.ctiBridge && window.ctiBridge.connected;",
+    )
     .await?;
     until_in_phone(
         client,
