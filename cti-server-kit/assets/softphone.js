@@ -6,7 +6,7 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const config = JSON.parse($('sim-config').textContent);
-  const stats = { connected: false, host: null, posted: 0, received: 0, ignored: 0, refused: null, state: null, notes: [] };
+  const stats = { connected: false, host: null, posted: 0, received: 0, ignored: 0, refused: null, signedOut: false, state: null, notes: [] };
   window.simPhone = stats;
 
   const log = (dir, text) => {
@@ -67,6 +67,10 @@
     } else if (frame.t === 'note') {
       stats.notes.push(frame.text);
       log('note', frame.text);
+    } else if (frame.t === 'signed_out') {
+      stats.signedOut = true;
+      $('signed-out').hidden = false;
+      $('agent-state').textContent = 'signed out';
     } else if (frame.t === 'refused') {
       refuse(frame.reason);
     }
@@ -93,7 +97,7 @@
   const render = (state) => {
     stats.state = state;
     const agent = state.agent || {};
-    $('agent-state').textContent = agent.state || 'unknown';
+    $('agent-state').textContent = stats.signedOut ? 'signed out' : agent.state || 'unknown';
     $('agent-state').dataset.state = agent.state || '';
     const i = state.interaction;
     const call = $('call');
@@ -119,6 +123,11 @@
 
   document.querySelectorAll('button[data-op]').forEach((b) => {
     b.addEventListener('click', () => send({ t: 'ui', action: { op: b.dataset.op } }));
+  });
+  $('sign-in').addEventListener('click', () => {
+    send({ t: 'sign_in' });
+    stats.signedOut = false;
+    $('signed-out').hidden = true;
   });
   $('wrap').addEventListener('submit', (ev) => {
     ev.preventDefault();

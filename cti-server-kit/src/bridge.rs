@@ -704,6 +704,47 @@ impl Bridge {
         })
     }
 
+    /// The newest live page of `vendor` issued to `session` (as
+    /// [`BridgeBuilder::identify`] names it): where a command for the
+    /// page this agent is looking at goes, even before its frame has
+    /// posted anything.
+    ///
+    /// # Errors
+    ///
+    /// The store's errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn dial(bridge: &cti_server_kit::bridge::Bridge, session: &str) -> Result<(), cti_server_kit::bridge::BridgeError> {
+    /// use cti_protocol::Vendor;
+    /// use cti_protocol::model::Command;
+    ///
+    /// if let Some(page) = bridge.newest_page(session, Vendor::Zoom).await? {
+    ///     bridge.send(&page, &Command::Dial { number: "+14155550100".into(), immediately: true, contact: None }).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn newest_page(
+        &self,
+        session: &str,
+        vendor: Vendor,
+    ) -> Result<Option<String>, BridgeError> {
+        let key = format!("bridge:session:{}", sha256_hex(session));
+        let Some((pages, _)) = get_json::<Vec<String>>(&*self.inner.store, &key).await? else {
+            return Ok(None);
+        };
+        for page in pages.iter().rev() {
+            if let Some((record, _)) =
+                get_json::<PageRecord>(&*self.inner.store, &page_key(page)).await?
+                && record.vendor == vendor
+            {
+                return Ok(Some(page.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Adds `page_id` to its session's pages, forgetting the oldest
     /// beyond the cap.
     async fn keep_session_pages(&self, session: &str, page_id: &str) -> Result<(), BridgeError> {

@@ -38,6 +38,12 @@
 //! | LeadDesk Talk | `login` | `call`, `answer`, `hangup`, `setStatus`, `reset` |
 //! | CCAI adapter | `Agent_Login` | none (the adapter takes no commands) |
 //!
+//! With [`SimulatorBuilder::manual_sign_in`] (or
+//! [`Simulator::set_manual_sign_in`]) a phone announces itself only when
+//! the agent clicks its *Sign in* button, and until then obeys no host
+//! command, as Talk ignores commands before its `login`: the way to see a
+//! host's commands wait for the phone to be ready.
+//!
 //! # Production quirks
 //!
 //! The phones behave like the vendors' production frames, not like our
@@ -91,7 +97,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -357,6 +363,7 @@ pub struct SimulatorBuilder {
     max_running_scripts: usize,
     talk_origin: Option<Origin>,
     quirks: bool,
+    manual_sign_in: bool,
     recording_base: Option<String>,
     on_session_end: Option<SessionEndHook>,
 }
@@ -543,6 +550,16 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Whether a phone waits for the agent to sign in (its *Sign in*
+    /// button) before it announces itself: off by default, when a phone
+    /// signs the agent in as soon as it opens. See
+    /// [`Simulator::set_manual_sign_in`].
+    #[must_use]
+    pub fn manual_sign_in(mut self, on: bool) -> Self {
+        self.manual_sign_in = on;
+        self
+    }
+
     /// The engine's settings (ring, queue and wrap-up timeouts).
     #[must_use]
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
@@ -614,6 +631,7 @@ impl SimulatorBuilder {
             ccai_lookup: self.ccai_lookup,
             talk_origin: self.talk_origin,
             quirks: self.quirks,
+            manual_sign_in: AtomicBool::new(self.manual_sign_in),
             on_session_end: self.on_session_end,
             posted: AtomicU64::new(0),
             zoom_observed: renderer(Vendor::Zoom).observed_forms(true),
@@ -662,6 +680,8 @@ struct Inner {
     /// Called when an interaction is completed.
     on_session_end: Option<SessionEndHook>,
     quirks: bool,
+    /// Phones opened from now on wait for the agent's sign-in.
+    manual_sign_in: AtomicBool,
     /// Messages posted so far (the quirks take turns by it).
     posted: AtomicU64,
     /// Zoom's renderer writing the observed call-log forms.
@@ -752,6 +772,7 @@ impl Simulator {
             ccai_lookup: None,
             talk_origin: None,
             quirks: true,
+            manual_sign_in: false,
             recording_base: None,
             on_session_end: None,
             max_interactions: 10_000,
@@ -775,6 +796,16 @@ impl Simulator {
     #[must_use]
     pub fn queue(&self) -> &QueueId {
         &self.inner.queue
+    }
+
+    /// Whether phones opened from now on wait for the agent to sign in
+    /// before they announce themselves (Zoom's init request, LeadDesk's
+    /// `login`, CCAI's `Agent_Login`), as a real softphone waits for its
+    /// agent. Until then a phone obeys no command from the host: it
+    /// answers each with a refusal in its log, as Talk ignores commands
+    /// before `login`. Phones already open keep their state.
+    pub fn set_manual_sign_in(&self, on: bool) {
+        self.inner.manual_sign_in.store(on, Ordering::Relaxed);
     }
 
     /// How many phones of `dialect` are connected now.
@@ -1316,6 +1347,14 @@ impl Inner {
         }
     }
 
+    /// The phone announces itself, and the agent becomes available.
+    fn sign_in(&self, dialect: Vendor, own_origin: &str) {
+        self.hello(dialect, own_origin);
+        if let Err(e) = self.engine.set_available(&self.agent) {
+            tracing::debug!(error = %e, "agent not made available");
+        }
+    }
+
     /// A message the host page posted to a phone. Returns a note for the
     /// phone's log.
     fn host_message(&self, dialect: Vendor, message: &Value) -> String {
@@ -1683,6 +1722,7 @@ async fn phone_page(
          <header><span class=\"brand\">{brand}</span><span class=\"sim\">simulator</span>\
          <span id=\"agent-state\" class=\"pill\">connecting</span></header>\n\
          <p id=\"refused\" hidden></p>\n\
+         <p id=\"signed-out\" hidden>Signed out. <button type=\"button\" id=\"sign-in\" class=\"go\">Sign in</button></p>\n\
          <section id=\"call\" class=\"idle\"><div id=\"who\">No interaction</div>\
          <div id=\"detail\"></div><div id=\"contact\"></div>\
          <a id=\"ameyo-pop\" target=\"_blank\" rel=\"noopener\" hidden>Open the customer (Ameyo pop)</a></section>\n\
@@ -1813,6 +1853,8 @@ enum FromPhone {
     Host { msg: Value },
     /// A button.
     Ui { action: Action },
+    /// The agent signs in (a phone opened with manual sign-in).
+    SignIn,
 }
 
 async fn serve_phone(sim: Simulator, dialect: Vendor, own_origin: String, socket: WebSocket) {
@@ -1823,10 +1865,12 @@ async fn serve_phone(sim: Simulator, dialect: Vendor, own_origin: String, socket
     let _ = tx
         .send(Message::Text(inner.state().to_string().into()))
         .await;
-    inner.hello(dialect, &own_origin);
-    // A phone that opens makes the agent available.
-    if let Err(e) = inner.engine.set_available(&inner.agent) {
-        tracing::debug!(error = %e, "agent not made available");
+    let mut signed_in = !inner.manual_sign_in.load(Ordering::Relaxed);
+    if signed_in {
+        inner.sign_in(dialect, &own_origin);
+    } else {
+        let note = json!({"t": "signed_out"});
+        let _ = tx.send(Message::Text(note.to_string().into())).await;
     }
     loop {
         tokio::select! {
@@ -1845,7 +1889,22 @@ async fn serve_phone(sim: Simulator, dialect: Vendor, own_origin: String, socket
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let note = match serde_json::from_str::<FromPhone>(&text) {
+                        // Talk obeys nothing before `login`; neither does
+                        // a phone whose agent has not signed in.
+                        Ok(FromPhone::Host { .. }) if !signed_in => {
+                            "refused: the agent has not signed in".to_owned()
+                        }
                         Ok(FromPhone::Host { msg }) => inner.host_message(dialect, &msg),
+                        Ok(FromPhone::Ui { .. }) if !signed_in => {
+                            "sign in first".to_owned()
+                        }
+                        Ok(FromPhone::SignIn) if signed_in => "already signed in".to_owned(),
+                        Ok(FromPhone::SignIn) => {
+                            signed_in = true;
+                            inner.sign_in(dialect, &own_origin);
+                            inner.send(None, &inner.state());
+                            "signed in".to_owned()
+                        }
                         Ok(FromPhone::Ui { action }) => match inner.act(&action) {
                             Ok(()) => "done".to_owned(),
                             Err(e) => e.to_string(),

@@ -51,7 +51,8 @@
       call.addEventListener('click', async () => {
         try {
           const r = await post('/api/contacts/' + encodeURIComponent(c.id) + '/dial', { vendor });
-          call.textContent = 'Calling (' + r.via + ')';
+          const why = { not_ready: 'the phone is not signed in', not_connected: 'the phone is not connected', failed: 'the phone could not dial' }[r.phone];
+          call.textContent = 'Calling (' + r.via + (why ? '; ' + why : '') + ')';
         } catch (e) { call.textContent = 'Failed: ' + e.message; }
         setTimeout(() => { call.textContent = 'Call'; }, 3000);
       });

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cti_client::ameyo::{AmeyoAuth, AmeyoClient};
@@ -48,7 +48,7 @@ use cti_server_kit::ameyo::params::Customer;
 use cti_server_kit::ameyo::sso::{
     RequireSession, SessionCookie, SignedIn, SsoEndpoint, StaticCredentials, StoreSso,
 };
-use cti_server_kit::bridge::{Bridge, EventHandler, PageContext, Reply};
+use cti_server_kit::bridge::{Bridge, BridgeError, EventHandler, PageContext, Reply};
 use cti_server_kit::ccai::{CrmApi, CrmApiAuth, CrmBackend, CrmFailure, CrmParams};
 use cti_server_kit::csrf::{Bodies, CsrfGuard};
 use cti_server_kit::harden::Hardening;
@@ -489,10 +489,6 @@ impl Crm {
                 }
             });
         }
-    }
-
-    fn page_for(&self, vendor: Vendor) -> Option<String> {
-        lock(&self.book).pages.get(&vendor).cloned()
     }
 
     /// The state the CRM page polls.
@@ -1206,6 +1202,7 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 
 async fn api_dial(
     State(app): State<AppState>,
+    Extension(signed): Extension<SignedIn>,
     Path(id): Path<String>,
     bytes: bytes::Bytes,
 ) -> Response {
@@ -1231,7 +1228,18 @@ async fn api_dial(
     let crm = &app.crm;
     // Where the dialect can dial by message, the phone dials; otherwise
     // Ameyo's click-to-dial API does.
-    if let (Ok(rendered), Some(page)) = (command.render(vendor), crm.page_for(vendor)) {
+    // Why the phone did not dial, when it could have: said to the page.
+    let mut phone_said = None;
+    // The page this agent has open: the newest of the session's pages,
+    // whether or not its phone has said anything yet.
+    let page = match app.bridge.newest_page(&signed.session_digest, vendor).await {
+        Ok(page) => page,
+        Err(e) => {
+            tracing::warn!(error = %e, "the bridge's store failed");
+            None
+        }
+    };
+    if let (Ok(rendered), Some(page)) = (command.render(vendor), page) {
         match app.bridge.send(&page, &command).await {
             Ok(()) => {
                 crm.log(
@@ -1243,7 +1251,14 @@ async fn api_dial(
                 );
                 return axum::Json(json!({"via": "postMessage"})).into_response();
             }
-            Err(e) => tracing::info!(error = %e, "dial by message failed; using the REST API"),
+            Err(e) => {
+                tracing::info!(error = %e, "dial by message failed; using the REST API");
+                phone_said = Some(match e {
+                    BridgeError::NotReady => "not_ready",
+                    BridgeError::NotConnected | BridgeError::NoSuchPage => "not_connected",
+                    _ => "failed",
+                });
+            }
         }
     }
     let request = ClickToDialRequest::new(crm.agent.as_str(), crm.campaign.as_str(), contact.phone);
@@ -1256,9 +1271,28 @@ async fn api_dial(
                 serde_json::to_value(&request).unwrap_or(Value::Null),
                 serde_json::to_value(&command).unwrap_or(Value::Null),
             );
-            axum::Json(json!({"via": "ameyo"})).into_response()
+            axum::Json(json!({"via": "ameyo", "phone": phone_said})).into_response()
         }
-        Err(e) => error(StatusCode::BAD_GATEWAY, "dial_failed", e.to_string()),
+        Err(e) => match phone_said {
+            Some(why) => error(
+                StatusCode::BAD_GATEWAY,
+                "dial_failed",
+                format!(
+                    "{}, and Ameyo's click-to-dial failed: {e}",
+                    phone_words(why)
+                ),
+            ),
+            None => error(StatusCode::BAD_GATEWAY, "dial_failed", e.to_string()),
+        },
+    }
+}
+
+/// What the page says for the bridge's reason a phone did not dial.
+fn phone_words(why: &str) -> &'static str {
+    match why {
+        "not_ready" => "the phone is not signed in",
+        "not_connected" => "the phone is not connected",
+        _ => "the phone could not dial",
     }
 }
 

@@ -11,6 +11,9 @@
 //!   only);
 //! - a click-to-dial from a contact (by postMessage for Zoom and LeadDesk,
 //!   by Ameyo's API for CCAI);
+//! - for Zoom and LeadDesk, a dial clicked before the agent signs in on
+//!   the phone, reaching the phone after the sign-in; and one to a phone
+//!   that never signs in, refused as not ready;
 //! - a screenshot of the page, saved under `target/e2e-screenshots/`.
 //!
 //! And the origin attacks: a page on another origin can frame neither the
@@ -391,6 +394,89 @@ async fn click_to_dial(client: &Client, demo: &Demo, vendor: Vendor) -> Res {
     Ok(())
 }
 
+/// A dial sent before the phone is ready waits for it: the agent signs
+/// in on the phone after the click, and the phone dials. A phone that
+/// never signs in leaves the command refused with the bridge's typed
+/// `NotReady` (after the demo's 5 s), which the demo turns into a dial
+/// through Ameyo's API and says so. CCAI's adapter takes no commands, so
+/// there is nothing to wait for.
+async fn commands_wait_for_the_phone(client: &Client, demo: &Demo) -> Res {
+    const BUTTON: &str = "document.querySelector('button.dial[data-contact=\"003A3\"]')";
+    demo.sim.set_manual_sign_in(true);
+    for sign_in in [true, false] {
+        client.refresh().await?;
+        until(
+            client,
+            "the bridge after the reload",
+            "return window.ctiBridge && window.ctiBridge.connected;",
+        )
+        .await?;
+        until_in_phone(
+            client,
+            "the signed-out phone",
+            "return window.simPhone && window.simPhone.signedOut && !document.getElementById('signed-out').hidden;",
+        )
+        .await?;
+        until(
+            client,
+            "the contacts",
+            "return document.querySelectorAll('#contact-list li').length === 5;",
+        )
+        .await?;
+        js(client, &format!("{BUTTON}.click(); return true;")).await?;
+        // The command waits in the bridge: the phone has not dialled.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let text = js(client, &format!("return {BUTTON}.textContent;")).await?;
+        assert_eq!(text, "Call", "the dial answered before the phone was ready");
+        assert!(sim_state(demo).await["interaction"].is_null());
+        if !sign_in {
+            // Nobody signs in: the bridge gives up with NotReady and the
+            // demo tries Ameyo's API instead, which refuses too (the agent
+            // is signed out), and says both.
+            let via = until(
+                client,
+                "the fallback dial",
+                &format!("const t = {BUTTON}.textContent; return t === 'Call' ? null : t;"),
+            )
+            .await?;
+            let via = via.as_str().unwrap_or_default();
+            assert!(via.contains("the phone is not signed in"), "{via}");
+            break;
+        }
+        in_phone(
+            client,
+            "document.getElementById('sign-in').click(); return true;",
+        )
+        .await?;
+        let via = until(
+            client,
+            "the dial after sign-in",
+            &format!("const t = {BUTTON}.textContent; return t === 'Call' ? null : t;"),
+        )
+        .await?;
+        assert_eq!(via, "Calling (postMessage)");
+        let s = until_sim(demo, "the outbound call", |s| {
+            s["interaction"]["direction"] == "outbound"
+        })
+        .await?;
+        assert_eq!(s["interaction"]["customer"], "+442075550103");
+        // The customer picks up; the agent ends and disposes on the phone.
+        demo.sim.act(&cti_server_kit::simulator::Action::Answer)?;
+        demo.sim.act(&cti_server_kit::simulator::Action::Dispose {
+            code: "callback".into(),
+        })?;
+        until_sim(demo, "the agent to be free", |s| s["interaction"].is_null()).await?;
+    }
+    demo.sim.set_manual_sign_in(false);
+    // Back to a phone that signs in at once, for the steps that follow.
+    client.refresh().await?;
+    until_sim(demo, "the phone to sign the agent in", |s| {
+        s["agent"]["state"] == "available"
+    })
+    .await?;
+    Ok(())
+}
+
 fn screenshot_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -458,6 +544,9 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
     }
     if steps.is_ok() {
         steps = click_to_dial(client, &demo, vendor).await;
+    }
+    if steps.is_ok() && vendor != Vendor::Ccai {
+        steps = commands_wait_for_the_phone(client, &demo).await;
     }
     if let Err(e) = steps {
         // Leave evidence: the page as it was, and the CRM's state.

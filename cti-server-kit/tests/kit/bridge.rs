@@ -753,6 +753,38 @@ async fn pages_are_bounded_per_session_anonymously_and_in_time() -> Res {
             );
         }
     }
+    // The session's newest page of a vendor is the last one issued; the
+    // forgotten ones never come back, and another vendor's or another
+    // session's pages are not this one's.
+    assert_eq!(
+        bridge
+            .newest_page("session-a", Vendor::Zoom)
+            .await?
+            .as_deref(),
+        Some(pages[4].page_id.as_str())
+    );
+    assert_eq!(
+        bridge.newest_page("session-a", Vendor::LeadDesk).await?,
+        None
+    );
+    let talk = bridge
+        .issue_page(Vendor::LeadDesk, &frame_origin, Some("session-a"))
+        .await?;
+    assert_eq!(
+        bridge
+            .newest_page("session-a", Vendor::LeadDesk)
+            .await?
+            .as_deref(),
+        Some(talk.page_id.as_str())
+    );
+    assert_eq!(
+        bridge
+            .newest_page("session-a", Vendor::Zoom)
+            .await?
+            .as_deref(),
+        Some(pages[4].page_id.as_str())
+    );
+    assert_eq!(bridge.newest_page("session-b", Vendor::Zoom).await?, None);
     // Another session keeps its own pages.
     let other = bridge
         .issue_page(Vendor::Zoom, &frame_origin, Some("session-b"))
