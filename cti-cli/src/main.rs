@@ -6,6 +6,7 @@
 //! raw message beside its vendor-neutral form.
 
 mod net;
+mod sim;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -103,6 +104,15 @@ enum Cmd {
         json: bool,
         /// The page to embed.
         url: String,
+    },
+    /// Drive a simulator (the demo's, by default): ring the agent, act on
+    /// the phone, print its state.
+    ///
+    /// Needs the scripting API's token in an environment variable
+    /// (`CTI_DEMO_SIM_TOKEN` unless `--token-env` names another).
+    Sim {
+        #[command(subcommand)]
+        cmd: sim::SimCmd,
     },
     /// Decode a bundled sample conversation of each dialect and print each
     /// raw message beside its vendor-neutral form.
@@ -233,6 +243,7 @@ fn main() -> ExitCode {
         Cmd::Demo { vendor } => demo(vendor, io::stdout().lock()),
         Cmd::Ameyo { cmd } => return net::ameyo(cmd),
         Cmd::Sso { cmd } => return net::sso(cmd),
+        Cmd::Sim { cmd } => return sim::sim(cmd),
         Cmd::Preflight {
             host_origin,
             json,

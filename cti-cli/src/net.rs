@@ -31,9 +31,14 @@ pub(crate) struct DisposeArgs {
     /// The Ameyo server, e.g. `https://ameyo.example.com:8887`.
     #[arg(long)]
     base: String,
-    /// The `Authorization` token.
-    #[arg(long)]
-    token: String,
+    /// The `Authorization` token (visible to other users of this machine
+    /// in the process list: prefer `--token-env`).
+    #[arg(long, required_unless_present = "token_env", conflicts_with = "token_env")]
+    token: Option<String>,
+    /// The environment variable holding the `Authorization` token (never
+    /// printed).
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
     /// The agent's user id.
     #[arg(long)]
     user_id: String,
@@ -62,15 +67,23 @@ pub(crate) struct DialArgs {
     /// The Ameyo server.
     #[arg(long)]
     base: String,
-    /// The token-policy `hash-key`.
-    #[arg(long, requires = "requesting_host", conflicts_with = "token")]
+    /// The token-policy `hash-key` (prefer `--hash-key-env`).
+    #[arg(long, conflicts_with_all = ["token", "token_env", "hash_key_env"])]
     hash_key: Option<String>,
-    /// The token-policy `requesting-host`.
-    #[arg(long, requires = "hash_key")]
+    /// The environment variable holding the token-policy `hash-key`.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["token", "token_env"])]
+    hash_key_env: Option<String>,
+    /// The token-policy `requesting-host` (with `--hash-key` or
+    /// `--hash-key-env`).
+    #[arg(long)]
     requesting_host: Option<String>,
-    /// An `Authorization` token, for deployments without the token policy.
-    #[arg(long, required_unless_present = "hash_key")]
+    /// An `Authorization` token, for deployments without the token policy
+    /// (prefer `--token-env`).
+    #[arg(long, conflicts_with = "token_env")]
     token: Option<String>,
+    /// The environment variable holding the `Authorization` token.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
     /// The agent's user id.
     #[arg(long)]
     user_id: String,
@@ -136,11 +149,15 @@ pub(crate) struct VoicelogArgs {
     /// The format.
     #[arg(long, value_enum, default_value = "wav")]
     format: Format,
-    /// The token-policy `hash-key`, where the deployment wants it.
-    #[arg(long, requires = "requesting_host")]
+    /// The token-policy `hash-key`, where the deployment wants it (prefer
+    /// `--hash-key-env`).
+    #[arg(long, requires = "requesting_host", conflicts_with = "hash_key_env")]
     hash_key: Option<String>,
+    /// The environment variable holding the token-policy `hash-key`.
+    #[arg(long, value_name = "VAR", requires = "requesting_host")]
+    hash_key_env: Option<String>,
     /// The token-policy `requesting-host`.
-    #[arg(long, requires = "hash_key")]
+    #[arg(long)]
     requesting_host: Option<String>,
     /// The file to write; it appears only once the download is complete.
     #[arg(long)]
@@ -190,6 +207,33 @@ fn fail(what: &str, e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// A usage error: exit status 2, as clap's own.
+fn usage(what: &str, message: &str) -> ExitCode {
+    eprintln!("cti {what}: {message}");
+    ExitCode::from(2)
+}
+
+/// A secret given on the command line (`flag`) or, better, named by the
+/// environment variable holding it.
+fn secret(
+    what: &str,
+    flag: &str,
+    given: Option<String>,
+    env: Option<String>,
+) -> Result<Option<String>, ExitCode> {
+    match (given, env) {
+        (Some(v), _) => Ok(Some(v)),
+        (None, Some(var)) => match std::env::var(&var) {
+            Ok(v) if !v.is_empty() => Ok(Some(v)),
+            _ => Err(usage(
+                what,
+                &format!("the environment variable {var} (for {flag}) is not set"),
+            )),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
 fn report(
     what: &str,
     result: cti_client::Result<cti_protocol::ameyo::api::AmeyoResult>,
@@ -213,7 +257,12 @@ pub(crate) fn ameyo(cmd: AmeyoCmd) -> ExitCode {
         match cmd {
             AmeyoCmd::Dispose(a) => {
                 let what = "ameyo dispose";
-                let client = match AmeyoClient::new(&a.base, AmeyoAuth::new().token(a.token)) {
+                let token = match secret(what, "--token", a.token, a.token_env) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return usage(what, "give --token-env VAR (or --token)"),
+                    Err(code) => return code,
+                };
+                let client = match AmeyoClient::new(&a.base, AmeyoAuth::new().token(token)) {
                     Ok(c) => c,
                     Err(e) => return fail(what, &e),
                 };
@@ -233,11 +282,32 @@ pub(crate) fn ameyo(cmd: AmeyoCmd) -> ExitCode {
             AmeyoCmd::Dial(a) => {
                 let what = "ameyo dial";
                 let mut auth = AmeyoAuth::new();
-                if let (Some(k), Some(h)) = (a.hash_key, a.requesting_host) {
-                    auth = auth.token_policy(k, h);
-                }
-                if let Some(t) = a.token {
-                    auth = auth.token(t);
+                let hash_key = match secret(what, "--hash-key", a.hash_key, a.hash_key_env) {
+                    Ok(k) => k,
+                    Err(code) => return code,
+                };
+                let token = match secret(what, "--token", a.token, a.token_env) {
+                    Ok(t) => t,
+                    Err(code) => return code,
+                };
+                match (hash_key, a.requesting_host, token) {
+                    (Some(k), Some(h), None) => auth = auth.token_policy(k, h),
+                    (None, None, Some(t)) => auth = auth.token(t),
+                    (Some(_), None, _) => {
+                        return usage(what, "the token policy needs --requesting-host too");
+                    }
+                    (None, Some(_), _) => {
+                        return usage(
+                            what,
+                            "--requesting-host goes with --hash-key-env (or --hash-key)",
+                        );
+                    }
+                    _ => {
+                        return usage(
+                            what,
+                            "give --hash-key-env VAR with --requesting-host (the token policy), or --token-env VAR",
+                        );
+                    }
                 }
                 let client = match AmeyoClient::new(&a.base, auth) {
                     Ok(c) => c,
@@ -277,8 +347,14 @@ pub(crate) fn ameyo(cmd: AmeyoCmd) -> ExitCode {
 async fn voicelog(a: VoicelogArgs) -> ExitCode {
     let what = "ameyo voicelog";
     let mut auth = AmeyoAuth::new();
-    if let (Some(k), Some(h)) = (a.hash_key, a.requesting_host) {
-        auth = auth.token_policy(k, h);
+    let hash_key = match secret(what, "--hash-key", a.hash_key, a.hash_key_env) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    match (hash_key, a.requesting_host) {
+        (Some(k), Some(h)) => auth = auth.token_policy(k, h),
+        (None, None) => {}
+        _ => return usage(what, "--requesting-host goes with --hash-key-env (or --hash-key)"),
     }
     let client = match AmeyoClient::new(&a.base, auth) {
         Ok(c) => c,

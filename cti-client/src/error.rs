@@ -106,7 +106,13 @@ impl Error {
             ErrorKind::Decode => "the body could not be decoded",
             _ => "the connection failed",
         };
-        // reqwest's own Display includes the URL, tokens and all.
+        // reqwest's own Display includes the URL, tokens and all, and says
+        // only "error sending request": name the cause underneath instead
+        // (connection refused, a name that does not resolve, …).
+        let message = match network_cause(&err) {
+            Some(cause) => format!("{message}: {cause}"),
+            None => message.to_owned(),
+        };
         Self::new(kind, message)
             .with_url(url)
             .with_source(err.without_url())
@@ -252,4 +258,30 @@ mod tests {
         assert!(!format!("{e} {e:?}").contains("abc"));
         assert!(e.without_url().url().is_none());
     }
+}
+
+/// The cause of a network failure in words, from the bottom of its
+/// source chain: `connection refused`, `connection reset`, or the lowest
+/// error's own text (a failed name lookup, a TLS refusal). `None` when
+/// the chain has nothing below the error itself.
+fn network_cause(err: &(dyn StdError + 'static)) -> Option<String> {
+    let mut lowest = None;
+    let mut next = err.source();
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            let named = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => Some("connection refused"),
+                std::io::ErrorKind::ConnectionReset => Some("connection reset"),
+                std::io::ErrorKind::ConnectionAborted => Some("connection aborted"),
+                std::io::ErrorKind::TimedOut => Some("timed out"),
+                _ => None,
+            };
+            if let Some(named) = named {
+                return Some(named.to_owned());
+            }
+        }
+        lowest = Some(e);
+        next = e.source();
+    }
+    lowest.map(ToString::to_string)
 }

@@ -94,17 +94,32 @@ impl SsoClient {
         let answer = self.transport.execute(&p).await?;
         let what = Sso::METADATA.name;
         if !answer.is_success() {
-            let why = serde_json::from_slice::<SsoResponse>(&answer.body)
+            // What the server said, if anything readable.
+            let said = serde_json::from_slice::<serde_json::Value>(&answer.body)
                 .ok()
-                .map(|r| r.message)
+                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
                 .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| {
+                .or_else(|| {
                     if answer.is_html() {
-                        "an HTML error page".to_owned()
+                        Some("an HTML error page".to_owned())
                     } else {
-                        answer.snippet(200)
+                        Some(answer.snippet(200)).filter(|s| !s.trim().is_empty())
                     }
                 });
+            // What the status means for an SSO call.
+            let meaning = match answer.status {
+                404 | 410 => Some("no SSO endpoint at this URL"),
+                405 => Some("this URL does not take the SSO POST"),
+                401 | 403 => Some("the CRM refused the request"),
+                s if s >= 500 => Some("the CRM failed"),
+                _ => None,
+            };
+            let why = match (meaning, said) {
+                (Some(m), Some(s)) => format!("{m} (the server says: {s})"),
+                (Some(m), None) => m.to_owned(),
+                (None, Some(s)) => s,
+                (None, None) => "no reason given".to_owned(),
+            };
             return Err(answer.error(ErrorKind::Status, format!("{what} failed: {why}")));
         }
         let resp: SsoResponse = answer.json(what)?;

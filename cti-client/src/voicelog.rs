@@ -274,7 +274,7 @@ impl<'a> VoiceLogDownload<'a> {
             .map(str::to_owned);
         if !resp.status().is_success() {
             let body = read_limited(resp.bytes_stream(), ERROR_BODY_LIMIT).await;
-            return Err(error_body(&body, content_type.as_deref(), &prepared).with_status(status));
+            return Err(refusal(&body, content_type.as_deref(), &prepared).with_status(status));
         }
         let total = resp.content_length();
         let ranges = resp
@@ -455,6 +455,33 @@ fn is_error_payload(content_type: Option<&str>, head: &[u8]) -> bool {
         .unwrap_or(head.len());
     let head = &head[start..];
     head.starts_with(b"null") || matches!(head.first(), Some(b'{' | b'[' | b'<'))
+}
+
+/// The typed error for an answer with an error status: the server
+/// refused the request (credentials, a bad id, …), which says nothing
+/// about whether the recording exists, unless its body says "not found".
+fn refusal(body: &[u8], content_type: Option<&str>, p: &Prepared) -> Error {
+    let e = error_body(body, content_type, p);
+    if e.kind() == ErrorKind::NotFound {
+        return e;
+    }
+    let text = String::from_utf8_lossy(body);
+    let why = serde_json::from_str::<AmeyoResult>(text.trim())
+        .ok()
+        .map(|r| r.explanation().to_owned())
+        .filter(|w| w != "no reason given")
+        .or_else(|| {
+            serde_json::from_str::<serde_json::Value>(text.trim())
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| snippet(text.trim()));
+    let why = if why.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        why
+    };
+    Error::new(ErrorKind::Status, format!("downloadVoiceLog refused: {why}")).with_url(&p.url)
 }
 
 /// The typed error an error body stands for.

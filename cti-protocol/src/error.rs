@@ -128,7 +128,13 @@ impl Error {
             }
             Category::Data => ErrorKind::Payload,
         };
-        let mut e = Self::new(kind, text);
+        // serde_json says where, not what: say that the input is not JSON.
+        let message = match (kind, err.classify()) {
+            (ErrorKind::Syntax, Category::Eof) => format!("not valid JSON: it ends too soon ({text})"),
+            (ErrorKind::Syntax, _) => format!("not valid JSON: {text}"),
+            _ => text,
+        };
+        let mut e = Self::new(kind, message);
         e.source = Some(std::sync::Arc::new(err));
         e
     }

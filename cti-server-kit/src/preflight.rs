@@ -413,7 +413,7 @@ pub async fn check(
             .await
             .map_err(|e| PreflightError::Fetch {
                 url: current.to_string(),
-                message: e.to_string(),
+                message: fetch_failure(&e),
             })?;
         let status = response.status();
         hops.push(Hop {
@@ -442,5 +442,35 @@ pub async fn check(
         // The body is not needed; dropping the response closes it.
         drop(response);
         return Ok(analyse(host_origin, hops, &headers, &options.features));
+    }
+}
+
+/// Why a fetch failed, in words: reqwest's own text is only "error
+/// sending request for url", so the cause is read from the bottom of the
+/// chain (`connection refused`, a name that does not resolve, a TLS
+/// refusal, a timeout).
+fn fetch_failure(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    if e.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut lowest: Option<&(dyn std::error::Error + 'static)> = None;
+    let mut next = e.source();
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".to_owned(),
+                std::io::ErrorKind::TimedOut => return "timed out".to_owned(),
+                _ => {}
+            }
+        }
+        lowest = Some(err);
+        next = err.source();
+    }
+    match lowest {
+        Some(cause) if e.is_connect() => format!("could not connect: {cause}"),
+        Some(cause) => cause.to_string(),
+        None => e.to_string(),
     }
 }

@@ -68,10 +68,9 @@ const CRM_JS: &str = include_str!("../assets/crm.js");
 const SIGNIN_JS: &str = include_str!("../assets/signin.js");
 /// The CRM page's style sheet.
 const CRM_CSS: &str = include_str!("../assets/crm.css");
-/// The REST token the simulator's Ameyo routes take.
-const AMEYO_TOKEN: &str = "demo-ameyo-token";
-/// The hash-key the CRM presents for voice logs, as `acme-crm`.
-const AMEYO_HASH_KEY: &str = "demo-ameyo-hash-key";
+/// The `requesting-host` the CRM presents to the simulator's Ameyo
+/// routes with its hash-key (Ameyo's token policy).
+pub const AMEYO_REQUESTING_HOST: &str = "acme-crm";
 /// The dispositions of the demo's campaign.
 pub const DISPOSITIONS: [&str; 4] = ["resolved", "sale", "callback", "no_answer"];
 /// Events kept for the event-log panel.
@@ -119,6 +118,31 @@ pub enum DemoError {
     /// A part was configured wrongly (a bug in the demo).
     #[error("configuration: {0}")]
     Config(String),
+    /// An address could not be listened on (taken, or not this
+    /// machine's).
+    #[error("cannot listen on {addr} for the {what}: {source}{hint}", hint = bind_hint(source))]
+    Bind {
+        /// What would have listened there (`CRM`, `simulator`).
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why not.
+        source: std::io::Error,
+    },
+}
+
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        " (another program, or another crm-demo, uses it; choose another with --addr / --sim-addr)"
+    } else {
+        ""
+    }
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<tokio::net::TcpListener, DemoError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| DemoError::Bind { what, addr, source })
 }
 
 fn config_error(e: impl std::fmt::Display) -> DemoError {
@@ -133,8 +157,7 @@ fn random_token() -> Result<String, DemoError> {
 }
 
 /// A running demo: both origins serve until it is dropped with the
-/// runtime.
-#[derive(Debug)]
+/// runtime. Its `Debug` output leaves the tokens out.
 pub struct Demo {
     /// The CRM's origin, `http://127.0.0.1:8080`.
     pub crm_url: String,
@@ -144,9 +167,27 @@ pub struct Demo {
     pub sim: Simulator,
     /// The token of the simulator's scripting API.
     pub sim_token: String,
+    /// The `Authorization` token of the simulator's Ameyo REST routes
+    /// (dispose), random for each run.
+    pub ameyo_token: String,
+    /// The hash-key of the simulator's Ameyo token policy (dial, voice
+    /// logs), for [`AMEYO_REQUESTING_HOST`]; random for each run.
+    pub ameyo_hash_key: String,
     /// The CRM's state.
     pub crm: Arc<Crm>,
     _recordings: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("crm_url", &self.crm_url)
+            .field("sim_url", &self.sim_url)
+            .field("sim_token", &"[redacted]")
+            .field("ameyo_token", &"[redacted]")
+            .field("ameyo_hash_key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 /// A CRM contact.
@@ -786,15 +827,18 @@ fn post_session(
 ///
 /// # Errors
 ///
-/// [`DemoError::Io`] when an address is taken.
+/// [`DemoError::Bind`] when an address is taken.
 pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
-    let crm_listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let sim_listener = tokio::net::TcpListener::bind(config.sim_addr).await?;
+    let crm_listener = bind("CRM", config.addr).await?;
+    let sim_listener = bind("simulator", config.sim_addr).await?;
     // LeadDesk Talk runs from a second origin of the simulator, as a real
     // Talk frame moves from one login host to another (seed 004): the CRM
     // must follow the origin Talk's login names.
-    let talk_listener =
-        tokio::net::TcpListener::bind(SocketAddr::new(config.sim_addr.ip(), 0)).await?;
+    let talk_listener = bind(
+        "simulator's LeadDesk Talk origin",
+        SocketAddr::new(config.sim_addr.ip(), 0),
+    )
+    .await?;
     let crm_addr = crm_listener.local_addr()?;
     let sim_addr = sim_listener.local_addr()?;
     let talk_addr = talk_listener.local_addr()?;
@@ -815,6 +859,8 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     // CCAI's post call actions reach the CRM's generic API (below) once
     // the CRM exists.
     let ccai_key = random_token()?;
+    let ameyo_token = random_token()?;
+    let ameyo_hash_key = random_token()?;
     let post_call: Arc<std::sync::OnceLock<(Arc<Crm>, Arc<GenericCrmClient>)>> =
         Arc::new(std::sync::OnceLock::new());
     let hook = Arc::clone(&post_call);
@@ -826,8 +872,8 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         })
         .api_token(&sim_token)
         .recordings(recordings)
-        .ameyo_token(AMEYO_TOKEN)
-        .ameyo_hash_key("acme-crm", AMEYO_HASH_KEY)
+        .ameyo_token(&ameyo_token)
+        .ameyo_hash_key(AMEYO_REQUESTING_HOST, &ameyo_hash_key)
         .dispositions(DISPOSITIONS)
         .ameyo_customer_url(&format!("{crm_url}/ameyo/customer"))
         .map_err(config_error)?
@@ -843,8 +889,8 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     let ameyo = AmeyoClient::new(
         &sim_url,
         AmeyoAuth::new()
-            .token(AMEYO_TOKEN)
-            .token_policy(AMEYO_HASH_KEY, "acme-crm"),
+            .token(ameyo_token.as_str())
+            .token_policy(ameyo_hash_key.as_str(), AMEYO_REQUESTING_HOST),
     )
     .map_err(config_error)?;
     let crm = Arc::new(Crm {
@@ -988,6 +1034,8 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         sim_url,
         sim,
         sim_token,
+        ameyo_token,
+        ameyo_hash_key,
         crm,
         _recordings: dir,
     })

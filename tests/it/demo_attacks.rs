@@ -409,3 +409,25 @@ async fn softphones_are_framed_with_the_vendors_presets() {
         assert!(html.contains(allow), "{vendor}: {html}");
     }
 }
+
+/// A busy port is named, with what to do about it.
+#[tokio::test]
+async fn a_busy_port_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let err = start(DemoConfig {
+        addr,
+        sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        vendor: Vendor::Zoom,
+        sim_token: None,
+    })
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        err.starts_with(&format!("cannot listen on {addr} for the CRM: ")),
+        "{err}"
+    );
+    assert!(err.contains("--addr"), "{err}");
+}

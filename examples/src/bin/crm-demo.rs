@@ -121,8 +121,19 @@ fn main() -> ExitCode {
         println!("CRM:       {}/", demo.crm_url);
         println!("simulator: {}/ (phones at /zoom/, /leaddesk/, /ccai/)", demo.sim_url);
         println!("Simulator API token: {}", demo.sim_token);
-        println!("Ring the agent: curl -X POST {}/sim/api/inbound -H 'authorization: Bearer {}' -H 'content-type: application/json' -d '{{\"from\":\"+14155550101\"}}'", demo.sim_url, demo.sim_token);
+        println!("Ring the agent: cti sim ring (after the export line below), or curl -X POST {}/sim/api/inbound -H 'authorization: Bearer {}' -H 'content-type: application/json' -d '{{\"from\":\"+14155550101\"}}'", demo.sim_url, demo.sim_token);
         println!("Sign in with agent / agent. Stop with Ctrl-C.");
+        println!();
+        println!("The README's `cti` examples run against this demo after, in their shell:");
+        println!(
+            "  export CTI_DEMO_SIM={sim} CTI_DEMO_CRM={crm} CTI_DEMO_SIM_TOKEN={tok} \\\n    CTI_DEMO_AMEYO_TOKEN={at} CTI_DEMO_AMEYO_HASH_KEY={hk} CTI_DEMO_REQUESTING_HOST={rh} CRM_PASSWORD=agent",
+            sim = demo.sim_url,
+            crm = demo.crm_url,
+            tok = demo.sim_token,
+            at = demo.ameyo_token,
+            hk = demo.ameyo_hash_key,
+            rh = cti_examples::crm::AMEYO_REQUESTING_HOST,
+        );
         let _ = tokio::signal::ctrl_c().await;
         ExitCode::SUCCESS
     })
