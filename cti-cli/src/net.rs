@@ -33,7 +33,11 @@ pub(crate) struct DisposeArgs {
     base: String,
     /// The `Authorization` token (visible to other users of this machine
     /// in the process list: prefer `--token-env`).
-    #[arg(long, required_unless_present = "token_env", conflicts_with = "token_env")]
+    #[arg(
+        long,
+        required_unless_present = "token_env",
+        conflicts_with = "token_env"
+    )]
     token: Option<String>,
     /// The environment variable holding the `Authorization` token (never
     /// printed).
@@ -354,7 +358,12 @@ async fn voicelog(a: VoicelogArgs) -> ExitCode {
     match (hash_key, a.requesting_host) {
         (Some(k), Some(h)) => auth = auth.token_policy(k, h),
         (None, None) => {}
-        _ => return usage(what, "--requesting-host goes with --hash-key-env (or --hash-key)"),
+        _ => {
+            return usage(
+                what,
+                "--requesting-host goes with --hash-key-env (or --hash-key)",
+            );
+        }
     }
     let client = match AmeyoClient::new(&a.base, auth) {
         Ok(c) => c,

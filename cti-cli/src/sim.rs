@@ -173,7 +173,13 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
     let url = match reqwest::Url::parse(&at.sim).and_then(|u| u.join(&format!("/sim/api/{route}")))
     {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-        _ => return fail(what, &format!("--sim {} is not an http(s) origin", at.sim), 2),
+        _ => {
+            return fail(
+                what,
+                &format!("--sim {} is not an http(s) origin", at.sim),
+                2,
+            );
+        }
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -203,7 +209,9 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
                     1,
                 );
             }
-            Err(e) if e.is_timeout() => return fail(what, "the simulator did not answer in 10 s", 1),
+            Err(e) if e.is_timeout() => {
+                return fail(what, "the simulator did not answer in 10 s", 1);
+            }
             Err(e) => return fail(what, &format!("the request failed: {}", e.without_url()), 1),
         };
         let status = response.status();

@@ -157,7 +157,10 @@ async fn preflight_and_the_clients_name_a_refused_connection() {
     .await;
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("could not connect: connection refused"), "{err}");
+    assert!(
+        err.contains("could not connect: connection refused"),
+        "{err}"
+    );
     assert!(!err.contains("tok-SECRET"), "{err}");
 }
 
@@ -234,5 +237,8 @@ async fn secrets_come_from_the_environment() {
     .await;
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("--requesting-host goes with --hash-key-env"), "{err}");
+    assert!(
+        err.contains("--requesting-host goes with --hash-key-env"),
+        "{err}"
+    );
 }

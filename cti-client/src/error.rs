@@ -237,29 +237,6 @@ pub fn redact_url(url: &Url) -> Url {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction() {
-        let url = Url::parse(
-            "https://u:p@h.example/x?command=downloadVoiceLog&access_token=abc&crmSessionId=s1&hash-key=k#token=t",
-        )
-        .unwrap();
-        let r = redact_url(&url).to_string();
-        for secret in ["abc", "s1", "=k", "t=t", ":p@"] {
-            assert!(!r.contains(secret), "{r}");
-        }
-        assert!(r.contains("command=downloadVoiceLog"));
-        let e = Error::new(ErrorKind::Status, "nope")
-            .with_status(500)
-            .with_url(&url);
-        assert!(!format!("{e} {e:?}").contains("abc"));
-        assert!(e.without_url().url().is_none());
-    }
-}
-
 /// The cause of a network failure in words, from the bottom of its
 /// source chain: `connection refused`, `connection reset`, or the lowest
 /// error's own text (a failed name lookup, a TLS refusal). `None` when
@@ -284,4 +261,27 @@ fn network_cause(err: &(dyn StdError + 'static)) -> Option<String> {
         next = e.source();
     }
     lowest.map(ToString::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction() {
+        let url = Url::parse(
+            "https://u:p@h.example/x?command=downloadVoiceLog&access_token=abc&crmSessionId=s1&hash-key=k#token=t",
+        )
+        .unwrap();
+        let r = redact_url(&url).to_string();
+        for secret in ["abc", "s1", "=k", "t=t", ":p@"] {
+            assert!(!r.contains(secret), "{r}");
+        }
+        assert!(r.contains("command=downloadVoiceLog"));
+        let e = Error::new(ErrorKind::Status, "nope")
+            .with_status(500)
+            .with_url(&url);
+        assert!(!format!("{e} {e:?}").contains("abc"));
+        assert!(e.without_url().url().is_none());
+    }
 }

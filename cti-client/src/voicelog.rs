@@ -481,7 +481,11 @@ fn refusal(body: &[u8], content_type: Option<&str>, p: &Prepared) -> Error {
     } else {
         why
     };
-    Error::new(ErrorKind::Status, format!("downloadVoiceLog refused: {why}")).with_url(&p.url)
+    Error::new(
+        ErrorKind::Status,
+        format!("downloadVoiceLog refused: {why}"),
+    )
+    .with_url(&p.url)
 }
 
 /// The typed error an error body stands for.

@@ -130,7 +130,9 @@ impl Error {
         };
         // serde_json says where, not what: say that the input is not JSON.
         let message = match (kind, err.classify()) {
-            (ErrorKind::Syntax, Category::Eof) => format!("not valid JSON: it ends too soon ({text})"),
+            (ErrorKind::Syntax, Category::Eof) => {
+                format!("not valid JSON: it ends too soon ({text})")
+            }
             (ErrorKind::Syntax, _) => format!("not valid JSON: {text}"),
             _ => text,
         };

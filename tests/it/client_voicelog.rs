@@ -126,9 +126,16 @@ async fn failure_bodies_are_typed_and_never_saved() {
             ErrorKind::Decode,
         ),
         (ResponseTemplate::new(404), ErrorKind::NotFound),
+        // An error status is the server refusing, whatever its body.
         (
             ResponseTemplate::new(500).set_body_raw("oops", "text/plain"),
-            ErrorKind::Decode,
+            ErrorKind::Status,
+        ),
+        (
+            ResponseTemplate::new(401).set_body_json(
+                serde_json::json!({"result": "failed", "reason": "invalid hash key"}),
+            ),
+            ErrorKind::Status,
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
