@@ -255,11 +255,7 @@ async fn redis_queue_delivery() {
 #[cfg(not(feature = "redis"))]
 #[test]
 fn redis_queue_delivery() {
-    assert!(
-        !common::required(),
-        "redis_queue_delivery: built without the `redis` feature; run the README's test command"
-    );
-    eprintln!("SKIPPED redis_queue_delivery: the `redis` feature is off");
+    common::feature_off("redis_queue_delivery", "Redis", "redis");
 }
 
 #[tokio::test]
@@ -365,16 +361,12 @@ struct SftpEnv {
 #[cfg(feature = "sftp")]
 fn sftp_env(test: &str) -> Option<SftpEnv> {
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let Some(host) = var("CTI_SFTP_HOST") else {
-        assert!(
-            !common::required(),
-            "{test}: an SFTP server (CTI_SFTP_HOST, from scripts/sftp-server.sh) is required under CI=true or CTI_REQUIRE_SERVICES=1"
-        );
-        eprintln!(
-            "SKIPPED {test}: no SFTP server; eval \"$(bash scripts/sftp-server.sh start DIR)\" first"
-        );
-        return None;
-    };
+    let host = common::from_env(
+        test,
+        "SFTP",
+        "CTI_SFTP_HOST",
+        "eval \"$(bash scripts/sftp-server.sh start DIR)\" first",
+    )?;
     let read = |n: &str| {
         std::fs::read_to_string(var(n).unwrap_or_else(|| panic!("{n} is not set"))).unwrap()
     };
@@ -465,12 +457,11 @@ async fn sftp_server_receives_the_layout() {
             ));
         }
         None => {
-            assert!(
-                !common::required(),
-                "CI runs the SFTP server as root, with a password user"
-            );
-            eprintln!(
-                "SKIPPED password login: CTI_SFTP_PASSWORD is not set (sshd not run as root)"
+            // CI runs the SFTP server as root, with a password user.
+            common::skipped(
+                "sftp password login",
+                "SFTP",
+                "CTI_SFTP_PASSWORD is not set (sshd not run as root)",
             );
         }
     }
@@ -497,11 +488,7 @@ async fn sftp_server_receives_the_layout() {
 #[cfg(not(feature = "sftp"))]
 #[test]
 fn sftp_server_receives_the_layout() {
-    assert!(
-        !common::required(),
-        "sftp_server_receives_the_layout: built without the `sftp` feature; run the README's test command"
-    );
-    eprintln!("SKIPPED sftp_server_receives_the_layout: the `sftp` feature is off");
+    common::feature_off("sftp_server_receives_the_layout", "SFTP", "sftp");
 }
 
 /// The S3 exporter (feature `s3`) goes through the same delivery: an

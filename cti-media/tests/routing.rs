@@ -491,11 +491,7 @@ async fn redis_races() {
 #[cfg(not(feature = "redis"))]
 #[test]
 fn redis_routing() {
-    assert!(
-        !common::required(),
-        "redis_routing: built without the `redis` feature; run the README's test command"
-    );
-    eprintln!("SKIPPED redis_routing: the `redis` feature is off");
+    common::feature_off("redis_routing", "Redis", "redis");
 }
 
 #[derive(Debug, Clone)]

@@ -190,11 +190,7 @@ async fn redis_store_contract() {
 #[cfg(not(feature = "redis"))]
 #[test]
 fn redis_store_contract() {
-    assert!(
-        !common::required(),
-        "redis_store_contract: built without the `redis` feature; run the README's test command"
-    );
-    eprintln!("SKIPPED redis_store_contract: the `redis` feature is off");
+    common::feature_off("redis_store_contract", "Redis", "redis");
 }
 
 fn config() -> NodeConfig {

@@ -37,10 +37,8 @@ use serde_json::{Value, json};
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
+#[path = "../support/services.rs"]
+mod services;
 
 #[path = "../../cti-server-kit/tests/support/chromedriver.rs"]
 mod chromedriver;
@@ -947,15 +945,14 @@ async fn origin_attacks(client: &Client, http: &reqwest::Client) -> Res {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_drives_the_demo() -> Res {
     let Some((_driver, port)) = chromedriver::start().await? else {
-        assert!(
-            !required(),
-            "chromium_drives_the_demo: chromium and chromium-driver (/usr/bin) are required (CI=true or CTI_REQUIRE_SERVICES=1)"
-        );
-        eprintln!(
-            "SKIPPED chromium_drives_the_demo: chromium and chromium-driver are not available; install them or run .ci/run"
+        services::skipped(
+            "chromium_drives_the_demo",
+            "Chromium",
+            "chromium and chromium-driver (/usr/bin) are not installed; install them or run .ci/run",
         );
         return Ok(());
     };
+    services::ran("chromium_drives_the_demo", "Chromium");
     let profile = tempfile::tempdir()?;
     let client = browser(port, profile.path()).await?;
     let http = reqwest::Client::builder()

@@ -2,27 +2,20 @@
 //! without a service, fail under `CI=true` or `CTI_REQUIRE_SERVICES=1`).
 #![allow(dead_code)]
 
-/// `true` when services must be present (CI, or asked for).
-pub(crate) fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("CTI_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
+#[path = "../../../tests/support/services.rs"]
+mod services;
+
+#[allow(unused_imports)] // each test binary uses its own share
+pub(crate) use services::{feature_off, from_env, ran, required, skipped};
 
 /// The Redis URL, or a loud skip (a failure when services are required).
 pub(crate) fn redis_url(test: &str) -> Option<String> {
-    let url = std::env::var("CTI_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if url.is_none() {
-        assert!(
-            !required(),
-            "{test}: Redis (CTI_REDIS_URL) is required (CI=true or CTI_REQUIRE_SERVICES=1) but not set"
-        );
-        eprintln!(
-            "SKIPPED {test}: Redis (CTI_REDIS_URL) is not available; set it up or run .ci/run"
-        );
-    }
-    url
+    from_env(
+        test,
+        "Redis",
+        "CTI_REDIS_URL",
+        "start redis-server and set it, or run .ci/run",
+    )
 }
 
 /// A loopback port nothing listens on (a target that is down).

@@ -210,8 +210,7 @@ async fn default_incr_keeps_the_contract() -> Result<(), StoreError> {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_contract() -> Result<(), StoreError> {
-    let Some(url) = crate::services::redis_url() else {
-        crate::services::missing("redis_store_contract", "Redis (CTI_REDIS_URL)");
+    let Some(url) = crate::services::redis_url("redis_store_contract") else {
         return Ok(());
     };
     let store = cti_server_kit::store::RedisStore::connect(&url).await?;
