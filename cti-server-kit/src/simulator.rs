@@ -934,6 +934,7 @@ impl Simulator {
         let ancestors = FrameAncestors::list(&self.inner.host_origins);
         let csp = HostPageCsp::new().directive("style-src", ["'self'"]);
         let pages = Router::new()
+            .route("/", get(landing_page))
             .route("/{dialect}/", get(phone_page))
             .route("/embed", get(streem_page))
             .layer(csp.layer())
@@ -946,6 +947,7 @@ impl Simulator {
             .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024));
         let mut router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
+            .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
             .route("/sim/phone.js", get(phone_js))
             .route("/sim/phone.css", get(phone_css))
             .route("/sim/ws", get(phone_socket))
@@ -1637,6 +1639,54 @@ async fn phone_css() -> Response {
         PHONE_CSS,
     )
         .into_response()
+}
+
+/// What the simulator is and how to use it, at its root.
+async fn landing_page(State(sim): State<Simulator>) -> Response {
+    let state = sim.inner.state();
+    let hosts: String = sim
+        .inner
+        .host_origins
+        .patterns()
+        .map(|p| format!("<li class=\"mono\">{}</li>", escape_attr(&p)))
+        .collect();
+    let phones: String = [Vendor::Zoom, Vendor::LeadDesk, Vendor::Ccai]
+        .iter()
+        .map(|d| {
+            format!(
+                "<tr><td>{}</td><td class=\"mono\">/{}/</td><td>{}</td></tr>",
+                brand(*d),
+                d.name(),
+                sim.phones(*d)
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>cti-rs softphone simulator</title>\n<link rel=\"stylesheet\" href=\"/sim/phone.css\">\n</head>\n\
+         <body class=\"landing\">\n<main id=\"landing\">\n<h1>cti-rs softphone simulator</h1>\n\
+         <p>Reference softphones that post each vendor's messages, for testing a CRM integration \
+         without a vendor account. A phone runs only inside a host page on an allowed origin, \
+         which frames it, as the vendors' own softphones.</p>\n\
+         <h2>Phones</h2><table><thead><tr><th>Vendor</th><th>Path</th><th>Open now</th></tr></thead>\
+         <tbody>{phones}</tbody></table>\n\
+         <p>Agent: <strong id=\"agent-state\">{agent}</strong></p>\n\
+         <h2>Hosts allowed to frame them</h2><ul>{hosts}</ul>\n\
+         <h2>Scripting</h2><p>Ring the agent with <code>cti sim ring</code>, or \
+         <code>POST /sim/api/inbound</code> with <code>{{\"from\":\"+14155550101\"}}</code>; \
+         also <code>/sim/api/action</code>, <code>/sim/api/script</code> and \
+         <code>GET /sim/api/state</code>{token}.</p>\n\
+         <p>Ameyo routes (dispose, dial, voice logs): {ameyo}.</p>\n</main>\n</body>\n</html>\n",
+        agent = escape_attr(state["agent"]["state"].as_str().unwrap_or("unknown")),
+        token = if sim.inner.api_token.is_some() {
+            ", each with <code>Authorization: Bearer &lt;token&gt;</code>"
+        } else {
+            ""
+        },
+        ameyo = if sim.ameyo.is_some() { "on" } else { "off" },
+    );
+    ([(CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
 fn brand(d: Vendor) -> &'static str {

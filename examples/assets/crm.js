@@ -81,6 +81,33 @@
     notes.replaceChildren(...cur.notes.map((n) => el('li', n)));
   };
 
+  // A flash message outside the pop card, which hides when the call
+  // completes: the confirmation stays long enough to be read.
+  let flashTimer = null;
+  const flash = (text, kind) => {
+    const f = $('flash');
+    f.textContent = text;
+    f.className = kind || 'ok';
+    f.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { f.hidden = true; }, 10000);
+  };
+
+  const time = (iso) => {
+    if (!iso) return '';
+    const d = new Date(iso);
+    if (isNaN(d)) return iso;
+    // Today's calls by their time; older ones with their date.
+    const today = d.toDateString() === new Date().toDateString();
+    return today ? d.toLocaleTimeString() : d.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+  };
+  const duration = (s) => {
+    if (s === null || s === undefined) return '';
+    const m = Math.floor(s / 60);
+    return m + ':' + String(s % 60).padStart(2, '0');
+  };
+  const cell = (text, cls) => el('td', text, cls);
+
   const drawCalls = (calls) => {
     const body = $('calls').querySelector('tbody');
     body.replaceChildren();
@@ -88,30 +115,46 @@
       const tr = el('tr');
       tr.dataset.id = c.id;
       tr.dataset.state = c.state;
+      const when = cell(time(c.started_at), 'time');
+      if (c.started_at) when.title = c.started_at;
       tr.append(
-        el('td', c.contact_name || c.customer),
-        el('td', c.channel),
-        el('td', c.direction),
-        el('td', c.disposition || (c.state === 'not_connected' ? 'not connected' : '')),
-        el('td', c.notes.join(' · ')),
+        when,
+        cell(c.contact_name || c.customer, 'contact'),
+        cell(c.channel, 'channel'),
+        cell(c.direction, 'direction'),
+        cell(duration(c.duration_seconds), 'duration'),
+        cell(c.disposition || (c.state === 'not_connected' ? 'not connected' : ''), 'disposition'),
+        cell(c.notes.join(' · '), 'notes'),
       );
-      const rec = el('td');
+      const files = cell('', 'files');
+      const link = (text, href, cls) => {
+        const a = el('a', text);
+        a.href = href;
+        a.className = cls;
+        files.append(a, ' ');
+      };
+      const base = '/api/calls/' + encodeURIComponent(c.id);
       if (c.recorded) {
-        for (const f of ['wav', 'mp3']) {
-          const a = el('a', f.toUpperCase());
-          a.href = '/api/calls/' + encodeURIComponent(c.id) + '/voicelog?format=' + f;
-          a.className = 'voicelog ' + f;
-          rec.append(a, ' ');
-        }
+        for (const f of ['wav', 'mp3']) link(f.toUpperCase(), base + '/voicelog?format=' + f, 'voicelog ' + f);
       }
-      tr.append(rec);
+      if (c.transcript) link('Transcript', base + '/transcript', 'transcript');
+      tr.append(files);
       body.append(tr);
     }
   };
 
-  const drawEvents = (events) => {
+  // The event log: the lines kept here (newest first), shown through
+  // the filter; Clear forgets them, Export saves what the filter shows.
+  const kept = [];
+  const matches = (e) => {
+    const q = $('event-filter').value.trim().toLowerCase();
+    if (!q) return true;
+    return [e.vendor, e.wire, e.dir, JSON.stringify(e.raw), JSON.stringify(e.normalized)]
+      .some((t) => String(t).toLowerCase().includes(q));
+  };
+  const drawEventRows = () => {
     const rows = $('event-rows');
-    for (const e of events) {
+    rows.replaceChildren(...kept.filter(matches).map((e) => {
       const tr = el('tr', null, e.dir);
       tr.append(
         el('td', String(e.seq)),
@@ -120,18 +163,47 @@
         el('td', JSON.stringify(e.raw), 'mono raw'),
         el('td', e.normalized === null ? '—' : JSON.stringify(e.normalized), 'mono normalized'),
       );
-      rows.prepend(tr);
+      return tr;
+    }));
+  };
+  const drawEvents = (events) => {
+    if (!events.length) return;
+    for (const e of events) {
+      kept.unshift(e);
       since = Math.max(since, e.seq);
     }
-    while (rows.children.length > 200) rows.lastChild.remove();
+    kept.splice(200);
+    drawEventRows();
   };
+  $('event-filter').addEventListener('input', drawEventRows);
+  $('event-clear').addEventListener('click', () => { kept.length = 0; drawEventRows(); });
+  $('event-export').addEventListener('click', () => {
+    const blob = new Blob([JSON.stringify(kept.filter(matches), null, 2)], { type: 'application/json' });
+    const a = el('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = 'cti-events.json';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
 
   const poll = async () => {
     try {
       const r = await fetch('/api/state?since=' + since, { cache: 'no-store' });
       if (r.status === 401) { window.location.assign('/'); return; }
       const state = await r.json();
-      if (!contactsDrawn) { drawContacts(state.contacts); contactsDrawn = true; }
+      if (!contactsDrawn) {
+        drawContacts(state.contacts);
+        contactsDrawn = true;
+        // A link to a contact (`#contact-…`, as Streem's redirect back
+        // names it) highlights it once it is drawn.
+        const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+        if (target && target.parentElement === $('contact-list')) {
+          target.classList.add('highlight');
+          target.scrollIntoView({ block: 'center' });
+        }
+      }
       $('sso-state').textContent = 'Signed in as ' + state.user;
       drawPop(state);
       drawCalls(state.calls);
@@ -153,10 +225,20 @@
   $('dispose-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     $('dispose-result').textContent = 'Disposing…';
+    const who = $('pop-name').textContent;
     try {
       const r = await post('/api/dispose', { disposition: $('disposition').value });
-      $('dispose-result').textContent = 'Disposed as ' + r.disposition + (r.recorded ? ', recording saved' : '');
+      $('dispose-result').textContent = '';
+      flash((r.already_disposed ? 'Already disposed: ' : 'Disposed: ') + who + ' as ' + r.disposition + (r.recorded ? ', recording saved' : ''), 'ok');
     } catch (e) { $('dispose-result').textContent = 'Refused: ' + e.message; }
+  });
+  $('reset').addEventListener('click', async () => {
+    try {
+      const r = await post('/api/reset', {});
+      kept.length = 0;
+      drawEventRows();
+      flash(r.ended_a_call ? 'Demo reset: the call on the phone was ended' : 'Demo reset', 'ok');
+    } catch (e) { flash('Reset refused: ' + e.message, 'bad'); }
   });
   $('sso').addEventListener('submit', async (ev) => {
     ev.preventDefault();

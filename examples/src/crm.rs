@@ -267,6 +267,8 @@ pub struct CallEntry {
     pub notes: Vec<String>,
     /// The disposition.
     pub disposition: Option<String>,
+    /// When the CRM first heard of it (the ring, or the dial), RFC 3339.
+    pub started_at: Option<String>,
     /// The talk time the softphone reported, in seconds.
     pub duration_seconds: Option<u64>,
     /// Whether a recording can be downloaded.
@@ -315,6 +317,12 @@ impl std::fmt::Debug for Crm {
             .field("calls", &self.calls().len())
             .finish_non_exhaustive()
     }
+}
+
+/// Now, to the second, as RFC 3339 (`2026-12-05T10:04:19Z`).
+fn now_to_the_second() -> String {
+    let now = jiff::Timestamp::now();
+    now.round(jiff::Unit::Second).unwrap_or(now).to_string()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -385,6 +393,14 @@ impl Crm {
         lock(&self.book).calls.clone()
     }
 
+    /// Forgets the calls, the pop and the event log (the pages stay).
+    pub fn reset(&self) {
+        let mut book = lock(&self.book);
+        book.calls.clear();
+        book.current = None;
+        book.events.clear();
+    }
+
     /// The event-log lines after `since`.
     #[must_use]
     pub fn events_since(&self, since: u64) -> Vec<EventLine> {
@@ -436,6 +452,7 @@ impl Crm {
                     channel: "voice".into(),
                     direction: "inbound".into(),
                     state: "ringing".into(),
+                    started_at: Some(now_to_the_second()),
                     ..CallEntry::default()
                 });
                 book.calls.len() - 1
@@ -665,6 +682,17 @@ impl EventHandler for Crm {
                         }
                         if c.recording_url.is_some() {
                             e.recorded = true;
+                        }
+                        // Notes taken on the phone (Zoom's call log
+                        // carries them) join the CRM's own.
+                        for note in &c.notes {
+                            let note = note.trim();
+                            if !note.is_empty()
+                                && e.notes.len() < 50
+                                && !e.notes.iter().any(|n| n == note)
+                            {
+                                e.notes.push(note.to_owned());
+                            }
                         }
                     });
                 }
@@ -964,6 +992,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         pages: Arc::new(pages),
         default_vendor: config.vendor,
         sim_url: sim_url.clone(),
+        sim: sim.clone(),
     };
     let sso = sso_provider;
     // Plain HTTP on loopback: a `Secure` cookie would not be kept.
@@ -976,6 +1005,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         .route("/api/notes", post(api_note))
         .route("/api/dispose", post(api_dispose))
         .route("/api/sign-out", post(api_sign_out))
+        .route("/api/reset", post(api_reset))
         .route("/api/calls/{id}/voicelog", get(api_voicelog))
         // The recording URL the phones name: the WAV download.
         .route(
@@ -991,6 +1021,8 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
     // The page: the CRM for a signed-in agent, a sign-in form otherwise.
     let pages = Router::new()
         .route("/", get(crm_page))
+        .route("/contacts/{id}", get(contact_page))
+        .route("/lookup", get(lookup_page))
         .layer(csp.layer())
         .layer(RequireSession::new(Arc::clone(&sso), cookie.clone()).optional());
     let crm_app = Router::new()
@@ -1058,6 +1090,7 @@ struct AppState {
     pages: Arc<HashMap<Vendor, Arc<HostPage>>>,
     default_vendor: Vendor,
     sim_url: String,
+    sim: Simulator,
 }
 
 fn body_html(vendor: Vendor, sim_url: &str) -> String {
@@ -1075,21 +1108,25 @@ fn body_html(vendor: Vendor, sim_url: &str) -> String {
         .collect();
     format!(
         "<header class=\"top\"><strong>Acme CRM</strong><nav id=\"vendors\">{}{}{}</nav>\
+         <button type=\"button\" id=\"reset\" title=\"End any call on the phone and empty the call and event logs\">Reset demo</button>\
          <form id=\"sso\"><span id=\"sso-state\" data-ok=\"yes\">Signed in</span>\
          <button type=\"submit\" id=\"sign-out\">Sign out</button></form></header>\n\
          <main class=\"crm\" data-vendor=\"{}\" data-sim=\"{}\">\
          <section id=\"contacts\"><h2>Contacts</h2><ul id=\"contact-list\"></ul></section>\
-         <section id=\"pop\"><h2>Screen pop</h2><div id=\"pop-empty\">No call</div>\
+         <section id=\"pop\"><h2>Screen pop</h2><p id=\"flash\" role=\"status\" hidden></p><div id=\"pop-empty\">No call</div>\
          <div id=\"pop-card\" hidden><div id=\"pop-name\"></div><div id=\"pop-company\"></div>\
          <div id=\"pop-number\"></div><div id=\"pop-state\"></div>\
          <form id=\"note-form\"><textarea id=\"note\" maxlength=\"2000\" placeholder=\"Notes\"></textarea>\
          <button type=\"submit\">Add note</button></form><ul id=\"notes\"></ul>\
          <form id=\"dispose-form\"><select id=\"disposition\">{options}</select>\
          <button type=\"submit\">Dispose (Ameyo API)</button></form><p id=\"dispose-result\"></p></div>\
-         <h2>Call log</h2><table id=\"calls\"><thead><tr><th>Contact</th><th>Channel</th>\
-         <th>Direction</th><th>Disposition</th><th>Notes</th><th>Recording</th></tr></thead>\
+         <h2>Call log</h2><table id=\"calls\"><thead><tr><th>Time</th><th>Contact</th><th>Channel</th>\
+         <th>Direction</th><th>Duration</th><th>Disposition</th><th>Notes</th><th>Files</th></tr></thead>\
          <tbody></tbody></table></section></main>\n\
          <section id=\"events\"><h2>Event log <small>raw vendor message → normalized event</small></h2>\
+         <div class=\"tools\"><input id=\"event-filter\" type=\"search\" placeholder=\"Filter (type, vendor, text)\" aria-label=\"Filter the event log\">\
+         <button type=\"button\" id=\"event-clear\">Clear</button>\
+         <button type=\"button\" id=\"event-export\">Export JSON</button></div>\
          <table><thead><tr><th>#</th><th></th><th>Message</th><th>Raw</th><th>Normalized</th></tr></thead>\
          <tbody id=\"event-rows\"></tbody></table></section>\n",
         tab(Vendor::Zoom, "Zoom"),
@@ -1142,16 +1179,20 @@ async fn crm_page(
     };
     if request.extensions().get::<SignedIn>().is_none() {
         // No page, no softphone and nothing stored until the agent signs in.
-        return (
-            [(CACHE_CONTROL, "no-store")],
-            axum::response::Html(signin_html()),
-        )
-            .into_response();
+        return signin_page();
     }
     match app.pages.get(&vendor) {
         Some(page) => app.bridge.serve_page(page, request).await,
         None => error(StatusCode::NOT_FOUND, "not_found", "no page"),
     }
+}
+
+fn signin_page() -> Response {
+    (
+        [(CACHE_CONTROL, "no-store")],
+        axum::response::Html(signin_html()),
+    )
+        .into_response()
 }
 
 /// The sign-in page: the form only.
@@ -1344,6 +1385,34 @@ fn phone_words(why: &str) -> &'static str {
     }
 }
 
+/// Back to the start: a call still on the phone is ended and wrapped up,
+/// then the call log, the pop and the event log are emptied.
+async fn api_reset(State(app): State<AppState>, bytes: bytes::Bytes) -> Response {
+    if let Err(e) = body::<serde_json::Map<String, Value>>(&bytes) {
+        return error(StatusCode::BAD_REQUEST, "bad_request", e);
+    }
+    let phone = app.sim.state();
+    let live = !phone["interaction"].is_null();
+    if live {
+        use cti_server_kit::simulator::Action;
+        // A ringing call is declined; any other is ended and disposed.
+        let action = if phone["interaction"]["state"] == "offered" {
+            Action::Reject
+        } else {
+            Action::Dispose {
+                code: DISPOSITIONS[0].into(),
+            }
+        };
+        if let Err(e) = app.sim.act(&action) {
+            tracing::warn!(error = %e, "the reset could not end the phone's call");
+        }
+        // Let the phone's last messages reach the CRM before it forgets.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    app.crm.reset();
+    axum::Json(json!({"reset": true, "ended_a_call": live})).into_response()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
@@ -1531,13 +1600,136 @@ fn digits_and_letters(s: &str) -> String {
 }
 
 /// Ameyo's customer URL pop: the contact of the call's number.
+/// Ameyo's customer screen pop: the customer's record page.
 async fn ameyo_customer(Customer(params): Customer) -> Response {
     match find_contact(&params.phone) {
-        Some(c) => Redirect::to(&format!("/?vendor=zoom#contact-{}", c.id)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "no_contact",
-            "no contact has that number",
-        ),
+        Some(c) => Redirect::to(&format!("/contacts/{}", c.id)).into_response(),
+        None => no_match_page(&params.phone),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct LookupParams {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// CCAI's lookup URL (`/lookup?phone={ANI}&email={EMAIL}`), which its
+/// `CRM_Record_Pop` opens: the matching record page.
+async fn lookup_page(request: axum::extract::Request) -> Response {
+    if request.extensions().get::<SignedIn>().is_none() {
+        return signin_page();
+    }
+    let q: LookupParams = match Query::try_from_uri(request.uri()) {
+        Ok(Query(q)) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.body_text()),
+    };
+    let found = [q.phone.as_str(), q.email.as_str()]
+        .into_iter()
+        .filter(|v| !v.trim().is_empty())
+        .find_map(find_contact);
+    match found {
+        Some(c) => Redirect::to(&format!("/contacts/{}", c.id)).into_response(),
+        None => no_match_page(if q.phone.trim().is_empty() {
+            &q.email
+        } else {
+            &q.phone
+        }),
+    }
+}
+
+/// A contact's record page: what a screen pop opens, with the calls the
+/// CRM logged with them.
+async fn contact_page(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    if request.extensions().get::<SignedIn>().is_none() {
+        return signin_page();
+    }
+    let Some(contact) = CONTACTS.iter().find(|c| c.id == id) else {
+        return record_page(
+            StatusCode::NOT_FOUND,
+            "No such contact",
+            "<p>No contact has that id.</p>".into(),
+            app.default_vendor,
+        );
+    };
+    let rows: String = app
+        .crm
+        .calls()
+        .iter()
+        .rev()
+        .filter(|c| c.contact_id.as_deref() == Some(contact.id))
+        .map(|c| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html(c.started_at.as_deref().unwrap_or("")),
+                html(&c.channel),
+                html(&c.direction),
+                html(c.disposition.as_deref().unwrap_or(&c.state)),
+                html(&c.notes.join(" · ")),
+            )
+        })
+        .collect();
+    let calls = if rows.is_empty() {
+        "<p>No calls yet.</p>".to_owned()
+    } else {
+        format!(
+            "<table><thead><tr><th>Time</th><th>Channel</th><th>Direction</th>\
+             <th>Disposition</th><th>Notes</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    };
+    let body = format!(
+        "<dl class=\"record\" id=\"record\" data-id=\"{id}\"><dt>Company</dt><dd>{company}</dd>\
+         <dt>Phone</dt><dd class=\"mono\">{phone}</dd><dt>E-mail</dt><dd>{email}</dd></dl>\
+         <h2>Calls</h2>{calls}",
+        id = escape_attr(contact.id),
+        company = html(contact.company),
+        phone = html(contact.phone),
+        email = html(contact.email),
+    );
+    record_page(StatusCode::OK, contact.name, body, app.default_vendor)
+}
+
+/// A screen pop that names nobody the CRM knows.
+fn no_match_page(what: &str) -> Response {
+    record_page(
+        StatusCode::OK,
+        "No matching contact",
+        format!(
+            "<p id=\"no-match\">No contact has <span class=\"mono\">{}</span>.</p>",
+            html(what)
+        ),
+        Vendor::Zoom,
+    )
+}
+
+/// A record page of the CRM (no softphone: the agent's phone stays in
+/// the CRM's own page).
+fn record_page(status: StatusCode, title: &str, body: String, vendor: Vendor) -> Response {
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}: Acme CRM</title><link rel=\"stylesheet\" href=\"/static/crm.css\"></head>\
+         <body><header class=\"top\"><strong>Acme CRM</strong>\
+         <nav><a href=\"/?vendor={vendor}\" id=\"back\">Back to the CRM</a></nav></header>\
+         <main class=\"record-page\"><h1>{title}</h1>{body}</main></body></html>",
+        title = html(title),
+        vendor = vendor.name(),
+    );
+    (
+        status,
+        [(CACHE_CONTROL, "no-store")],
+        axum::response::Html(page),
+    )
+        .into_response()
+}
+
+/// Text for HTML element content.
+fn html(text: &str) -> String {
+    escape_attr(text)
 }

@@ -66,7 +66,10 @@ async fn browser(port: u16, profile: &std::path::Path) -> Res<Client> {
 }
 
 async fn js(client: &Client, script: &str) -> Res<Value> {
-    Ok(client.execute(script, vec![]).await?)
+    client
+        .execute(script, vec![])
+        .await
+        .map_err(|e| format!("{e}\n  in: {script}").into())
 }
 
 /// Polls `script` until it returns something other than null, false or
@@ -138,11 +141,13 @@ const POP_NAME: &str = "return document.getElementById('pop-name').textContent;"
 const POP_STATE: &str = "return document.getElementById('pop-card').hidden ? '' : document.getElementById('pop-state').textContent;";
 
 /// The call-log row of the newest call with `disposition`, as
-/// `[id, contact, channel, direction, disposition, notes, links]`.
+/// `[id, contact, channel, direction, disposition, notes, files, time,
+/// duration]`.
 fn row_script(disposition: &str) -> String {
     format!(
-        "const r = [...document.querySelectorAll('#calls tbody tr')].find(r => r.children[3].textContent === '{disposition}'); \
-         return r ? [r.dataset.id, ...[...r.children].map(c => c.textContent)] : null;"
+        "const r = [...document.querySelectorAll('#calls tbody tr')].find(r => r.querySelector('td.disposition').textContent === '{disposition}'); \
+         const t = (c) => r.querySelector('td.' + c).textContent; \
+         return r ? [r.dataset.id, ...['contact', 'channel', 'direction', 'disposition', 'notes', 'files', 'time', 'duration'].map(t)] : null;"
     )
 }
 
@@ -204,7 +209,18 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
         .get("location")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    assert!(location.ends_with("#contact-003A1"), "{location}");
+    // It opens the customer's record page, not a second CRM page with a
+    // second softphone.
+    assert_eq!(location, "/contacts/003A1", "{pop}");
+    let record = http
+        .get(format!("{}{location}", demo.crm_url))
+        .header("cookie", session_cookie(client).await?)
+        .send()
+        .await?;
+    assert_eq!(record.status(), 200);
+    let record = record.text().await?;
+    assert!(record.contains("<h1>Ada Lovelace</h1>"), "{record}");
+    assert!(!record.contains("<iframe"), "a second softphone: {record}");
 
     phone_click(client, "answer").await?;
     let state = until(
@@ -266,7 +282,10 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
     let row = until(
         client,
         "the recording links",
-        &row_script("sale").replace("return r ?", "return r && r.children[5].textContent ?"),
+        &row_script("sale").replace(
+            "return r ?",
+            "return r && r.querySelector('td.files').textContent ?",
+        ),
     )
     .await?;
     assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");
@@ -274,6 +293,42 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
     assert_eq!(row[3], "inbound");
     assert_eq!(row[5], "Wants the yearly plan");
     assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
+    assert!(
+        row[7].as_str().is_some_and(|t| !t.is_empty()),
+        "{name}: no time: {row}"
+    );
+    // The confirmation is outside the pop card, which hid: it is seen.
+    let flash = until(
+        client,
+        "the dispose confirmation, visible",
+        "const f = document.getElementById('flash'); \
+         return !f.hidden && f.offsetParent !== null && document.getElementById('pop-card').hidden ? f.textContent : null;",
+    )
+    .await?;
+    assert!(
+        flash
+            .as_str()
+            .is_some_and(|t| t.starts_with("Disposed: Ada Lovelace as sale")),
+        "{name}: {flash}"
+    );
+    if vendor != Vendor::Ccai {
+        // The phone reports the talk time (CCAI's adapter does not).
+        let talk = until(
+            client,
+            "the duration",
+            &row_script("sale").replace(
+                "return r ?",
+                "return r && r.querySelector('td.duration').textContent ?",
+            ),
+        )
+        .await?;
+        assert!(
+            talk[8]
+                .as_str()
+                .is_some_and(|d| d.len() >= 4 && d.contains(':')),
+            "{name}: {talk}"
+        );
+    }
     let id = row[0].as_str().ok_or("no id")?;
     // The recordings are behind the session: without it, 401.
     let anonymous = http
@@ -458,12 +513,23 @@ async fn commands_wait_for_the_phone(client: &Client, demo: &Demo) -> Res {
         })
         .await?;
         assert_eq!(s["interaction"]["customer"], "+442075550103");
+        let id = s["interaction"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         // The customer picks up; the agent ends and disposes on the phone.
         demo.sim.act(&cti_server_kit::simulator::Action::Answer)?;
         demo.sim.act(&cti_server_kit::simulator::Action::Dispose {
             code: "callback".into(),
         })?;
         until_sim(demo, "the agent to be free", |s| s["interaction"].is_null()).await?;
+        // The CRM has the completion before the page reloads.
+        until(
+            client,
+            "the call in the call log",
+            &format!("return !!document.querySelector('#calls tbody tr[data-id=\"{id}\"]');"),
+        )
+        .await?;
     }
     demo.sim.set_manual_sign_in(false);
     // Back to a phone that signs in at once, for the steps that follow.
@@ -471,6 +537,203 @@ async fn commands_wait_for_the_phone(client: &Client, demo: &Demo) -> Res {
     until_sim(demo, "the phone to sign the agent in", |s| {
         s["agent"]["state"] == "available"
     })
+    .await?;
+    Ok(())
+}
+
+/// The page as a newcomer meets it: signed in on every vendor's page and
+/// after a reload, every link answering, CCAI's record pop and the
+/// simulator's root found, and the event log's filter, clear and export.
+async fn page_polish(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest::Client) -> Res {
+    let cookie = session_cookie(client).await?;
+    // Every link on the page answers 2xx or 3xx (with the session, as the
+    // browser sends it).
+    let links = js(
+        client,
+        "return [...document.querySelectorAll('a[href]')].map(a => a.href);",
+    )
+    .await?;
+    let mut links: Vec<String> = links
+        .as_array()
+        .ok_or("no links")?
+        .iter()
+        .filter_map(|l| l.as_str().map(str::to_owned))
+        .collect();
+    links.extend([
+        format!("{}/", demo.sim_url),
+        format!("{}/favicon.ico", demo.sim_url),
+        format!("{}/favicon.ico", demo.crm_url),
+        format!("{}/lookup?phone=%2B14155550101&email=", demo.crm_url),
+        format!("{}/lookup?phone=%2B19995550000&email=", demo.crm_url),
+    ]);
+    assert!(links.len() > 10, "{links:?}");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    for link in &links {
+        let mut request = no_redirects.get(link);
+        if link.starts_with(&demo.crm_url) {
+            request = request.header("cookie", &cookie);
+        }
+        let status = request.send().await?.status();
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{}: {link} answered {status}",
+            vendor.name()
+        );
+    }
+    // CCAI's record pop opens the record.
+    let pop = http
+        .get(format!(
+            "{}/lookup?phone=%2B14155550101&email=",
+            demo.crm_url
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    assert_eq!(pop.status(), 303);
+    assert_eq!(
+        pop.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/contacts/003A1")
+    );
+    let nobody = http
+        .get(format!(
+            "{}/lookup?phone=%2B19995550000&email=",
+            demo.crm_url
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    assert_eq!(nobody.status(), 200);
+    assert!(nobody.text().await?.contains("No contact has"));
+    let root = http
+        .get(format!("{}/", demo.sim_url))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(root.contains("softphone simulator"), "{root}");
+
+    // The event log: a filter, clear, and an export of what it shows.
+    let wire = match vendor {
+        Vendor::Zoom => "zcc-phone-call-log",
+        Vendor::LeadDesk => "completed",
+        _ => "End_Call",
+    };
+    js(
+        client,
+        &format!("const f = document.getElementById('event-filter'); f.value = '{wire}'; f.dispatchEvent(new Event('input')); return true;"),
+    )
+    .await?;
+    let shown = js(
+        client,
+        "return [...document.querySelectorAll('#event-rows tr')].map(r => r.children[2].textContent + ' ' + r.children[3].textContent);",
+    )
+    .await?;
+    let shown = shown.as_array().ok_or("no rows")?;
+    assert!(
+        !shown.is_empty(),
+        "{}: nothing matches {wire}",
+        vendor.name()
+    );
+    assert!(
+        shown
+            .iter()
+            .all(|r| r.as_str().is_some_and(|r| r.contains(wire))),
+        "{shown:?}"
+    );
+    let exported = js(
+        client,
+        "let blob = null; const make = URL.createObjectURL; URL.createObjectURL = (b) => { blob = b; return make(b); }; \
+         document.getElementById('event-export').click(); URL.createObjectURL = make; \
+         return blob ? blob.text() : null;",
+    )
+    .await?;
+    let exported: Value = serde_json::from_str(exported.as_str().ok_or("no export")?)?;
+    assert_eq!(
+        exported.as_array().map(Vec::len),
+        Some(shown.len()),
+        "the export is what the filter shows"
+    );
+    js(
+        client,
+        "const f = document.getElementById('event-filter'); f.value = ''; f.dispatchEvent(new Event('input')); \
+         document.getElementById('event-clear').click(); return true;",
+    )
+    .await?;
+    let left = js(
+        client,
+        "return document.querySelectorAll('#event-rows tr').length;",
+    )
+    .await?;
+    assert_eq!(left, 0);
+
+    // Signed in across a vendor switch, and after a reload.
+    let other = if vendor == Vendor::Zoom {
+        "leaddesk"
+    } else {
+        "zoom"
+    };
+    js(
+        client,
+        &format!(
+            "document.querySelector('#vendors a[data-vendor=\"{other}\"]').click(); return true;"
+        ),
+    )
+    .await?;
+    for step in ["the switch", "the reload"] {
+        let state = until(
+            client,
+            &format!("the signed-in state after {step}"),
+            &format!("const m = document.querySelector('main.crm'); const s = document.getElementById('sso-state'); \
+             return m && m.dataset.vendor === '{other}' && s && s.textContent.startsWith('Signed in as') ? s.textContent : null;"),
+        )
+        .await?;
+        assert_eq!(state, "Signed in as agent");
+        let form = js(client, "return !!document.getElementById('sso-pass');").await?;
+        assert_eq!(form, false, "the sign-in form after {step}");
+        if step == "the switch" {
+            client.refresh().await?;
+        }
+    }
+    client
+        .goto(&format!("{}/?vendor={}", demo.crm_url, vendor.name()))
+        .await?;
+    until(
+        client,
+        "the bridge back on the first vendor",
+        "return window.ctiBridge && window.ctiBridge.connected;",
+    )
+    .await?;
+    until_sim(demo, "the phone to sign the agent in", |s| {
+        s["agent"]["state"] == "available"
+    })
+    .await?;
+    Ok(())
+}
+
+/// The reset button ends the phone's call and empties the logs.
+async fn reset(client: &Client, demo: &Demo) -> Res {
+    demo.sim.inbound(&Inbound::voice("+1 (415) 555-0101"))?;
+    until_sim(demo, "the ring", |s| s["interaction"]["state"] == "offered").await?;
+    js(
+        client,
+        "document.getElementById('reset').click(); return true;",
+    )
+    .await?;
+    let flash = until(
+        client,
+        "the reset",
+        "const f = document.getElementById('flash'); return !f.hidden && f.textContent.startsWith('Demo reset') ? f.textContent : null;",
+    )
+    .await?;
+    assert_eq!(flash, "Demo reset: the call on the phone was ended");
+    until_sim(demo, "the call to end", |s| s["interaction"].is_null()).await?;
+    until(
+        client,
+        "empty logs",
+        "return document.querySelectorAll('#calls tbody tr').length === 0 && document.getElementById('pop-card').hidden;",
+    )
     .await?;
     Ok(())
 }
@@ -582,6 +845,7 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
     if vendor == Vendor::Zoom {
         sso_and_streem(client, &demo).await?;
     }
+    page_polish(client, &demo, vendor, http).await?;
 
     let png = client.screenshot().await?;
     let dir = screenshot_dir();
@@ -590,6 +854,7 @@ async fn dialect(client: &Client, vendor: Vendor, http: &reqwest::Client) -> Res
     std::fs::write(&path, &png)?;
     eprintln!("screenshot: {}", path.display());
     assert!(png.starts_with(b"\x89PNG"));
+    reset(client, &demo).await?;
     Ok(())
 }
 
@@ -679,15 +944,17 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     let row = until(
         client,
         "the phone-disposed call with its recording links",
-        &row_script("phone_wrap_up")
-            .replace("return r ?", "return r && r.children[5].textContent ?"),
+        &row_script("phone_wrap_up").replace(
+            "return r ?",
+            "return r && r.querySelector('td.files').textContent ?",
+        ),
     )
     .await?;
     assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");
     assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
     let rows = js(
         client,
-        "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.children[3].textContent === 'phone_wrap_up').length;",
+        "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.querySelector('td.disposition').textContent === 'phone_wrap_up').length;",
     )
     .await?;
     assert_eq!(rows, 1, "{name}: the call is logged once");
@@ -704,7 +971,7 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     assert_eq!(again[1]["disposition"], "phone_wrap_up", "{name}: {again}");
     let rows = js(
         client,
-        "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.children[3].textContent === 'phone_wrap_up').length;",
+        "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.querySelector('td.disposition').textContent === 'phone_wrap_up').length;",
     )
     .await?;
     assert_eq!(rows, 1, "{name}: still one row");

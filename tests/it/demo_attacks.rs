@@ -431,3 +431,79 @@ async fn a_busy_port_is_named() {
     );
     assert!(err.contains("--addr"), "{err}");
 }
+
+/// Record pages show nothing without the session, escape what a pop URL
+/// carries, and the reset is an action like any other (session, JSON
+/// from the CRM's origin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_pages_and_the_reset_are_guarded() {
+    let d = demo().await;
+    let c = http();
+    for path in ["/contacts/003A1", "/lookup?phone=%2B14155550101"] {
+        let r = c
+            .get(format!("{}{path}", d.crm_url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body = r.text().await.unwrap_or_default();
+        assert!(body.contains("sso-pass"), "{path}: {body}");
+        assert!(
+            !body.contains("Lovelace") && !body.contains("+14155550101"),
+            "{path}: {body}"
+        );
+    }
+    let cookie = sign_in(&d.crm_url).await;
+    let r = c
+        .get(format!(
+            "{}/lookup?phone=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            d.crm_url
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap_or_default();
+    assert!(
+        body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{body}"
+    );
+    assert!(!body.contains("<script>"), "{body}");
+    let r = c
+        .get(format!("{}/contacts/%3Cnope%3E", d.crm_url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+
+    let reset = format!("{}/api/reset", d.crm_url);
+    let anonymous = c
+        .post(&reset)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(anonymous.status(), 401);
+    let cross_site = c
+        .post(&reset)
+        .header("cookie", &cookie)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cross_site.status().is_client_error(),
+        "{}",
+        cross_site.status()
+    );
+    let ok = c
+        .post(&reset)
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.status(), 200);
+}
