@@ -268,6 +268,24 @@ pub struct Interaction {
 }
 
 impl Interaction {
+    /// The customer: who called for an inbound interaction (or one of
+    /// unknown direction), who was called for an outbound one.
+    ///
+    /// ```
+    /// use cti_protocol::model::{Channel, Direction, Interaction, Party};
+    ///
+    /// let mut call = Interaction::new("c1", Channel::Voice, Direction::Outbound);
+    /// call.to = Some(Party::address("+442075550103"));
+    /// assert_eq!(call.customer().and_then(|p| p.address.as_deref()), Some("+442075550103"));
+    /// ```
+    #[must_use]
+    pub fn customer(&self) -> Option<&Party> {
+        match self.direction {
+            Some(Direction::Outbound) => self.to.as_ref(),
+            _ => self.from.as_ref(),
+        }
+    }
+
     /// An interaction known by its id, channel and direction.
     #[must_use]
     pub fn new(id: impl Into<Str>, channel: Channel, direction: Direction) -> Self {
@@ -664,6 +682,84 @@ impl VendorMessage {
             }),
             None => Err(self),
         }
+    }
+}
+
+impl EventKind {
+    /// The interaction the event is about, when it names one: the
+    /// offered, connected, held, resumed, activated, dismissed, ended,
+    /// completed and not-connected events, and a lookup made for a
+    /// ringing interaction.
+    #[must_use]
+    pub fn interaction(&self) -> Option<&Interaction> {
+        match self {
+            Self::InteractionOffered(i)
+            | Self::InteractionConnected(i)
+            | Self::InteractionHeld(i)
+            | Self::InteractionResumed(i)
+            | Self::InteractionActivated(i)
+            | Self::InteractionDismissed(i)
+            | Self::InteractionEnded(i)
+            | Self::InteractionNotConnected { interaction: i, .. } => Some(i),
+            Self::InteractionCompleted(c) => Some(&c.interaction),
+            Self::ContactLookupRequested(l) => l.interaction.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The vendor's id of the interaction the event is about.
+    #[must_use]
+    pub fn interaction_id(&self) -> Option<&str> {
+        self.interaction().and_then(|i| i.id.as_deref())
+    }
+
+    /// The customer's number or address: the interaction's
+    /// [`customer`](Interaction::customer), or what a contact lookup
+    /// searches for.
+    #[must_use]
+    pub fn caller(&self) -> Option<&str> {
+        if let Some(address) = self
+            .interaction()
+            .and_then(Interaction::customer)
+            .and_then(|p| p.address.as_deref())
+        {
+            return Some(address);
+        }
+        match self {
+            Self::ContactLookupRequested(l) => match &l.query {
+                LookupQuery::Phone(q) | LookupQuery::Email(q) | LookupQuery::Text(q) => Some(q),
+            },
+            _ => None,
+        }
+    }
+}
+
+impl CtiEvent {
+    /// The interaction the event is about; see [`EventKind::interaction`].
+    #[must_use]
+    pub fn interaction(&self) -> Option<&Interaction> {
+        self.kind.interaction()
+    }
+
+    /// The vendor's id of the interaction the event is about.
+    #[must_use]
+    pub fn interaction_id(&self) -> Option<&str> {
+        self.kind.interaction_id()
+    }
+
+    /// The customer's number or address; see [`EventKind::caller`].
+    ///
+    /// ```
+    /// use cti_protocol::{decode, Vendor};
+    ///
+    /// let posted = r#"{"type":"zcc-call-ringing","data":{"engagementId":"WSgT4SxZT1GD8RgAgkebfg","from":"+14155550100","to":"+18005550199","channel":"voice"}}"#;
+    /// let event = decode(Vendor::Zoom, posted)?.into_event().expect("a ring means something");
+    /// assert_eq!(event.caller(), Some("+14155550100"));
+    /// # Ok::<(), cti_protocol::Error>(())
+    /// ```
+    #[must_use]
+    pub fn caller(&self) -> Option<&str> {
+        self.kind.caller()
     }
 }
 

@@ -479,11 +479,8 @@ impl Crm {
             return;
         };
         let id = id.as_str();
-        let customer_party = match interaction.direction {
-            Some(Direction::Outbound) => interaction.to.as_ref(),
-            _ => interaction.from.as_ref(),
-        };
-        let customer = customer_party
+        let customer = interaction
+            .customer()
             .and_then(|p| p.address.as_deref())
             .unwrap_or("")
             .to_owned();

@@ -559,3 +559,48 @@ fn zoom_search_answers_and_automatic_pops() {
         assert_eq!(msg.event_kind(), Some(EventKind::ScreenPop(want)), "{id}");
     }
 }
+
+/// The accessors a CRM reaches for first, on the vendors' own examples:
+/// the caller's number is one call away, whichever vendor rang.
+#[test]
+fn caller_and_interaction_id_are_one_call_away() {
+    let event = |vendor: Vendor, posted: &str| {
+        cti_protocol::decode(vendor, posted)
+            .unwrap_or_else(|e| panic!("{posted}: {e}"))
+            .into_event()
+            .unwrap_or_else(|m| panic!("no neutral meaning: {}", m.raw()))
+    };
+    // Zoom's ring and its contact lookup (seed 003).
+    let ring = event(
+        Vendor::Zoom,
+        r#"{"type":"zcc-call-ringing","data":{"channel":"voice","createTs":1714557600000,"engagementId":"WSgT4SxZT1GD8RgAgkebfg","from":"+14155550100","queueName":"Billing","to":"+18005550199","isConference":false,"isTransfer":false}}"#,
+    );
+    assert_eq!(ring.caller(), Some("+14155550100"));
+    assert_eq!(ring.interaction_id(), Some("WSgT4SxZT1GD8RgAgkebfg"));
+    let lookup = event(
+        Vendor::Zoom,
+        r#"{"type":"zcc-incomingPhone-request","data":{"incomingPhoneNumber":"+14155550100","engagementId":"WSgT4SxZT1GD8RgAgkebfg","channel":"voice"}}"#,
+    );
+    assert_eq!(lookup.caller(), Some("+14155550100"));
+    // LeadDesk's incoming call, its number written as a JSON number
+    // (seed 004).
+    let call = event(
+        Vendor::LeadDesk,
+        r#"{"action":"call","id":123,"number":358401234567,"direction":"in","ringStart":"2024-03-05 14:07:09"}"#,
+    );
+    assert_eq!(call.caller(), Some("358401234567"));
+    assert_eq!(call.interaction_id(), Some("123"));
+    // CCAI's adapter names the call, not the customer (seed 001).
+    let new_call = event(
+        Vendor::Ccai,
+        r#"{"type":"New_Call","data":{"agent_id":1,"queue_id":8469,"call_id":103646,"session_type":"Voice Inbound"}}"#,
+    );
+    assert_eq!(new_call.caller(), None);
+    assert_eq!(new_call.interaction_id(), Some("103646"));
+    // Events about no interaction have neither.
+    let status = event(
+        Vendor::Zoom,
+        r#"{"type":"zcc-agent-status-notification","data":{"status":"Ready","statusCode":"1"}}"#,
+    );
+    assert_eq!((status.caller(), status.interaction_id()), (None, None));
+}
