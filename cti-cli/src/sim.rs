@@ -20,6 +20,9 @@ pub(crate) enum SimCmd {
         /// The caller's name, as the phone shows it.
         #[arg(long)]
         name: Option<String>,
+        /// A chat's first message.
+        #[arg(long)]
+        message: Option<String>,
         /// The channel.
         #[arg(long, value_enum, default_value = "voice")]
         channel: Channel,
@@ -37,6 +40,9 @@ pub(crate) enum SimCmd {
         /// The number, for `dial`.
         #[arg(long, required_if_eq("op", "dial"))]
         number: Option<String>,
+        /// The message, for `say`.
+        #[arg(long, required_if_eq("op", "say"))]
+        text: Option<String>,
     },
     /// Print the agent, the current interaction and the open phones.
     State {
@@ -93,6 +99,8 @@ pub(crate) enum Op {
     Offline,
     /// Call a number (`--number`).
     Dial,
+    /// Write in the current chat (`--text`).
+    Say,
 }
 
 impl Op {
@@ -109,6 +117,7 @@ impl Op {
             Self::Ready => "ready",
             Self::Offline => "offline",
             Self::Dial => "dial",
+            Self::Say => "say",
         }
     }
 }
@@ -125,6 +134,7 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
             at,
             from,
             name,
+            message,
             channel,
         } => {
             let channel = match channel {
@@ -133,8 +143,13 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
                 Channel::Sms => "sms",
             };
             let mut body = json!({"channel": channel, "from": from});
-            if let (Some(n), Value::Object(map)) = (name, &mut body) {
-                map.insert("name".into(), json!(n));
+            if let Value::Object(map) = &mut body {
+                if let Some(n) = name {
+                    map.insert("name".into(), json!(n));
+                }
+                if let Some(m) = message {
+                    map.insert("message".into(), json!(m));
+                }
             }
             ("ring", at, reqwest::Method::POST, "inbound", Some(body))
         }
@@ -143,6 +158,7 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
             op,
             code,
             number,
+            text,
         } => {
             let mut body = json!({"op": op.name()});
             if let Value::Object(map) = &mut body {
@@ -151,6 +167,9 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
                 }
                 if let Some(n) = number.filter(|_| op == Op::Dial) {
                     map.insert("number".into(), json!(n));
+                }
+                if let Some(t) = text.filter(|_| op == Op::Say) {
+                    map.insert("text".into(), json!(t));
                 }
             }
             ("act", at, reqwest::Method::POST, "action", Some(body))

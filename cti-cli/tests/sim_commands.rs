@@ -64,6 +64,26 @@ async fn ring_act_and_state() {
     let state = cti(&["sim", "state", "--sim", &sim], &env).await;
     assert!(state.status.success(), "{}", text(&state.stderr));
     assert!(text(&state.stdout).contains("available"));
+    Mock::given(method("POST"))
+        .and(path("/sim/api/action"))
+        .and(body_json(json!({"op": "say", "text": "Which version?"})))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let say = cti(
+        &[
+            "sim",
+            "act",
+            "--sim",
+            &sim,
+            "say",
+            "--text",
+            "Which version?",
+        ],
+        &env,
+    )
+    .await;
+    assert!(say.status.success(), "{}", text(&say.stderr));
     // `dispose` without a code is a usage error.
     let bad = cti(&["sim", "act", "--sim", &sim, "dispose"], &env).await;
     assert_eq!(bad.status.code(), Some(2));

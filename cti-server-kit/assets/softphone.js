@@ -119,6 +119,8 @@
     const wrapping = !!i && (i.state === 'ended' || i.state === 'wrap-up' || i.state === 'connected' || i.state === 'held');
     $('wrap').querySelector('button').disabled = !wrapping;
     $('dialer').querySelector('button').disabled = !!i;
+    const chatting = !!i && (i.channel === 'chat' || i.channel === 'sms') && (i.state === 'connected' || i.state === 'held');
+    $('say').hidden = !chatting;
   };
 
   document.querySelectorAll('button[data-op]').forEach((b) => {
@@ -132,6 +134,12 @@
   $('wrap').addEventListener('submit', (ev) => {
     ev.preventDefault();
     send({ t: 'ui', action: { op: 'dispose', code: $('code').value } });
+  });
+  $('say').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = $('say-text').value.trim();
+    if (text) send({ t: 'ui', action: { op: 'say', text } });
+    $('say-text').value = '';
   });
   $('dialer').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -68,8 +68,8 @@
 //!
 //! | route | does |
 //! |---|---|
-//! | `POST /sim/api/inbound` | `{"channel":"voice"\|"sms"\|"chat","from":"+1…","name":"…"}`: a new inbound interaction; answers `201 {"id":…}` |
-//! | `POST /sim/api/action` | `{"op":"answer"}` (and `reject`, `hangup`, `hold`, `resume`, `mute`, `unmute`, `ready`, `offline`, `dispose` with `code`, `dial` with `number`): what the agent clicks |
+//! | `POST /sim/api/inbound` | `{"channel":"voice"\|"sms"\|"chat","from":"+1…","name":"…","message":"…"}`: a new inbound interaction (`message` opens a chat's transcript); answers `201 {"id":…}` |
+//! | `POST /sim/api/action` | `{"op":"answer"}` (and `reject`, `hangup`, `hold`, `resume`, `mute`, `unmute`, `ready`, `offline`, `dispose` with `code`, `dial` with `number`, `say` with `text`): what the agent clicks or writes |
 //! | `POST /sim/api/script` | `{"steps":[{"after_ms":0,"inbound":{…}},{"after_ms":500,"action":{…}}]}`: steps in order, each after a pause; answers `202` at once |
 //! | `GET /sim/api/state` | the agent, the current interaction and the connected phones |
 //!
@@ -106,7 +106,8 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use cti_media::clock::SystemClock;
+use cti_media::artifacts::Transcript;
+use cti_media::clock::{Clock as _, SystemClock};
 use cti_media::engine::{AgentId, AgentState, Engine, EngineConfig, EngineEvent, QueueId};
 use cti_media::interaction::{Change, Flag, Interaction, InteractionId, Op, State as CallState};
 use cti_media::recording::{AudioSpec, Recorder, Recordings};
@@ -144,6 +145,10 @@ pub const PHONE_CSS: &str = include_str!("../assets/softphone.css");
 
 /// The largest message a phone may send over its socket (64 KiB).
 const MAX_FRAME: usize = 64 * 1024;
+/// The longest chat message, in bytes.
+const MAX_CHAT_MESSAGE: usize = 4096;
+/// The most messages a conversation keeps.
+const MAX_CHAT_LINES: usize = 500;
 /// The longest recording the simulator writes for one call.
 const MAX_TONE_SECS: u64 = 30;
 
@@ -205,6 +210,10 @@ pub struct Inbound {
     /// The customer's name, when the channel carries one (chats).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A chat's or SMS's first message from the customer (a greeting
+    /// when not given); it opens the conversation's transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 fn voice() -> Channel {
@@ -219,6 +228,7 @@ impl Inbound {
             channel: Channel::Voice,
             from: number.into(),
             name: None,
+            message: None,
         }
     }
 
@@ -229,6 +239,7 @@ impl Inbound {
             channel: Channel::Sms,
             from: number.into(),
             name: None,
+            message: None,
         }
     }
 
@@ -239,7 +250,15 @@ impl Inbound {
             channel: Channel::Chat,
             from: address.into(),
             name: Some(name.into()),
+            message: None,
         }
+    }
+
+    /// Sets the customer's first message (chats and SMS).
+    #[must_use]
+    pub fn message(mut self, text: impl Into<String>) -> Self {
+        self.message = Some(text.into());
+        self
     }
 }
 
@@ -277,6 +296,11 @@ pub enum Action {
     Dial {
         /// The number.
         number: String,
+    },
+    /// Write in the current chat or SMS conversation, as the agent.
+    Say {
+        /// The message.
+        text: String,
     },
 }
 
@@ -368,8 +392,9 @@ pub struct SimulatorBuilder {
     on_session_end: Option<SessionEndHook>,
 }
 
-/// What [`SimulatorBuilder::on_session_end`] calls.
-pub type SessionEndHook = Arc<dyn Fn(&Interaction) + Send + Sync>;
+/// What [`SimulatorBuilder::on_session_end`] calls: the completed
+/// interaction, and a chat's or SMS's transcript.
+pub type SessionEndHook = Arc<dyn Fn(&Interaction, Option<&Transcript>) + Send + Sync>;
 
 #[derive(Debug, Clone)]
 struct AgentProfileConfig {
@@ -536,7 +561,10 @@ impl SimulatorBuilder {
     /// a contact-center platform runs its own post-session work, such as
     /// CCAI's post call actions against the CRM's generic API.
     #[must_use]
-    pub fn on_session_end(mut self, hook: impl Fn(&Interaction) + Send + Sync + 'static) -> Self {
+    pub fn on_session_end(
+        mut self,
+        hook: impl Fn(&Interaction, Option<&Transcript>) + Send + Sync + 'static,
+    ) -> Self {
         self.on_session_end = Some(Arc::new(hook));
         self
     }
@@ -626,6 +654,7 @@ impl SimulatorBuilder {
                 AtomicUsize::new(0),
             ],
             contacts: Mutex::new(HashMap::new()),
+            transcripts: Mutex::new(HashMap::new()),
             api_token: self.api_token,
             ameyo_pop: self.ameyo_pop,
             ccai_lookup: self.ccai_lookup,
@@ -672,6 +701,8 @@ struct Inner {
     phones: [AtomicUsize; 3],
     /// The contact name the host answered a lookup with, per interaction.
     contacts: Mutex<HashMap<InteractionId, String>>,
+    /// The conversation so far, per live chat or SMS.
+    transcripts: Mutex<HashMap<InteractionId, Transcript>>,
     api_token: Option<SecretString>,
     ameyo_pop: Option<String>,
     ccai_lookup: Option<UrlTemplate>,
@@ -861,16 +892,33 @@ impl Simulator {
                 self.inner.max_interactions
             )));
         }
+        let message = inbound.message.as_deref().map(str::trim);
+        if message.is_some_and(|m| m.is_empty() || m.len() > MAX_CHAT_MESSAGE) {
+            return Err(SimError::Invalid(format!(
+                "`message` must be 1 to {MAX_CHAT_MESSAGE} bytes"
+            )));
+        }
         let mut party = Party::address(from);
         if let Some(name) = inbound.name.as_deref().filter(|n| !n.is_empty()) {
             party.name = Some(name.chars().take(256).collect::<String>().into());
         }
-        Ok(self.inner.engine.offer(
+        let who = party.name.as_deref().unwrap_or(from).to_owned();
+        let id = self.inner.engine.offer(
             inbound.channel,
             Direction::Inbound,
             party,
             &self.inner.queue,
-        )?)
+        )?;
+        if matches!(inbound.channel, Channel::Chat | Channel::Sms) {
+            let mut transcript = Transcript::new();
+            transcript.push(
+                SystemClock.now(),
+                who,
+                message.unwrap_or("Hello, I have a question about my order."),
+            );
+            lock(&self.inner.transcripts).insert(id.clone(), transcript);
+        }
+        Ok(id)
     }
 
     /// Does what the agent would do on the phone.
@@ -1001,6 +1049,29 @@ impl Inner {
             }
             Action::Ready => Ok(self.engine.set_available(&self.agent)?),
             Action::Offline => Ok(self.engine.set_offline(&self.agent)?),
+            Action::Say { text } => {
+                let text = text.trim();
+                if text.is_empty() || text.len() > MAX_CHAT_MESSAGE {
+                    return Err(SimError::Invalid(format!(
+                        "a message is 1 to {MAX_CHAT_MESSAGE} bytes"
+                    )));
+                }
+                let id = self.current()?;
+                let live = self.engine.get(&id).is_some_and(|i| i.state().is_live());
+                let mut transcripts = lock(&self.transcripts);
+                match transcripts.get_mut(&id) {
+                    Some(t) if live && t.len() < MAX_CHAT_LINES => {
+                        t.push(SystemClock.now(), self.agent_profile.name.as_str(), text);
+                        Ok(())
+                    }
+                    Some(_) if live => Err(SimError::Invalid(format!(
+                        "a conversation keeps {MAX_CHAT_LINES} messages"
+                    ))),
+                    _ => Err(SimError::Invalid(
+                        "only a live chat or SMS conversation takes messages".into(),
+                    )),
+                }
+            }
             Action::Dial { number } => {
                 let number = number.trim();
                 if number.is_empty() || number.len() > 64 {
@@ -1205,17 +1276,24 @@ impl Inner {
         if let EngineEvent::Changed { changes, .. } = event {
             self.record_pop(&interaction, changes);
             self.follow_up(&interaction, changes);
-            let completed = changes.iter().any(|c| {
-                matches!(
-                    c,
-                    Change::State {
-                        to: CallState::Completed,
-                        ..
-                    }
-                )
+            // Where the interaction ended up, by this event's own changes
+            // (the engine may already be further along).
+            let ended_in = changes.iter().find_map(|c| match c {
+                Change::State { to, .. } if to.is_terminal() => Some(to),
+                _ => None,
             });
-            if completed && let Some(hook) = &self.on_session_end {
-                hook(&interaction);
+            match ended_in {
+                Some(CallState::Completed) => {
+                    let transcript = lock(&self.transcripts).remove(interaction.id());
+                    if let Some(hook) = &self.on_session_end {
+                        hook(&interaction, transcript.as_ref());
+                    }
+                }
+                // Missed, rejected: no session to report, nothing kept.
+                Some(_) => {
+                    lock(&self.transcripts).remove(interaction.id());
+                }
+                None => {}
             }
         }
         self.send(None, &self.state());
@@ -1784,6 +1862,8 @@ async fn phone_page(
          <button type=\"button\" data-op=\"resume\">Resume</button>\
          <button type=\"button\" data-op=\"mute\">Mute</button>\
          <button type=\"button\" data-op=\"unmute\">Unmute</button></div>\n\
+         <form id=\"say\" hidden><input id=\"say-text\" maxlength=\"4096\" placeholder=\"Write to the customer\" aria-label=\"Message\">\
+         <button type=\"submit\">Send</button></form>\n\
          <form id=\"wrap\"><label>Disposition <input id=\"code\" value=\"resolved\" maxlength=\"128\"></label>\
          <button type=\"submit\">Complete</button></form>\n\
          <form id=\"dialer\"><input id=\"number\" placeholder=\"+1 415 555 0100\" maxlength=\"64\" aria-label=\"Number\">\
@@ -2060,6 +2140,72 @@ mod tests {
                 assert_eq!((strings, notes, unreleased), (0, 0, 0));
             }
         }
+    }
+
+    /// A chat keeps its conversation, and the session-end hook gets it;
+    /// a call takes no messages, and nothing is kept after a decline.
+    #[tokio::test]
+    async fn chats_keep_their_transcript_until_the_session_ends() {
+        let hosts = OriginAllowlist::parse(["http://crm.test"]).unwrap_or_default();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let sim = Simulator::builder(hosts)
+            .on_session_end(move |i, t| {
+                let _ = tx.send((i.id().as_str().to_owned(), t.map(Transcript::render)));
+            })
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.act(&Action::Ready).unwrap_or_else(|e| panic!("{e}"));
+        let voice = sim
+            .inbound(&Inbound::voice("+14155550100"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.act(&Action::Answer).unwrap_or_else(|e| panic!("{e}"));
+        let said = sim.act(&Action::Say { text: "hi".into() });
+        assert!(matches!(said, Err(SimError::Invalid(_))), "{said:?}");
+        sim.act(&Action::Dispose {
+            code: "resolved".into(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (id, transcript) = rx.recv().await.unwrap_or_default();
+        assert_eq!((id.as_str(), transcript), (voice.as_str(), None));
+
+        let chat = sim
+            .inbound(&Inbound::chat("ada@example.com", "Ada").message("Is my order late?"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.act(&Action::Answer).unwrap_or_else(|e| panic!("{e}"));
+        sim.act(&Action::Say {
+            text: "Let me look.".into(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let empty = sim.act(&Action::Say { text: "  ".into() });
+        assert!(matches!(empty, Err(SimError::Invalid(_))), "{empty:?}");
+        sim.act(&Action::Dispose {
+            code: "resolved".into(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (id, transcript) = rx.recv().await.unwrap_or_default();
+        assert_eq!(id, chat.as_str());
+        let transcript = transcript.unwrap_or_default();
+        assert!(
+            transcript.contains("Ada: Is my order late?\n"),
+            "{transcript}"
+        );
+        assert!(
+            transcript.contains("Alex Agent: Let me look.\n"),
+            "{transcript}"
+        );
+
+        // A declined chat leaves nothing behind.
+        let _ = sim
+            .inbound(&Inbound::chat("bob@example.com", "Bob"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.act(&Action::Reject).unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..50 {
+            if lock(&sim.inner.transcripts).is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(lock(&sim.inner.transcripts).is_empty());
     }
 
     #[test]

@@ -273,6 +273,8 @@ pub struct CallEntry {
     pub duration_seconds: Option<u64>,
     /// Whether a recording can be downloaded.
     pub recorded: bool,
+    /// Whether a chat transcript can be downloaded.
+    pub transcript: bool,
 }
 
 /// One line of the event-log panel.
@@ -295,6 +297,8 @@ pub struct EventLine {
 #[derive(Debug, Default)]
 struct Book {
     calls: Vec<CallEntry>,
+    /// Chat transcripts, by interaction id (only of calls in the log).
+    transcripts: HashMap<String, String>,
     current: Option<String>,
     pages: HashMap<Vendor, String>,
     events: VecDeque<EventLine>,
@@ -393,10 +397,27 @@ impl Crm {
         lock(&self.book).calls.clone()
     }
 
+    /// Keeps a chat's transcript for its call-log row, as the contact
+    /// center delivers it at the end of the session.
+    pub fn keep_transcript(&self, id: &str, text: String) {
+        let mut book = lock(&self.book);
+        if let Some(call) = book.calls.iter_mut().find(|c| c.id == id) {
+            call.transcript = true;
+            book.transcripts.insert(id.to_owned(), text);
+        }
+    }
+
+    /// A chat's transcript, when the CRM has it.
+    #[must_use]
+    pub fn transcript(&self, id: &str) -> Option<String> {
+        lock(&self.book).transcripts.get(id).cloned()
+    }
+
     /// Forgets the calls, the pop and the event log (the pages stay).
     pub fn reset(&self) {
         let mut book = lock(&self.book);
         book.calls.clear();
+        book.transcripts.clear();
         book.current = None;
         book.events.clear();
     }
@@ -441,9 +462,11 @@ impl Crm {
                         .iter()
                         .position(|c| c.state == "completed" || c.state == "not_connected")
                     {
-                        book.calls.remove(old);
+                        let gone = book.calls.remove(old);
+                        book.transcripts.remove(&gone.id);
                     } else {
-                        book.calls.remove(0);
+                        let gone = book.calls.remove(0);
+                        book.transcripts.remove(&gone.id);
                     }
                 }
                 book.calls.push(CallEntry {
@@ -890,8 +913,13 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         Arc::new(std::sync::OnceLock::new());
     let hook = Arc::clone(&post_call);
     let sim = Simulator::builder(hosts.clone())
-        .on_session_end(move |interaction| {
+        .on_session_end(move |interaction, transcript| {
             if let Some((crm, client)) = hook.get() {
+                // The chat's transcript reaches the CRM with the end of
+                // the session, as a contact center's export delivers it.
+                if let Some(t) = transcript {
+                    crm.keep_transcript(interaction.id().as_str(), t.render());
+                }
                 post_session(crm, client, interaction);
             }
         })
@@ -1004,6 +1032,7 @@ pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         .route("/api/sign-out", post(api_sign_out))
         .route("/api/reset", post(api_reset))
         .route("/api/calls/{id}/voicelog", get(api_voicelog))
+        .route("/api/calls/{id}/transcript", get(api_transcript))
         // The recording URL the phones name: the WAV download.
         .route(
             "/api/calls/{id}",
@@ -1545,6 +1574,27 @@ async fn api_dispose(State(app): State<AppState>, bytes: bytes::Bytes) -> Respon
 #[derive(Debug, Deserialize)]
 struct VoiceLogQuery {
     format: Option<String>,
+}
+
+async fn api_transcript(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    match app.crm.transcript(&id) {
+        Some(text) => (
+            [
+                (CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("inline; filename=\"chat-{}.txt\"", digits_and_letters(&id)),
+                ),
+            ],
+            text,
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no transcript for that call",
+        ),
+    }
 }
 
 async fn api_voicelog(

@@ -385,8 +385,10 @@ async fn full_call(client: &Client, demo: &Demo, vendor: Vendor, http: &reqwest:
 }
 
 async fn chat(client: &Client, demo: &Demo) -> Res {
-    demo.sim
-        .inbound(&Inbound::chat("grace@compilers.example", "Grace Hopper"))?;
+    demo.sim.inbound(
+        &Inbound::chat("grace@compilers.example", "Grace Hopper")
+            .message("My compiler rejects a valid program."),
+    )?;
     until_sim(demo, "the chat to ring", |s| {
         s["interaction"]["state"] == "offered"
     })
@@ -399,11 +401,44 @@ async fn chat(client: &Client, demo: &Demo) -> Res {
     )
     .await?;
     assert_eq!(who, "Grace Hopper");
+    // The agent writes back on the phone.
+    until_in_phone(
+        client,
+        "the chat box",
+        "const f = document.getElementById('say'); if (f.hidden) return false; \
+         document.getElementById('say-text').value = 'Which version are you on?'; \
+         f.querySelector('button').click(); return true;",
+    )
+    .await?;
+    // The socket keeps order: the message is in before the hang-up.
     phone_click(client, "hangup").await?;
     let row = dispose(client, "resolved").await?;
     assert_eq!(row[1], "Grace Hopper", "{row}");
     assert_eq!(row[2], "chat");
-    assert_eq!(row[6], "", "chats have no recording");
+    // No recording; the transcript, delivered at the end of the session.
+    let row = until(
+        client,
+        "the transcript link",
+        &row_script("resolved").replace(
+            "return r ?",
+            "return r && r.querySelector('td.files').textContent ?",
+        ),
+    )
+    .await?;
+    assert_eq!(row[6], "Transcript ", "{row}");
+    let id = row[0].as_str().ok_or("no id")?;
+    let transcript = reqwest::Client::new()
+        .get(format!("{}/api/calls/{id}/transcript", demo.crm_url))
+        .header("cookie", session_cookie(client).await?)
+        .send()
+        .await?;
+    assert_eq!(transcript.status(), 200);
+    let text = transcript.text().await?;
+    assert!(
+        text.contains("Grace Hopper: My compiler rejects a valid program.")
+            && text.contains("Alex Agent: Which version are you on?"),
+        "{text}"
+    );
     until_sim(demo, "the agent to be free", |s| s["interaction"].is_null()).await?;
     Ok(())
 }
