@@ -40,8 +40,8 @@ pub(crate) enum SimCmd {
         /// The number, for `dial`.
         #[arg(long, required_if_eq("op", "dial"))]
         number: Option<String>,
-        /// The message, for `say`.
-        #[arg(long, required_if_eq("op", "say"))]
+        /// The message, for `say` and `note`.
+        #[arg(long, required_if_eq_any([("op", "say"), ("op", "note")]))]
         text: Option<String>,
     },
     /// Print the agent, the current interaction and the open phones.
@@ -101,6 +101,8 @@ pub(crate) enum Op {
     Dial,
     /// Write in the current chat (`--text`).
     Say,
+    /// Add a note to the current interaction on the phone (`--text`).
+    Note,
 }
 
 impl Op {
@@ -118,6 +120,7 @@ impl Op {
             Self::Offline => "offline",
             Self::Dial => "dial",
             Self::Say => "say",
+            Self::Note => "note",
         }
     }
 }
@@ -168,7 +171,7 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
                 if let Some(n) = number.filter(|_| op == Op::Dial) {
                     map.insert("number".into(), json!(n));
                 }
-                if let Some(t) = text.filter(|_| op == Op::Say) {
+                if let Some(t) = text.filter(|_| matches!(op, Op::Say | Op::Note)) {
                     map.insert("text".into(), json!(t));
                 }
             }

@@ -121,6 +121,7 @@
     $('dialer').querySelector('button').disabled = !!i;
     const chatting = !!i && (i.channel === 'chat' || i.channel === 'sms') && (i.state === 'connected' || i.state === 'held');
     $('say').hidden = !chatting;
+    $('note-form').querySelector('button').disabled = !i || i.state === 'offered';
   };
 
   document.querySelectorAll('button[data-op]').forEach((b) => {
@@ -134,6 +135,12 @@
   $('wrap').addEventListener('submit', (ev) => {
     ev.preventDefault();
     send({ t: 'ui', action: { op: 'dispose', code: $('code').value } });
+  });
+  $('note-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = $('note-text').value.trim();
+    if (text) send({ t: 'ui', action: { op: 'note', text } });
+    $('note-text').value = '';
   });
   $('say').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -69,7 +69,7 @@
 //! | route | does |
 //! |---|---|
 //! | `POST /sim/api/inbound` | `{"channel":"voice"\|"sms"\|"chat","from":"+1…","name":"…","message":"…"}`: a new inbound interaction (`message` opens a chat's transcript); answers `201 {"id":…}` |
-//! | `POST /sim/api/action` | `{"op":"answer"}` (and `reject`, `hangup`, `hold`, `resume`, `mute`, `unmute`, `ready`, `offline`, `dispose` with `code`, `dial` with `number`, `say` with `text`): what the agent clicks or writes |
+//! | `POST /sim/api/action` | `{"op":"answer"}` (and `reject`, `hangup`, `hold`, `resume`, `mute`, `unmute`, `ready`, `offline`, `dispose` with `code`, `dial` with `number`, `note` and `say` with `text`): what the agent clicks or writes |
 //! | `POST /sim/api/script` | `{"steps":[{"after_ms":0,"inbound":{…}},{"after_ms":500,"action":{…}}]}`: steps in order, each after a pause; answers `202` at once |
 //! | `GET /sim/api/state` | the agent, the current interaction and the connected phones |
 //!
@@ -296,6 +296,12 @@ pub enum Action {
     Dial {
         /// The number.
         number: String,
+    },
+    /// Add a note to the current interaction, in the phone's own notes
+    /// (Zoom's call log and `zcc-add-note` carry them).
+    Note {
+        /// The note.
+        text: String,
     },
     /// Write in the current chat or SMS conversation, as the agent.
     Say {
@@ -1049,6 +1055,16 @@ impl Inner {
             }
             Action::Ready => Ok(self.engine.set_available(&self.agent)?),
             Action::Offline => Ok(self.engine.set_offline(&self.agent)?),
+            Action::Note { text } => {
+                let id = self.current()?;
+                self.engine.apply(
+                    &id,
+                    Op::Note {
+                        text: text.trim().into(),
+                    },
+                )?;
+                Ok(())
+            }
             Action::Say { text } => {
                 let text = text.trim();
                 if text.is_empty() || text.len() > MAX_CHAT_MESSAGE {
@@ -1862,6 +1878,8 @@ async fn phone_page(
          <button type=\"button\" data-op=\"resume\">Resume</button>\
          <button type=\"button\" data-op=\"mute\">Mute</button>\
          <button type=\"button\" data-op=\"unmute\">Unmute</button></div>\n\
+         <form id=\"note-form\"><input id=\"note-text\" maxlength=\"2000\" placeholder=\"A note on this interaction\" aria-label=\"Note\">\
+         <button type=\"submit\">Add note</button></form>\n\
          <form id=\"say\" hidden><input id=\"say-text\" maxlength=\"4096\" placeholder=\"Write to the customer\" aria-label=\"Message\">\
          <button type=\"submit\">Send</button></form>\n\
          <form id=\"wrap\"><label>Disposition <input id=\"code\" value=\"resolved\" maxlength=\"128\"></label>\

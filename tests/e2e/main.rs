@@ -954,6 +954,14 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
         s["interaction"]["state"] == "connected"
     })
     .await?;
+    // The agent notes something in the phone's own notes box.
+    until_in_phone(
+        client,
+        "the phone's notes box",
+        "const b = document.querySelector('#note-form button'); if (b.disabled) return false; \
+         document.getElementById('note-text').value = 'Call back on Monday'; b.click(); return true;",
+    )
+    .await?;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     phone_click(client, "hangup").await?;
     until_sim(demo, "the second call to end", |s| {
@@ -987,6 +995,9 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     .await?;
     assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");
     assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
+    // The phone's notes reach the CRM's row: Zoom's call log, LeadDesk's
+    // `completed`, CCAI's disposition comment carry them.
+    assert_eq!(row[5], "Call back on Monday", "{name}: {row}");
     let rows = js(
         client,
         "return [...document.querySelectorAll('#calls tbody tr')].filter(r => r.querySelector('td.disposition').textContent === 'phone_wrap_up').length;",
