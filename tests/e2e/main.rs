@@ -996,7 +996,7 @@ async fn call_disposed_on_the_phone(client: &Client, demo: &Demo, vendor: Vendor
     assert_eq!(row[1], "Ada Lovelace", "{name}: {row}");
     assert_eq!(row[6], "WAV MP3 ", "{name}: the recording links: {row}");
     // The phone's notes reach the CRM's row: Zoom's call log, LeadDesk's
-    // `completed`, CCAI's disposition comment carry them.
+    // `completed` (its `comment`) and CCAI's disposition comment carry them.
     assert_eq!(row[5], "Call back on Monday", "{name}: {row}");
     let rows = js(
         client,
