@@ -27,21 +27,24 @@ pub(crate) enum SimCmd {
         #[arg(long, value_enum, default_value = "voice")]
         channel: Channel,
     },
-    /// Do what the agent would click on the phone.
+    /// Do what the agent would do on the phone.
+    ///
+    /// OP is one of the simulator's actions (its scripting API lists them:
+    /// `answer`, `hangup`, `dispose --code C`, `dial --number N`, `say
+    /// --text T`, …); the simulator checks it and says what is wrong.
     Act {
         #[command(flatten)]
         at: SimAt,
         /// The action.
-        #[arg(value_enum)]
-        op: Op,
-        /// The disposition code, for `dispose`.
-        #[arg(long, required_if_eq("op", "dispose"))]
+        op: String,
+        /// The disposition code (`dispose`).
+        #[arg(long)]
         code: Option<String>,
-        /// The number, for `dial`.
-        #[arg(long, required_if_eq("op", "dial"))]
+        /// The number (`dial`).
+        #[arg(long)]
         number: Option<String>,
-        /// The message, for `say` and `note`.
-        #[arg(long, required_if_eq_any([("op", "say"), ("op", "note")]))]
+        /// The text (`say`, `note`).
+        #[arg(long)]
         text: Option<String>,
     },
     /// Print the agent, the current interaction and the open phones.
@@ -72,57 +75,6 @@ pub(crate) enum Channel {
     Chat,
     /// A text message.
     Sms,
-}
-
-/// An agent action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Op {
-    /// Answer the ringing interaction.
-    Answer,
-    /// Decline it.
-    Reject,
-    /// End the conversation.
-    Hangup,
-    /// Put the customer on hold.
-    Hold,
-    /// Take them off hold.
-    Resume,
-    /// Mute the agent.
-    Mute,
-    /// Unmute.
-    Unmute,
-    /// Set the disposition (`--code`) and complete.
-    Dispose,
-    /// Become available.
-    Ready,
-    /// Go offline.
-    Offline,
-    /// Call a number (`--number`).
-    Dial,
-    /// Write in the current chat (`--text`).
-    Say,
-    /// Add a note to the current interaction on the phone (`--text`).
-    Note,
-}
-
-impl Op {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Answer => "answer",
-            Self::Reject => "reject",
-            Self::Hangup => "hangup",
-            Self::Hold => "hold",
-            Self::Resume => "resume",
-            Self::Mute => "mute",
-            Self::Unmute => "unmute",
-            Self::Dispose => "dispose",
-            Self::Ready => "ready",
-            Self::Offline => "offline",
-            Self::Dial => "dial",
-            Self::Say => "say",
-            Self::Note => "note",
-        }
-    }
 }
 
 fn fail(what: &str, message: &str, code: u8) -> ExitCode {
@@ -163,16 +115,14 @@ pub(crate) fn sim(cmd: SimCmd) -> ExitCode {
             number,
             text,
         } => {
-            let mut body = json!({"op": op.name()});
+            // The simulator's own `Action` is the one list of actions:
+            // what it refuses, it names.
+            let mut body = json!({"op": op});
             if let Value::Object(map) = &mut body {
-                if let Some(c) = code.filter(|_| op == Op::Dispose) {
-                    map.insert("code".into(), json!(c));
-                }
-                if let Some(n) = number.filter(|_| op == Op::Dial) {
-                    map.insert("number".into(), json!(n));
-                }
-                if let Some(t) = text.filter(|_| matches!(op, Op::Say | Op::Note)) {
-                    map.insert("text".into(), json!(t));
+                for (key, value) in [("code", code), ("number", number), ("text", text)] {
+                    if let Some(v) = value {
+                        map.insert(key.into(), json!(v));
+                    }
                 }
             }
             ("act", at, reqwest::Method::POST, "action", Some(body))

@@ -84,9 +84,22 @@ async fn ring_act_and_state() {
     )
     .await;
     assert!(say.status.success(), "{}", text(&say.stderr));
-    // `dispose` without a code is a usage error.
-    let bad = cti(&["sim", "act", "--sim", &sim, "dispose"], &env).await;
-    assert_eq!(bad.status.code(), Some(2));
+    // What the simulator refuses, it names, and cti passes it on.
+    Mock::given(method("POST"))
+        .and(path("/sim/api/action"))
+        .and(body_json(json!({"op": "dance"})))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": "bad_request", "message": "unknown variant `dance`, expected one of `answer`, `reject`"}),
+        ))
+        .mount(&server)
+        .await;
+    let bad = cti(&["sim", "act", "--sim", &sim, "dance"], &env).await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("unknown variant `dance`, expected one of"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[tokio::test]
