@@ -6,7 +6,8 @@
 //! - a skip is written straight to standard error, so it shows in a
 //!   passing run (the test harness keeps a passing test's own output);
 //! - each outcome is added to the file `CTI_SERVICE_REPORT` names, when it
-//!   is set, from which `scripts/test.sh` writes the run's closing
+//!   is set, from which `scripts/services-summary.py` (run by
+//!   `scripts/test.sh` and by CI) writes the run's closing
 //!   summary of what ran and what skipped, and why.
 //!
 //! Included with `#[path]` by each test crate that needs it.
