@@ -593,14 +593,14 @@ fn caller_and_interaction_id_are_one_call_away() {
     // CCAI's adapter names the call, not the customer (seed 001).
     let new_call = event(
         Vendor::Ccai,
-        r#"{"type":"New_Call","data":{"agent_id":1,"queue_id":8469,"call_id":103646,"session_type":"Voice Inbound"}}"#,
+        r#"{"type":"New_Call","data":{"agent_id":1,"agent_custom_id":"007","agent_email":"agent.one@example.com","queue_id":8469,"queue_path":"Developers / Team A","campaign_id":1432,"campaign_name":"Survey","call_id":103646,"session_type":"Voice Campaign (UJET)"}}"#,
     );
     assert_eq!(new_call.caller(), None);
     assert_eq!(new_call.interaction_id(), Some("103646"));
-    // Events about no interaction have neither.
+    // Events about no interaction have neither (PROTOCOLS.md §1).
     let status = event(
         Vendor::Zoom,
-        r#"{"type":"zcc-agent-status-notification","data":{"status":"Ready","statusCode":"1"}}"#,
+        r#"{"type":"zcc-agent-status-notification","data":{"statusCode":"21","parentStatusCode":"2","status":"Not Ready","subReason":"Lunch"}}"#,
     );
     assert_eq!((status.caller(), status.interaction_id()), (None, None));
 }
